@@ -1,0 +1,170 @@
+"""Assigning lecturers: no double booking, availability warnings, suggestions, substitutions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, func, not_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from classroom import schemas
+from classroom.accounts import require_role
+from classroom.availability import available_clause, is_available
+from classroom.clock import to_local
+from classroom.errors import DoubleBooked, NotFound, Notice, TooLate
+from classroom.models import Lesson, LessonStatus, Role, User
+from classroom.notifications import notify
+
+
+async def _tutor(db: AsyncSession, tutor_id: int, *, lock: bool = False) -> User:
+    tutor = await db.get(User, tutor_id, with_for_update=lock)
+    if tutor is None or tutor.role != Role.TUTOR:
+        raise NotFound("No such lecturer.")
+    return tutor
+
+
+def _busy(tutor_id: int, starts: datetime, ends: datetime, skip: list[int]) -> Select[Lesson]:
+    return (
+        select(Lesson)
+        .limit(1)
+        .where(
+            Lesson.tutor_id == tutor_id,
+            Lesson.status == LessonStatus.SCHEDULED,
+            Lesson.starts_at < ends,
+            Lesson.ends_at > starts,
+            Lesson.id.not_in(skip),
+        )
+    )
+
+
+async def check_tutor_fits(db: AsyncSession, tutor_id: int, lessons: list[Lesson]) -> list[Notice]:
+    """Refuse if the tutor would teach two classes at once; warn about classes outside
+    their availability. The caller holds the tutor's row lock."""
+    tutor = await _tutor(db, tutor_id)
+    ids = [lesson.id for lesson in lessons]
+    ordered = sorted(lessons, key=lambda item: item.starts_at)
+    for before, after in zip(ordered, ordered[1:], strict=False):
+        if after.starts_at < before.ends_at:
+            raise DoubleBooked("These classes overlap each other.")
+    warnings: list[Notice] = []
+    for lesson in ordered:
+        clash = await db.scalar(_busy(tutor.id, lesson.starts_at, lesson.ends_at, ids))
+        if clash is not None:
+            when = to_local(clash.starts_at, tutor.timezone).strftime("%Y-%m-%d %H:%M")
+            raise DoubleBooked(
+                "{tutor} already teaches “{topic}” at {when} ({zone}).",
+                tutor=tutor.name,
+                topic=clash.topic,
+                when=when,
+                zone=tutor.timezone,
+            )
+        if not await is_available(db, tutor, lesson.starts_at, lesson.ends_at):
+            when = to_local(lesson.starts_at, tutor.timezone).strftime("%a %Y-%m-%d %H:%M")
+            warnings.append(
+                Notice(
+                    "{when} ({zone}) is outside the availability of {tutor}.",
+                    {"when": when, "zone": tutor.timezone, "tutor": tutor.name},
+                )
+            )
+    return warnings
+
+
+async def assign_lessons(
+    db: AsyncSession, lessons: list[Lesson], tutor_id: int | None, now: datetime
+) -> list[Notice]:
+    """Give ``lessons`` to ``tutor_id`` (None: unassign). Tutors losing or gaining a class
+    are told; the students' bookings stay as they are."""
+    warnings: list[Notice] = []
+    if tutor_id is not None:
+        await _tutor(db, tutor_id, lock=True)
+        warnings = await check_tutor_fits(db, tutor_id, lessons)
+    for lesson in lessons:
+        previous = lesson.tutor_id
+        if previous == tutor_id:
+            continue
+        lesson.tutor_id = tutor_id
+        if previous is not None:
+            await notify(db, [previous], "substitution_removed", lesson, now)
+        if tutor_id is not None:
+            kind = "substitution_assigned" if previous is not None else "lesson_assigned"
+            await notify(db, [tutor_id], kind, lesson, now)
+    await db.flush()
+    return warnings
+
+
+async def assign(
+    db: AsyncSession, actor: User, lesson_id: int, data: schemas.Assign, now: datetime
+) -> tuple[list[Lesson], list[Notice]]:
+    """Assign a lecturer to one class, or to every upcoming class of its series."""
+    require_role(actor, Role.COORDINATOR)
+    lesson = await db.get(Lesson, lesson_id, with_for_update=True)
+    if lesson is None:
+        raise NotFound("No such class.")
+    if lesson.status != LessonStatus.SCHEDULED or lesson.ends_at <= now:
+        raise TooLate("This class is over or cancelled.")
+    lessons = [lesson]
+    if data.scope == "series" and lesson.series_id is not None:
+        query = (
+            select(Lesson)
+            .where(
+                Lesson.series_id == lesson.series_id,
+                Lesson.status == LessonStatus.SCHEDULED,
+                Lesson.starts_at > now,
+            )
+            .order_by(Lesson.starts_at)
+            .with_for_update()
+        )
+        lessons = list((await db.scalars(query)).all())
+    return lessons, await assign_lessons(db, lessons, data.tutor_id, now)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    tutor: User
+    load: int  # classes this tutor teaches in the class's week
+
+
+async def suggest(db: AsyncSession, lesson: Lesson, limit: int = 10) -> list[Suggestion]:
+    """Lecturers free at the class's time and available by their own windows, least loaded
+    (in the seven days around the class) first."""
+    zones = list(
+        (await db.scalars(select(User.timezone).where(User.role == Role.TUTOR).distinct())).all()
+    )
+    if not zones:
+        return []
+    busy = (
+        select(Lesson.id)
+        .where(
+            Lesson.tutor_id == User.id,
+            Lesson.status == LessonStatus.SCHEDULED,
+            Lesson.starts_at < lesson.ends_at,
+            Lesson.ends_at > lesson.starts_at,
+        )
+        .exists()
+    )
+    around = (
+        lesson.starts_at - timedelta(days=3, hours=12),
+        lesson.starts_at + timedelta(days=3, hours=12),
+    )
+    load = (
+        select(func.count(Lesson.id))
+        .where(
+            Lesson.tutor_id == User.id,
+            Lesson.status == LessonStatus.SCHEDULED,
+            Lesson.starts_at >= around[0],
+            Lesson.starts_at < around[1],
+        )
+        .scalar_subquery()
+    )
+    query = (
+        select(User, load.label("load"))
+        .where(
+            User.role == Role.TUTOR,
+            not_(busy),
+            available_clause(zones, lesson.starts_at, lesson.ends_at),
+        )
+        .order_by(load, User.name)
+        .limit(limit)
+    )
+    return [Suggestion(tutor, int(n)) for tutor, n in (await db.execute(query)).all()]

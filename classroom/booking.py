@@ -1,0 +1,175 @@
+"""Bookings and waitlists. Capacity holds under concurrency: a booking locks the student's
+row and the lesson's row (FOR UPDATE on PostgreSQL; SQLite has one writer at a time)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from classroom.accounts import require_role
+from classroom.errors import ClassFull, Conflict, DoubleBooked, NotFound, TooLate
+from classroom.models import Booking, BookingStatus, Lesson, LessonStatus, Role, User
+from classroom.notifications import notify
+
+ACTIVE = (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED)
+
+
+async def confirmed_count(db: AsyncSession, lesson_id: int) -> int:
+    query = select(func.count()).where(
+        Booking.lesson_id == lesson_id, Booking.status == BookingStatus.CONFIRMED
+    )
+    return int(await db.scalar(query) or 0)
+
+
+async def lesson_participants(db: AsyncSession, lesson: Lesson) -> list[int]:
+    """The tutor and every student with a seat or a waitlist place."""
+    query = select(Booking.student_id).where(
+        Booking.lesson_id == lesson.id, Booking.status.in_(ACTIVE)
+    )
+    students = list((await db.scalars(query)).all())
+    return ([lesson.tutor_id] if lesson.tutor_id else []) + students
+
+
+async def _overlapping_booking(db: AsyncSession, student_id: int, lesson: Lesson) -> Lesson | None:
+    query = (
+        select(Lesson)
+        .join(Booking, Booking.lesson_id == Lesson.id)
+        .where(
+            Booking.student_id == student_id,
+            Booking.status == BookingStatus.CONFIRMED,
+            Lesson.id != lesson.id,
+            Lesson.status == LessonStatus.SCHEDULED,
+            Lesson.starts_at < lesson.ends_at,
+            Lesson.ends_at > lesson.starts_at,
+        )
+        .limit(1)
+    )
+    return await db.scalar(query)
+
+
+async def _prepare(
+    db: AsyncSession, student: User, lesson_id: int, now: datetime
+) -> tuple[Lesson, Booking | None]:
+    """Lock the student and the lesson, then check what every booking needs."""
+    require_role(student, Role.STUDENT)
+    await db.get(User, student.id, with_for_update=True, populate_existing=True)
+    lesson = await db.get(Lesson, lesson_id, with_for_update=True)
+    if lesson is None:
+        raise NotFound("No such class.")
+    if lesson.status != LessonStatus.SCHEDULED:
+        raise TooLate("This class was cancelled.")
+    if lesson.starts_at <= now:
+        raise TooLate("This class has already started.")
+    booking = await db.scalar(
+        select(Booking).where(Booking.lesson_id == lesson.id, Booking.student_id == student.id)
+    )
+    if booking is not None and booking.status == BookingStatus.CONFIRMED:
+        raise Conflict("You have already booked this class.")
+    if await _overlapping_booking(db, student.id, lesson):
+        raise DoubleBooked("You have already booked another class at this time.")
+    return lesson, booking
+
+
+def _set_status(
+    db: AsyncSession,
+    booking: Booking | None,
+    lesson: Lesson,
+    student: User,
+    status: BookingStatus,
+    now: datetime,
+) -> Booking:
+    if booking is None:
+        booking = Booking(
+            lesson_id=lesson.id, student_id=student.id, status=status, created_at=now, status_at=now
+        )
+        db.add(booking)
+    else:
+        booking.status, booking.status_at = status, now
+    return booking
+
+
+async def book(db: AsyncSession, student: User, lesson_id: int, now: datetime) -> Booking:
+    """Take a seat; raise ClassFull when none is left (the caller may offer the waitlist)."""
+    lesson, booking = await _prepare(db, student, lesson_id, now)
+    if await confirmed_count(db, lesson.id) >= lesson.capacity:
+        raise ClassFull("This class is full. You can join the waitlist.")
+    booking = _set_status(db, booking, lesson, student, BookingStatus.CONFIRMED, now)
+    await db.flush()
+    return booking
+
+
+async def join_waitlist(db: AsyncSession, student: User, lesson_id: int, now: datetime) -> Booking:
+    lesson, booking = await _prepare(db, student, lesson_id, now)
+    if booking is not None and booking.status == BookingStatus.WAITLISTED:
+        raise Conflict("You are already on the waitlist.")
+    if await confirmed_count(db, lesson.id) < lesson.capacity:
+        raise Conflict("This class still has free seats: book one instead.")
+    booking = _set_status(db, booking, lesson, student, BookingStatus.WAITLISTED, now)
+    await db.flush()
+    return booking
+
+
+async def cancel(
+    db: AsyncSession, student: User, lesson_id: int, now: datetime, free_until: timedelta
+) -> Booking:
+    """Give up a seat or a waitlist place. A seat given up less than ``free_until`` before the
+    start is recorded as a late cancellation. A freed seat goes to the first student waiting."""
+    require_role(student, Role.STUDENT)
+    await db.get(User, student.id, with_for_update=True, populate_existing=True)
+    lesson = await db.get(Lesson, lesson_id, with_for_update=True)
+    booking = await db.scalar(
+        select(Booking).where(
+            Booking.lesson_id == lesson_id,
+            Booking.student_id == student.id,
+            Booking.status.in_(ACTIVE),
+        )
+    )
+    if lesson is None or booking is None:
+        raise NotFound("You have no booking for this class.")
+    if lesson.starts_at <= now:
+        raise TooLate("This class has already started.")
+    was_seat = booking.status == BookingStatus.CONFIRMED
+    late = was_seat and now > lesson.starts_at - free_until
+    booking.status = BookingStatus.LATE_CANCELLED if late else BookingStatus.CANCELLED
+    booking.status_at = now
+    await db.flush()
+    if was_seat and lesson.status == LessonStatus.SCHEDULED:
+        await fill_from_waitlist(db, lesson, now)
+    return booking
+
+
+async def fill_from_waitlist(db: AsyncSession, lesson: Lesson, now: datetime) -> list[Booking]:
+    """Give free seats to waiting students, first come first served. The caller holds the
+    lesson's lock. A student who meanwhile booked a clashing class is passed over."""
+    promoted: list[Booking] = []
+    free = lesson.capacity - await confirmed_count(db, lesson.id)
+    if free <= 0:
+        return promoted
+    waiting = await db.scalars(
+        select(Booking)
+        .where(Booking.lesson_id == lesson.id, Booking.status == BookingStatus.WAITLISTED)
+        .order_by(Booking.status_at, Booking.id)
+    )
+    for booking in waiting.all():
+        if len(promoted) == free:
+            break
+        if await _overlapping_booking(db, booking.student_id, lesson):
+            continue
+        booking.status, booking.status_at = BookingStatus.CONFIRMED, now
+        promoted.append(booking)
+    await db.flush()
+    if promoted:
+        await notify(db, [b.student_id for b in promoted], "waitlist_promoted", lesson, now)
+    return promoted
+
+
+async def waitlist_position(db: AsyncSession, booking: Booking) -> int:
+    query = select(func.count()).where(
+        Booking.lesson_id == booking.lesson_id,
+        Booking.status == BookingStatus.WAITLISTED,
+        (Booking.status_at < booking.status_at)
+        | ((Booking.status_at == booking.status_at) & (Booking.id <= booking.id)),
+    )
+    return int(await db.scalar(query) or 0)

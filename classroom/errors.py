@@ -1,0 +1,78 @@
+"""Domain errors, translated once per transport (HTTP middleware, Socket.IO acks).
+
+KelasError
+├── InvalidInput        bad field values; carries {field: message}
+├── NotAuthenticated    no valid session or credentials
+├── LoginThrottled      too many failed logins for this account
+├── PermissionDenied    the role or relation does not allow it
+├── NotFound            no such object (or not visible to the actor)
+└── Conflict            the request clashes with current state
+    ├── ClassFull           no free seat left
+    ├── DoubleBooked        overlapping class for the same person
+    └── TooLate             outside the allowed time window
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Notice(NamedTuple):
+    """A sentence for a person: an English template with ``{name}`` fields, translated by the
+    transport before the fields are filled in."""
+
+    template: str
+    params: dict[str, str]
+
+    def text(self) -> str:
+        return self.template.format(**self.params)
+
+
+class KelasError(Exception):
+    """Base of every error the domain raises on purpose.
+
+    ``message`` is an English template (see Notice); ``fields`` maps input fields to messages.
+    """
+
+    code = "error"
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None, **params: str) -> None:
+        super().__init__(message.format(**params))
+        self.notice = Notice(message, params)
+        self.fields = fields or {}
+
+
+class InvalidInput(KelasError):
+    code = "invalid_input"
+
+
+class NotAuthenticated(KelasError):
+    code = "not_authenticated"
+
+
+class LoginThrottled(KelasError):
+    code = "login_throttled"
+
+
+class PermissionDenied(KelasError):
+    code = "forbidden"
+
+
+class NotFound(KelasError):
+    code = "not_found"
+
+
+class Conflict(KelasError):
+    code = "conflict"
+
+
+class ClassFull(Conflict):
+    code = "class_full"
+
+
+class DoubleBooked(Conflict):
+    code = "double_booked"
+
+
+class TooLate(Conflict):
+    code = "too_late"

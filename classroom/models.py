@@ -1,0 +1,256 @@
+"""Tables of the school. Times are stored in UTC; local times only in a named time zone."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Time,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every engine (SQLite keeps no offset, so store naive UTC)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where UTC is required")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class Role(enum.StrEnum):
+    COORDINATOR = "coordinator"
+    TUTOR = "tutor"
+    STUDENT = "student"
+
+
+class Level(enum.StrEnum):
+    A1 = "A1"
+    A2 = "A2"
+    B1 = "B1"
+    B2 = "B2"
+    C1 = "C1"
+    C2 = "C2"
+
+
+class LessonStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class BookingStatus(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+    LATE_CANCELLED = "late_cancelled"
+
+
+def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
+    return Enum(
+        cls, name=name, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
+    )
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    timezone: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8))
+    calendar_token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuthSession(Base):
+    """A login. The cookie holds a random token; only its SHA-256 is stored."""
+
+    __tablename__ = "auth_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class LoginFailure(Base):
+    """Failed logins per e-mail address, known or not, for throttling."""
+
+    __tablename__ = "login_failures"
+
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Series(Base):
+    """A weekly series: the same class on some weekdays at one local time for some weeks."""
+
+    __tablename__ = "series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(120))
+    level: Mapped[Level] = mapped_column(_enum(Level, "level"))
+    description: Mapped[str] = mapped_column(Text, default="")
+    weekdays: Mapped[str] = mapped_column(String(20))  # "0,2" = Monday and Wednesday
+    local_time: Mapped[time] = mapped_column(Time)
+    timezone: Mapped[str] = mapped_column(String(64))
+    start_date: Mapped[date] = mapped_column(Date)
+    weeks: Mapped[int] = mapped_column(Integer)
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    capacity: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Lesson(Base):
+    """One class occurrence: what students book and what a lecturer teaches."""
+
+    __tablename__ = "lessons"
+    __table_args__ = (
+        CheckConstraint("capacity >= 1 AND capacity <= 12", name="capacity_range"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        Index("ix_lessons_tutor_starts", "tutor_id", "starts_at"),
+        Index("ix_lessons_series_starts", "series_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("series.id", ondelete="SET NULL"), nullable=True
+    )
+    topic: Mapped[str] = mapped_column(String(120))
+    level: Mapped[Level] = mapped_column(_enum(Level, "level"))
+    description: Mapped[str] = mapped_column(Text, default="")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    capacity: Mapped[int] = mapped_column(Integer)
+    tutor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    status: Mapped[LessonStatus] = mapped_column(
+        _enum(LessonStatus, "lesson_status"), default=LessonStatus.SCHEDULED
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    tutor: Mapped[User | None] = relationship(lazy="raise_on_sql")
+    series: Mapped[Series | None] = relationship(lazy="raise_on_sql")
+
+    @property
+    def duration_minutes(self) -> int:
+        return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+
+class Booking(Base):
+    """A student's seat, or place on the waitlist, in one lesson."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        UniqueConstraint("lesson_id", "student_id", name="uq_bookings_lesson_student"),
+        Index("ix_bookings_lesson_status", "lesson_id", "status"),
+        Index("ix_bookings_student_status", "student_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"))
+    student_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[BookingStatus] = mapped_column(_enum(BookingStatus, "booking_status"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When the current status began: the waitlist is served in this order.
+    status_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    lesson: Mapped[Lesson] = relationship(lazy="raise_on_sql")
+    student: Mapped[User] = relationship(lazy="raise_on_sql")
+
+
+class AvailabilityWindow(Base):
+    """A weekly window in which a tutor can teach, in the tutor's own time zone."""
+
+    __tablename__ = "availability_windows"
+    __table_args__ = (
+        CheckConstraint("weekday >= 0 AND weekday <= 6", name="weekday_range"),
+        CheckConstraint("end_time > start_time", name="end_after_start"),
+        Index("ix_availability_weekday", "weekday", "start_time"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tutor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    weekday: Mapped[int] = mapped_column(Integer)
+    start_time: Mapped[time] = mapped_column(Time)
+    end_time: Mapped[time] = mapped_column(Time)
+
+
+class AvailabilityException(Base):
+    """A one-off absence (a day off, leave) during which a tutor cannot teach."""
+
+    __tablename__ = "availability_exceptions"
+    __table_args__ = (Index("ix_availability_exceptions_tutor", "tutor_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tutor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Message(Base):
+    """An in-app message to one user (cancellations, substitutions, promotions)."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_user_created", "user_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    lesson_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lessons.id", ondelete="SET NULL"), nullable=True
+    )
+    kind: Mapped[str] = mapped_column(String(40))
+    # What the message is about (topic, start, names); the web layer words it in the reader's
+    # language and time zone when it is shown.
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

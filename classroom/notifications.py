@@ -1,0 +1,52 @@
+"""In-app messages: cancellations, substitutions, seats freed from the waitlist."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from classroom.models import Lesson, Message, User
+
+
+async def notify(
+    db: AsyncSession,
+    user_ids: Iterable[int],
+    kind: str,
+    lesson: Lesson,
+    now: datetime,
+    **params: Any,
+) -> None:
+    """Leave a message of ``kind`` about ``lesson`` for each user."""
+    base = {"topic": lesson.topic, "starts_at": lesson.starts_at.isoformat(), **params}
+    db.add_all(
+        Message(user_id=uid, lesson_id=lesson.id, kind=kind, params=base, created_at=now)
+        for uid in dict.fromkeys(user_ids)
+    )
+    await db.flush()
+
+
+async def inbox(db: AsyncSession, user: User, limit: int = 50) -> list[Message]:
+    query = (
+        select(Message)
+        .where(Message.user_id == user.id)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(limit)
+    )
+    return list((await db.scalars(query)).all())
+
+
+async def unread_count(db: AsyncSession, user: User) -> int:
+    query = select(func.count()).where(Message.user_id == user.id, Message.read_at.is_(None))
+    return int(await db.scalar(query) or 0)
+
+
+async def mark_all_read(db: AsyncSession, user: User, now: datetime) -> None:
+    await db.execute(
+        update(Message)
+        .where(Message.user_id == user.id, Message.read_at.is_(None))
+        .values(read_at=now)
+    )

@@ -1,0 +1,178 @@
+"""Validated inputs of every operation, shared by the HTML forms and the JSON API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Annotated, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from classroom.errors import InvalidInput
+from classroom.models import Level
+
+LANGUAGES = ("en", "id")
+M = TypeVar("M", bound=BaseModel)
+
+
+def _check_timezone(value: str) -> str:
+    if value not in _ZONES:
+        raise ValueError("Unknown time zone")
+    try:
+        ZoneInfo(value)
+    except ZoneInfoNotFoundError as exc:
+        raise ValueError("Unknown time zone") from exc
+    return value
+
+
+_ZONES = frozenset(available_timezones())
+TIME_ZONES = tuple(sorted(_ZONES))
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Topic = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Password = Annotated[str, StringConstraints(min_length=10, max_length=200)]
+TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
+Language = Literal["en", "id"]
+Capacity = Annotated[int, Field(ge=1, le=12)]
+Duration = Annotated[int, Field(ge=15, le=240)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+class Signup(Input):
+    name: Name
+    email: EmailStr
+    password: Password
+    timezone: TimeZoneName = "Asia/Jakarta"
+    language: Language = "en"
+
+
+class Login(Input):
+    email: Annotated[str, StringConstraints(min_length=1, max_length=254)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class NewTutor(Input):
+    name: Name
+    email: EmailStr
+    timezone: TimeZoneName = "Asia/Jakarta"
+    language: Language = "en"
+
+
+class PasswordChange(Input):
+    current_password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    new_password: Password
+
+
+class Profile(Input):
+    name: Name
+    timezone: TimeZoneName
+    language: Language
+
+
+class LessonDetails(Input):
+    """What a class is about and how big it is."""
+
+    topic: Topic
+    level: Level
+    description: Description = ""
+    duration_minutes: Duration = 60
+    capacity: Capacity = 8
+    tutor_id: int | None = None
+
+
+class NewLesson(LessonDetails):
+    """A single class; ``starts_local`` is wall-clock time in ``timezone``."""
+
+    starts_local: datetime
+    timezone: TimeZoneName
+
+
+class NewSeries(LessonDetails):
+    """A weekly series, e.g. Mon and Wed 19:00 Asia/Jakarta for 8 weeks."""
+
+    weekdays: Annotated[list[Annotated[int, Field(ge=0, le=6)]], Field(min_length=1, max_length=7)]
+    local_time: time
+    timezone: TimeZoneName
+    start_date: date
+    weeks: Annotated[int, Field(ge=1, le=52)]
+
+
+class LessonEdit(Input):
+    """Changes to one occurrence, or to it and all following ones of its series."""
+
+    topic: Topic
+    level: Level
+    description: Description = ""
+    starts_local: datetime
+    timezone: TimeZoneName
+    duration_minutes: Duration
+    capacity: Capacity
+    scope: Literal["one", "following"] = "one"
+
+
+class Cancel(Input):
+    scope: Literal["one", "following"] = "one"
+
+
+class Assign(Input):
+    tutor_id: int | None
+    scope: Literal["one", "series"] = "one"
+
+
+class AvailabilityWindowIn(Input):
+    weekday: Annotated[int, Field(ge=0, le=6)]
+    start_time: time
+    end_time: time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AvailabilityWindowIn:
+        if self.end_time <= self.start_time:
+            raise ValueError("The window must end after it starts")
+        return self
+
+
+class AvailabilityExceptionIn(Input):
+    """Whole days off in the tutor's own time zone, first and last day included."""
+
+    first_day: date
+    last_day: date
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AvailabilityExceptionIn:
+        if self.last_day < self.first_day:
+            raise ValueError("The last day cannot be before the first day")
+        return self
+
+
+class LessonFilter(Input):
+    level: Level | None = None
+    topic: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None = None
+    day: date | None = None
+    tutor_id: int | None = None
+
+
+def parse(model: type[M], data: object) -> M:
+    """Validate ``data`` into ``model``, raising InvalidInput with one message per field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        fields: dict[str, str] = {}
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"] if not isinstance(p, int)) or "__all__"
+            message = err["msg"].removeprefix("Value error, ")
+            fields.setdefault(where, message)
+        raise InvalidInput("Please correct the marked fields.", fields) from None

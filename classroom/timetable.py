@@ -1,0 +1,209 @@
+"""Read models: what each role sees of the schedule, with who may see what."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ScalarSelect, Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from classroom import schemas
+from classroom.booking import waitlist_position
+from classroom.clock import day_range
+from classroom.errors import NotFound
+from classroom.models import Booking, BookingStatus, Lesson, LessonStatus, Role, User
+
+
+@dataclass(frozen=True)
+class LessonRow:
+    lesson: Lesson
+    tutor_name: str | None
+    booked: int
+    waiting: int
+
+    @property
+    def seats_left(self) -> int:
+        return max(0, self.lesson.capacity - self.booked)
+
+
+@dataclass(frozen=True)
+class MyLesson:
+    row: LessonRow
+    status: BookingStatus
+    waitlist_position: int | None
+
+
+@dataclass(frozen=True)
+class TutorLoad:
+    tutor: User
+    lessons: int
+    minutes: int
+
+
+def _count(status: BookingStatus) -> ScalarSelect[int]:
+    return (
+        select(func.count(Booking.id))
+        .where(Booking.lesson_id == Lesson.id, Booking.status == status)
+        .scalar_subquery()
+    )
+
+
+def _rows_query() -> Select[Lesson, str | None, int, int]:
+    tutor = aliased(User)
+    return (
+        select(
+            Lesson,
+            tutor.name,
+            _count(BookingStatus.CONFIRMED),
+            _count(BookingStatus.WAITLISTED),
+        )
+        .outerjoin(tutor, tutor.id == Lesson.tutor_id)
+        .order_by(Lesson.starts_at, Lesson.id)
+    )
+
+
+async def _rows(db: AsyncSession, query: Select[Lesson, str | None, int, int]) -> list[LessonRow]:
+    return [LessonRow(*row._tuple()) for row in (await db.execute(query)).all()]
+
+
+async def upcoming(
+    db: AsyncSession, viewer: User, filters: schemas.LessonFilter, now: datetime, limit: int = 200
+) -> list[LessonRow]:
+    """Scheduled classes that have not started, for students to browse and filter."""
+    query = _rows_query().where(Lesson.status == LessonStatus.SCHEDULED, Lesson.starts_at > now)
+    if filters.level:
+        query = query.where(Lesson.level == filters.level)
+    if filters.topic:
+        query = query.where(Lesson.topic.ilike(f"%{filters.topic}%"))
+    if filters.day:
+        start, end = day_range(filters.day, viewer.timezone)
+        query = query.where(Lesson.starts_at >= start, Lesson.starts_at < end)
+    if filters.tutor_id:
+        query = query.where(Lesson.tutor_id == filters.tutor_id)
+    return await _rows(db, query.limit(limit))
+
+
+async def my_lessons(db: AsyncSession, student: User, now: datetime) -> list[MyLesson]:
+    """The student's classes that have not ended: seats and waitlist places."""
+    query = (
+        _rows_query()
+        .add_columns(Booking)
+        .join(Booking, Booking.lesson_id == Lesson.id)
+        .where(
+            Booking.student_id == student.id,
+            Booking.status.in_([BookingStatus.CONFIRMED, BookingStatus.WAITLISTED]),
+            Lesson.ends_at > now,
+        )
+    )
+    result = []
+    for lesson, tutor_name, booked, waiting, booking in (await db.execute(query)).all():
+        position = None
+        if booking.status == BookingStatus.WAITLISTED:
+            position = await waitlist_position(db, booking)
+        result.append(
+            MyLesson(LessonRow(lesson, tutor_name, booked, waiting), booking.status, position)
+        )
+    return result
+
+
+async def teaching(
+    db: AsyncSession, tutor: User, start: datetime, end: datetime
+) -> list[LessonRow]:
+    """The tutor's classes starting in [start, end)."""
+    query = _rows_query().where(
+        Lesson.tutor_id == tutor.id, Lesson.starts_at >= start, Lesson.starts_at < end
+    )
+    return await _rows(db, query)
+
+
+async def planning(
+    db: AsyncSession,
+    start: datetime,
+    end: datetime,
+    *,
+    unassigned_only: bool = False,
+    tutor_id: int | None = None,
+) -> list[LessonRow]:
+    """Every class starting in [start, end), for the coordinator's planning week."""
+    query = _rows_query().where(Lesson.starts_at >= start, Lesson.starts_at < end)
+    if unassigned_only:
+        query = query.where(Lesson.tutor_id.is_(None), Lesson.status == LessonStatus.SCHEDULED)
+    if tutor_id is not None:
+        query = query.where(Lesson.tutor_id == tutor_id)
+    return await _rows(db, query)
+
+
+async def loads(db: AsyncSession, start: datetime, end: datetime) -> list[TutorLoad]:
+    """Each lecturer's classes and teaching minutes in [start, end), busiest first."""
+    minutes = func.sum(
+        (func.extract("epoch", Lesson.ends_at) - func.extract("epoch", Lesson.starts_at)) / 60
+    )
+    counted = (
+        select(Lesson.tutor_id, func.count(Lesson.id).label("n"), minutes.label("m"))
+        .where(
+            Lesson.starts_at >= start,
+            Lesson.starts_at < end,
+            Lesson.status == LessonStatus.SCHEDULED,
+            Lesson.tutor_id.is_not(None),
+        )
+        .group_by(Lesson.tutor_id)
+        .subquery()
+    )
+    query = (
+        select(User, func.coalesce(counted.c.n, 0), func.coalesce(counted.c.m, 0))
+        .outerjoin(counted, counted.c.tutor_id == User.id)
+        .where(User.role == Role.TUTOR)
+        .order_by(func.coalesce(counted.c.n, 0).desc(), User.name)
+    )
+    return [TutorLoad(u, int(n), int(m)) for u, n, m in (await db.execute(query)).all()]
+
+
+async def lesson_row(db: AsyncSession, lesson_id: int) -> LessonRow:
+    rows = await _rows(db, _rows_query().where(Lesson.id == lesson_id))
+    if not rows:
+        raise NotFound("No such class.")
+    return rows[0]
+
+
+def may_see_roster(viewer: User, lesson: Lesson) -> bool:
+    """Only the class's own tutor and coordinators see who booked it."""
+    return viewer.role == Role.COORDINATOR or (
+        viewer.role == Role.TUTOR and lesson.tutor_id == viewer.id
+    )
+
+
+async def roster(db: AsyncSession, viewer: User, lesson: Lesson) -> list[tuple[User, Booking]]:
+    """The students with a seat or on the waitlist, in waitlist order."""
+    if not may_see_roster(viewer, lesson):
+        return []
+    query = (
+        select(User, Booking)
+        .join(Booking, Booking.student_id == User.id)
+        .where(
+            Booking.lesson_id == lesson.id,
+            Booking.status.in_([BookingStatus.CONFIRMED, BookingStatus.WAITLISTED]),
+        )
+        .order_by(Booking.status, Booking.status_at, Booking.id)
+    )
+    return [(u, b) for u, b in (await db.execute(query)).all()]
+
+
+async def booking_of(db: AsyncSession, student: User, lesson_id: int) -> Booking | None:
+    return await db.scalar(
+        select(Booking).where(Booking.lesson_id == lesson_id, Booking.student_id == student.id)
+    )
+
+
+async def lessons_for_calendar(db: AsyncSession, user: User, since: datetime) -> list[LessonRow]:
+    """What goes into a user's calendar feed: booked seats, or classes taught, or (for a
+    coordinator) nothing but what they teach themselves."""
+    query = _rows_query().where(Lesson.ends_at > since)
+    if user.role == Role.STUDENT:
+        query = query.join(Booking, Booking.lesson_id == Lesson.id).where(
+            Booking.student_id == user.id, Booking.status == BookingStatus.CONFIRMED
+        )
+    else:
+        query = query.where(Lesson.tutor_id == user.id)
+    return await _rows(db, query.limit(2000))

@@ -1,0 +1,207 @@
+"""What the JSON API answers: response models, also the source of its OpenAPI schemas."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from classroom.models import (
+    AvailabilityException,
+    AvailabilityWindow,
+    BookingStatus,
+    LessonStatus,
+    Level,
+    Message,
+    Role,
+    User,
+)
+from classroom.timetable import LessonRow, TutorLoad
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Me(Out):
+    id: int
+    name: str
+    email: str
+    role: Role
+    timezone: str
+    language: str
+    must_change_password: bool
+
+
+class Person(Out):
+    id: int
+    name: str
+    role: Role
+
+
+class SessionInfo(Out):
+    user: Me | None
+    csrf_token: str
+
+
+class LessonOut(Out):
+    id: int
+    series_id: int | None
+    topic: str
+    level: Level
+    description: str
+    starts_at: datetime
+    ends_at: datetime
+    duration_minutes: int
+    capacity: int
+    status: LessonStatus
+    tutor_id: int | None
+    tutor_name: str | None
+    booked: int
+    waiting: int
+    seats_left: int
+
+    @classmethod
+    def of(cls, row: LessonRow) -> LessonOut:
+        lesson = row.lesson
+        return cls(
+            id=lesson.id,
+            series_id=lesson.series_id,
+            topic=lesson.topic,
+            level=lesson.level,
+            description=lesson.description,
+            starts_at=lesson.starts_at,
+            ends_at=lesson.ends_at,
+            duration_minutes=lesson.duration_minutes,
+            capacity=lesson.capacity,
+            status=lesson.status,
+            tutor_id=lesson.tutor_id,
+            tutor_name=row.tutor_name,
+            booked=row.booked,
+            waiting=row.waiting,
+            seats_left=row.seats_left,
+        )
+
+
+class RosterEntry(Out):
+    student: Person
+    status: BookingStatus
+
+
+class BookingOut(Out):
+    lesson_id: int
+    status: BookingStatus
+    waitlist_position: int | None = None
+
+
+class LessonDetail(Out):
+    lesson: LessonOut
+    my_booking: BookingOut | None
+    roster: list[RosterEntry] | None
+
+
+class Scheduled(Out):
+    lessons: list[LessonOut]
+    warnings: list[str]
+
+
+class Changed(Out):
+    lesson_ids: list[int]
+    warnings: list[str]
+
+
+class MyLessonOut(Out):
+    lesson: LessonOut
+    status: BookingStatus
+    waitlist_position: int | None
+
+
+class LoadOut(Out):
+    tutor: Person
+    lessons: int
+    minutes: int
+
+    @classmethod
+    def of(cls, load: TutorLoad) -> LoadOut:
+        return cls(
+            tutor=Person.model_validate(load.tutor), lessons=load.lessons, minutes=load.minutes
+        )
+
+
+class Week(Out):
+    week: date
+    lessons: list[LessonOut]
+
+
+class PlanningWeek(Week):
+    loads: list[LoadOut]
+
+
+class SuggestionOut(Out):
+    tutor: Person
+    load: int
+
+
+class WindowOut(Out):
+    id: int
+    weekday: int
+    start_time: time
+    end_time: time
+
+
+class AbsenceOut(Out):
+    id: int
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+
+
+class Availability(Out):
+    windows: list[WindowOut]
+    absences: list[AbsenceOut]
+
+    @classmethod
+    def of(
+        cls, windows: list[AvailabilityWindow], absences: list[AvailabilityException]
+    ) -> Availability:
+        return cls(
+            windows=[WindowOut.model_validate(w) for w in windows],
+            absences=[AbsenceOut.model_validate(a) for a in absences],
+        )
+
+
+class TutorCreated(Out):
+    tutor: Me
+    temporary_password: str
+
+
+class MessageOut(Out):
+    id: int
+    kind: str
+    lesson_id: int | None
+    params: dict[str, Any]
+    created_at: datetime
+    read_at: datetime | None
+
+    @classmethod
+    def of(cls, message: Message) -> MessageOut:
+        return cls.model_validate(message)
+
+
+class CalendarFeed(Out):
+    url: str
+
+
+class ErrorBody(Out):
+    code: str
+    message: str
+    fields: dict[str, str]
+
+
+class Error(Out):
+    error: ErrorBody
+
+
+def person(user: User) -> Person:
+    return Person.model_validate(user)

@@ -1,0 +1,73 @@
+"""The app factory: every collaborator is built here from Settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from classroom.accounts import LoginPolicy, Passwords
+from classroom.db import create_engine, create_sessionmaker
+from web import i18n
+from web.keys import CLOCK, DB, ENGINE, LOGIN_POLICY, PASSWORDS, SETTINGS
+from web.middlewares import TRANSLATIONS, csrf, errors, language, login_session
+from web.routes import account, api, calendar, lessons, openapi, planning, teaching
+from web.settings import Settings
+
+HERE = Path(__file__).parent
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> web.Application:
+    app = web.Application(middlewares=[errors, login_session, language, csrf])
+    app[SETTINGS] = settings
+    app[CLOCK] = clock
+    app[PASSWORDS] = Passwords(settings.password_profile)
+    app[LOGIN_POLICY] = LoginPolicy(
+        session_lifetime=settings.session_lifetime,
+        max_failures=settings.login_max_failures,
+        lockout=settings.login_lockout,
+    )
+    app[TRANSLATIONS] = i18n.load_translations()
+    _setup_templates(app)
+    app.cleanup_ctx.append(_database)
+    for module in (account, lessons, teaching, planning, calendar, api, openapi):
+        module.setup(app)
+    app.router.add_static("/static", HERE / "static", name="static", append_version=True)
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    engine = create_engine(app[SETTINGS].database_url)
+    app[ENGINE] = engine
+    app[DB] = create_sessionmaker(engine)
+    yield
+    await engine.dispose()
+
+
+def _setup_templates(app: web.Application) -> None:
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(
+        when=i18n.when,
+        day=i18n.day,
+        clock=i18n.clock,
+        notice=i18n.notice,
+        format_day=i18n.format_day,
+        last_day=i18n.last_day,
+    )
+    env.globals["message_text"] = i18n.message_text
+    env.globals["static"] = lambda path: app.router["static"].url_for(filename=path)

@@ -1,0 +1,148 @@
+"""Translations (gettext catalogues compiled by Babel) and the viewer's locale and zone."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from io import BytesIO
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime, format_time, get_day_names
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+from classroom.errors import Notice
+from classroom.models import Message
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+LANGUAGES = {"en": "English", "id": "Bahasa Indonesia"}
+
+
+@dataclass(frozen=True)
+class Viewer:
+    language: str
+    timezone: str
+    translations: NullTranslations
+
+
+def load_translations() -> dict[str, NullTranslations]:
+    """Compile each language's messages.po in memory: no build step, no stale .mo files."""
+    catalogs: dict[str, NullTranslations] = {"en": NullTranslations()}
+    for language in LANGUAGES:
+        po = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
+        if language == "en" or not po.exists():
+            continue
+        with po.open("rb") as handle:
+            catalog = read_po(handle, locale=language)
+        buffer = BytesIO()
+        write_mo(buffer, catalog)
+        buffer.seek(0)
+        catalogs[language] = Translations(buffer)
+    return catalogs
+
+
+_viewer: ContextVar[Viewer] = ContextVar("viewer")
+_fallback = Viewer("en", "UTC", NullTranslations())
+
+
+def set_viewer(viewer: Viewer) -> None:
+    _viewer.set(viewer)
+
+
+def viewer() -> Viewer:
+    return _viewer.get(_fallback)
+
+
+def gettext(message: str) -> str:
+    return viewer().translations.gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return viewer().translations.ngettext(singular, plural, n)
+
+
+def notice(item: Notice) -> str:
+    """A domain sentence in the viewer's language, fields filled in after translation."""
+    return gettext(item.template).format(**item.params)
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(viewer().timezone)
+
+
+def when(instant: datetime, style: str = "EEE d MMM y, HH:mm") -> str:
+    return format_datetime(instant, style, tzinfo=_zone(), locale=viewer().language)
+
+
+def day(instant: datetime) -> str:
+    return format_date(instant.astimezone(_zone()), "EEEE d MMMM", locale=viewer().language)
+
+
+def clock(instant: datetime) -> str:
+    return format_time(instant, "HH:mm", tzinfo=_zone(), locale=viewer().language)
+
+
+def pick_language(accept: str, available: dict[str, NullTranslations]) -> str:
+    """The first language of an Accept-Language header that we ship, else English."""
+    for part in accept.split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in available:
+            return code
+    return "en"
+
+
+def field_errors(fields: dict[str, str]) -> dict[str, str]:
+    return {name: gettext(message) for name, message in fields.items()}
+
+
+def N_(message: str) -> str:
+    """Mark a string for translation where it is defined; it is translated where shown."""
+    return message
+
+
+MESSAGE_TEXTS = {
+    "lesson_cancelled": N_("“{topic}” on {when} was cancelled."),
+    "lesson_moved": N_("“{topic}” has moved: it now starts {when}."),
+    "waitlist_promoted": N_("A seat became free: you are now booked for “{topic}” on {when}."),
+    "lesson_assigned": N_("You will teach “{topic}” on {when}."),
+    "substitution_assigned": N_("You are substituting in “{topic}” on {when}."),
+    "substitution_removed": N_("Another lecturer will teach “{topic}” on {when} in your place."),
+}
+
+DONE_TEXTS = {
+    "booked": N_("You are booked. See you in class!"),
+    "full": N_("Sorry, the last seat was just taken. You can join the waitlist."),
+    "waitlisted": N_("You are on the waitlist. If a seat frees up, it is yours."),
+    "cancelled": N_("Your booking is cancelled."),
+    "late_cancelled": N_("Your booking is cancelled. It was less than the free cancellation "
+                         "window before the start, so it is recorded as a late cancellation."),
+    "saved": N_("Saved."),
+    "cancelled_class": N_("The class is cancelled and everyone who booked has been told."),
+}  # fmt: skip
+
+
+def message_text(message: Message) -> str:
+    template = MESSAGE_TEXTS.get(message.kind, "{topic}")
+    starts = datetime.fromisoformat(str(message.params.get("starts_at")))
+    return gettext(template).format(topic=message.params.get("topic", ""), when=when(starts))
+
+
+def done_text(key: str | None) -> str | None:
+    return gettext(DONE_TEXTS[key]) if key in DONE_TEXTS else None
+
+
+def format_day(value: date) -> str:
+    return format_date(value, "EEEE d MMMM", locale=viewer().language)
+
+
+def last_day(end: datetime) -> str:
+    """The last day of a range that ends at the start of the next day."""
+    return format_date((end - timedelta(seconds=1)).astimezone(_zone()), "EEE d MMM y",
+                       locale=viewer().language)  # fmt: skip
+
+
+def weekday_names() -> dict[int, str]:
+    return dict(get_day_names("wide", locale=viewer().language))

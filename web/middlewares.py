@@ -1,0 +1,188 @@
+"""Request pipeline: errors, login session, CSRF and the viewer's language and zone."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from babel.support import NullTranslations
+
+from classroom import accounts, notifications
+from classroom.errors import (
+    Conflict,
+    InvalidInput,
+    KelasError,
+    LoginThrottled,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+)
+from classroom.models import User
+from web import i18n
+from web.keys import ANON_CSRF, AUTH, CLOCK, DB, SESSION_TOKEN, SETTINGS, UNREAD, USER
+from web.pages import csrf_token, render
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "kelas_session"
+ANON_COOKIE = "kelas_anon"
+TRANSLATIONS: web.AppKey[dict[str, NullTranslations]] = web.AppKey("translations")
+
+STATUS = [
+    (InvalidInput, 422),
+    (NotAuthenticated, 401),
+    (LoginThrottled, 429),
+    (PermissionDenied, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+]
+
+
+def is_api(request: web.Request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def status_of(exc: KelasError) -> int:
+    return next((code for kind, code in STATUS if isinstance(exc, kind)), 400)
+
+
+def error_json(
+    status: int, code: str, message: str, fields: dict[str, str] | None = None
+) -> web.Response:
+    body = {"error": {"code": code, "message": message, "fields": fields or {}}}
+    return web.json_response(body, status=status)
+
+
+def error_page(request: web.Request, status: int, message: str) -> web.Response:
+    return render("error.html", request, {"status": status, "message": message}, status=status)
+
+
+def current_user(request: web.Request, *roles: str) -> User:
+    """The logged-in user, who must have one of ``roles`` when any are given."""
+    user = request[USER]
+    if user is None:
+        raise NotAuthenticated("Please log in first.")
+    if roles and user.role not in roles:
+        raise PermissionDenied("You are not allowed to do this.")
+    return user
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn domain errors into 4xx answers: JSON for the API, a page (or the login) otherwise."""
+    try:
+        return await handler(request)
+    except KelasError as exc:
+        message = i18n.notice(exc.notice)
+        fields = i18n.field_errors(exc.fields)
+        if is_api(request):
+            return error_json(status_of(exc), exc.code, message, fields)
+        if isinstance(exc, NotAuthenticated):
+            raise web.HTTPSeeOther(f"/login?next={request.path_qs}") from None
+        return error_page(request, status_of(exc), message)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        if is_api(request):
+            return error_json(exc.status, "http_error", exc.reason)
+        return error_page(request, exc.status, i18n.gettext(exc.reason))
+    except Exception:
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        message = i18n.gettext("Something went wrong on our side. Please try again.")
+        if is_api(request):
+            return error_json(500, "internal", message)
+        return error_page(request, 500, message)
+
+
+@web.middleware
+async def login_session(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Find the user behind the session cookie (one short transaction)."""
+    request[USER] = None
+    request[AUTH] = None
+    request[SESSION_TOKEN] = None
+    request[UNREAD] = 0
+    token = request.cookies.get(SESSION_COOKIE)
+    if token and not request.path.startswith("/static/"):
+        async with request.app[DB].begin() as db:
+            auth = await accounts.load_session(db, token, request.app[CLOCK]())
+            if auth is not None:
+                request[AUTH], request[USER], request[SESSION_TOKEN] = auth, auth.user, token
+                request[UNREAD] = await notifications.unread_count(db, auth.user)
+    user = request[USER]
+    if (
+        user is not None
+        and user.must_change_password
+        and request.method == "GET"
+        and not is_api(request)
+        and request.path not in ("/account/password", "/logout")
+        and not request.path.startswith("/static/")
+    ):
+        raise web.HTTPSeeOther("/account/password")
+    return await handler(request)
+
+
+def _anon_token(secret: str, nonce: str) -> str:
+    return hmac.new(secret.encode(), nonce.encode(), hashlib.sha256).hexdigest()
+
+
+@web.middleware
+async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every state-changing request carries the session's token (form field or header) and,
+    when the browser says where it comes from, one of our origins."""
+    settings = request.app[SETTINGS]
+    nonce = request.cookies.get(ANON_COOKIE)
+    fresh_nonce = None
+    if request[AUTH] is None and not nonce:
+        nonce = fresh_nonce = secrets.token_urlsafe(24)
+    request[ANON_CSRF] = _anon_token(settings.secret_key, nonce or "")
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        origin = request.headers.get("Origin")
+        if origin is not None and origin not in settings.origins:
+            raise PermissionDenied("This request came from another site and was refused.")
+        sent = request.headers.get("X-CSRF-Token")
+        if sent is None and request.content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            sent = str((await request.post()).get("csrf_token", ""))
+        if (
+            fresh_nonce is not None
+            or not sent
+            or not hmac.compare_digest(sent, csrf_token(request))
+        ):
+            raise PermissionDenied(
+                "Your form has expired or did not come from Kelas. "
+                "Please reload the page and try again."
+            )
+    response = await handler(request)
+    if fresh_nonce is not None:
+        response.set_cookie(
+            ANON_COOKIE,
+            fresh_nonce,
+            httponly=True,
+            samesite="Lax",
+            secure=settings.secure_cookies,
+            path="/",
+        )
+    return response
+
+
+@web.middleware
+async def language(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Each page in the viewer's language and time zone."""
+    catalogs = request.app[TRANSLATIONS]
+    user = request[USER]
+    if user is not None and user.language in catalogs:
+        code, zone = user.language, user.timezone
+    else:
+        code = request.cookies.get("kelas_lang") or i18n.pick_language(
+            request.headers.get("Accept-Language", ""), catalogs
+        )
+        code = code if code in catalogs else "en"
+        zone = request.app[SETTINGS].default_timezone
+    i18n.set_viewer(i18n.Viewer(code, zone, catalogs[code]))
+    return await handler(request)

@@ -1,0 +1,1 @@
+"""One module per area; each has ``setup(app)`` adding its routes."""

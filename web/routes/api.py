@@ -1,0 +1,473 @@
+"""The JSON API: every scheduling operation, with the same checks as the pages.
+
+Each endpoint is declared once in ENDPOINTS; the router and the OpenAPI document are both
+built from that list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from classroom import (
+    accounts,
+    assignment,
+    availability,
+    booking,
+    notifications,
+    scheduling,
+    schemas,
+    timetable,
+)
+from classroom.clock import week_range
+from classroom.models import BookingStatus, Role
+from web import api_models as out
+from web import i18n
+from web.forms import int_param, json_data, query_data
+from web.keys import CLOCK, DB, PASSWORDS, SESSION_TOKEN, SETTINGS, USER
+from web.middlewares import current_user
+from web.pages import csrf_token
+from web.routes.account import log_in, set_session_cookie, sign_up
+from web.routes.teaching import chosen_week
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+COORDINATOR, TUTOR, STUDENT = Role.COORDINATOR, Role.TUTOR, Role.STUDENT
+EVERYONE: tuple[Role, ...] = (COORDINATOR, TUTOR, STUDENT)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    roles: tuple[Role, ...] | None  # None: no login needed
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: Any = None
+    status: int = 200
+
+
+def reply(model: BaseModel | list[Any], status: int = 200) -> web.Response:
+    if isinstance(model, list):
+        text = "[" + ",".join(item.model_dump_json() for item in model) + "]"
+    else:
+        text = model.model_dump_json()
+    return web.Response(text=text, status=status, content_type="application/json")
+
+
+async def body(request: web.Request, model: type[schemas.M]) -> schemas.M:
+    return schemas.parse(model, await json_data(request))
+
+
+# -- session and account ---------------------------------------------------------------
+
+
+async def get_session(request: web.Request) -> web.StreamResponse:
+    user = request[USER]
+    me = out.Me.model_validate(user) if user else None
+    return reply(out.SessionInfo(user=me, csrf_token=csrf_token(request)))
+
+
+async def post_login(request: web.Request) -> web.StreamResponse:
+    user, token = await log_in(request, await json_data(request))
+    async with request.app[DB].begin() as db:
+        auth = await accounts.load_session(db, token, request.app[CLOCK]())
+    assert auth is not None
+    response = reply(out.SessionInfo(user=out.Me.model_validate(user), csrf_token=auth.csrf_token))
+    set_session_cookie(request, response, token)
+    return response
+
+
+async def post_logout(request: web.Request) -> web.StreamResponse:
+    token = request[SESSION_TOKEN]
+    if token:
+        async with request.app[DB].begin() as db:
+            await accounts.end_session(db, token)
+    response = web.Response(status=204)
+    response.del_cookie("kelas_session", path="/")
+    return response
+
+
+async def post_signup(request: web.Request) -> web.StreamResponse:
+    user, token = await sign_up(request, await json_data(request))
+    async with request.app[DB].begin() as db:
+        auth = await accounts.load_session(db, token, request.app[CLOCK]())
+    assert auth is not None
+    response = reply(
+        out.SessionInfo(user=out.Me.model_validate(user), csrf_token=auth.csrf_token), 201
+    )
+    set_session_cookie(request, response, token)
+    return response
+
+
+async def patch_me(request: web.Request) -> web.StreamResponse:
+    user = current_user(request)
+    profile = await body(request, schemas.Profile)
+    async with request.app[DB].begin() as db:
+        me = await accounts.get_user(db, user.id)
+        await accounts.update_profile(db, me, profile)
+    return reply(out.Me.model_validate(me))
+
+
+async def post_password(request: web.Request) -> web.StreamResponse:
+    user = current_user(request)
+    change = await body(request, schemas.PasswordChange)
+    async with request.app[DB].begin() as db:
+        me = await accounts.get_user(db, user.id)
+        await accounts.change_password(
+            db, request.app[PASSWORDS], me, change, request[SESSION_TOKEN] or ""
+        )
+    return web.Response(status=204)
+
+
+async def post_calendar_token(request: web.Request) -> web.StreamResponse:
+    user = current_user(request)
+    async with request.app[DB].begin() as db:
+        token = await accounts.rotate_calendar_token(db, await accounts.get_user(db, user.id))
+    base = request.app[SETTINGS].base_url
+    return reply(out.CalendarFeed(url=f"{base}/calendar/{token}.ics"))
+
+
+async def get_calendar(request: web.Request) -> web.StreamResponse:
+    user = current_user(request)
+    base = request.app[SETTINGS].base_url
+    return reply(out.CalendarFeed(url=f"{base}/calendar/{user.calendar_token}.ics"))
+
+
+async def get_messages(request: web.Request) -> web.StreamResponse:
+    user = current_user(request)
+    async with request.app[DB].begin() as db:
+        items = await notifications.inbox(db, user)
+    return reply([out.MessageOut.of(m) for m in items])
+
+
+# -- classes -------------------------------------------------------------------------------
+
+
+async def get_classes(request: web.Request) -> web.StreamResponse:
+    user = current_user(request)
+    filters = schemas.parse(
+        schemas.LessonFilter, query_data(request, "level", "topic", "day", "tutor_id")
+    )
+    async with request.app[DB].begin() as db:
+        rows = await timetable.upcoming(db, user, filters, request.app[CLOCK]())
+    return reply([out.LessonOut.of(r) for r in rows])
+
+
+async def get_class(request: web.Request) -> web.StreamResponse:
+    user = current_user(request)
+    lesson_id = int_param(request, "lesson_id")
+    async with request.app[DB].begin() as db:
+        row = await timetable.lesson_row(db, lesson_id)
+        mine = await timetable.booking_of(db, user, lesson_id)
+        my_booking = None
+        if mine is not None and mine.status in booking.ACTIVE:
+            position = None
+            if mine.status == BookingStatus.WAITLISTED:
+                position = await booking.waitlist_position(db, mine)
+            my_booking = out.BookingOut(
+                lesson_id=lesson_id, status=mine.status, waitlist_position=position
+            )
+        roster = None
+        if timetable.may_see_roster(user, row.lesson):
+            roster = [
+                out.RosterEntry(student=out.person(u), status=b.status)
+                for u, b in await timetable.roster(db, user, row.lesson)
+            ]
+    return reply(
+        out.LessonDetail(lesson=out.LessonOut.of(row), my_booking=my_booking, roster=roster)
+    )
+
+
+async def _scheduled(
+    request: web.Request, result: scheduling.Scheduled, status: int
+) -> web.Response:
+    async with request.app[DB].begin() as db:
+        rows = [await timetable.lesson_row(db, lesson.id) for lesson in result.lessons]
+    warnings = [i18n.notice(w) for w in result.warnings]
+    return reply(
+        out.Scheduled(lessons=[out.LessonOut.of(r) for r in rows], warnings=warnings), status
+    )
+
+
+async def post_class(request: web.Request) -> web.StreamResponse:
+    user = current_user(request, COORDINATOR)
+    data = await body(request, schemas.NewLesson)
+    async with request.app[DB].begin() as db:
+        result = await scheduling.create_lesson(db, user, data, request.app[CLOCK]())
+    return await _scheduled(request, result, 201)
+
+
+async def post_series(request: web.Request) -> web.StreamResponse:
+    user = current_user(request, COORDINATOR)
+    data = await body(request, schemas.NewSeries)
+    async with request.app[DB].begin() as db:
+        result = await scheduling.create_series(db, user, data, request.app[CLOCK]())
+    return await _scheduled(request, result, 201)
+
+
+async def patch_class(request: web.Request) -> web.StreamResponse:
+    user = current_user(request, COORDINATOR)
+    data = await body(request, schemas.LessonEdit)
+    async with request.app[DB].begin() as db:
+        result = await scheduling.edit_lesson(
+            db, user, int_param(request, "lesson_id"), data, request.app[CLOCK]()
+        )
+    return await _scheduled(request, result, 200)
+
+
+async def post_cancel_class(request: web.Request) -> web.StreamResponse:
+    user = current_user(request, COORDINATOR)
+    data = await body(request, schemas.Cancel)
+    async with request.app[DB].begin() as db:
+        result = await scheduling.cancel_lesson(
+            db, user, int_param(request, "lesson_id"), data.scope, request.app[CLOCK]()
+        )
+    return await _scheduled(request, result, 200)
+
+
+async def put_tutor(request: web.Request) -> web.StreamResponse:
+    user = current_user(request, COORDINATOR)
+    data = await body(request, schemas.Assign)
+    async with request.app[DB].begin() as db:
+        lessons, warnings = await assignment.assign(
+            db, user, int_param(request, "lesson_id"), data, request.app[CLOCK]()
+        )
+    return await _scheduled(request, scheduling.Scheduled(lessons, warnings), 200)
+
+
+async def get_suggestions(request: web.Request) -> web.StreamResponse:
+    current_user(request, COORDINATOR)
+    async with request.app[DB].begin() as db:
+        lesson = await scheduling.get_lesson(db, int_param(request, "lesson_id"))
+        found = await assignment.suggest(db, lesson)
+    return reply([out.SuggestionOut(tutor=out.person(s.tutor), load=s.load) for s in found])
+
+
+# -- bookings ------------------------------------------------------------------------------
+
+
+async def _booking_reply(request: web.Request, lesson_id: int, status: int) -> web.Response:
+    user = current_user(request)
+    async with request.app[DB].begin() as db:
+        mine = await timetable.booking_of(db, user, lesson_id)
+        assert mine is not None
+        position = None
+        if mine.status == BookingStatus.WAITLISTED:
+            position = await booking.waitlist_position(db, mine)
+    return reply(
+        out.BookingOut(lesson_id=lesson_id, status=mine.status, waitlist_position=position), status
+    )
+
+
+async def post_booking(request: web.Request) -> web.StreamResponse:
+    student = current_user(request, STUDENT)
+    lesson_id = int_param(request, "lesson_id")
+    async with request.app[DB].begin() as db:
+        await booking.book(db, student, lesson_id, request.app[CLOCK]())
+    return await _booking_reply(request, lesson_id, 201)
+
+
+async def post_waitlist(request: web.Request) -> web.StreamResponse:
+    student = current_user(request, STUDENT)
+    lesson_id = int_param(request, "lesson_id")
+    async with request.app[DB].begin() as db:
+        await booking.join_waitlist(db, student, lesson_id, request.app[CLOCK]())
+    return await _booking_reply(request, lesson_id, 201)
+
+
+async def delete_booking(request: web.Request) -> web.StreamResponse:
+    student = current_user(request, STUDENT)
+    lesson_id = int_param(request, "lesson_id")
+    window = request.app[SETTINGS].cancellation_window
+    async with request.app[DB].begin() as db:
+        await booking.cancel(db, student, lesson_id, request.app[CLOCK](), window)
+    return await _booking_reply(request, lesson_id, 200)
+
+
+async def get_my_classes(request: web.Request) -> web.StreamResponse:
+    student = current_user(request, STUDENT)
+    async with request.app[DB].begin() as db:
+        items = await timetable.my_lessons(db, student, request.app[CLOCK]())
+    return reply(
+        [
+            out.MyLessonOut(
+                lesson=out.LessonOut.of(i.row),
+                status=i.status,
+                waitlist_position=i.waitlist_position,
+            )
+            for i in items
+        ]
+    )
+
+
+# -- weeks ---------------------------------------------------------------------------------
+
+
+async def get_teaching(request: web.Request) -> web.StreamResponse:
+    tutor = current_user(request, TUTOR)
+    monday = chosen_week(request, tutor.timezone)
+    start, end = week_range(monday, tutor.timezone)
+    async with request.app[DB].begin() as db:
+        rows = await timetable.teaching(db, tutor, start, end)
+    return reply(out.Week(week=monday, lessons=[out.LessonOut.of(r) for r in rows]))
+
+
+async def get_planning(request: web.Request) -> web.StreamResponse:
+    user = current_user(request, COORDINATOR)
+    monday = chosen_week(request, user.timezone)
+    start, end = week_range(monday, user.timezone)
+    unassigned = request.query.get("unassigned") in ("1", "true")
+    async with request.app[DB].begin() as db:
+        rows = await timetable.planning(db, start, end, unassigned_only=unassigned)
+        loads = await timetable.loads(db, start, end)
+    return reply(
+        out.PlanningWeek(
+            week=monday,
+            lessons=[out.LessonOut.of(r) for r in rows],
+            loads=[out.LoadOut.of(load) for load in loads],
+        )
+    )
+
+
+# -- availability and tutors ---------------------------------------------------------------
+
+
+async def get_availability(request: web.Request) -> web.StreamResponse:
+    tutor = current_user(request, TUTOR)
+    async with request.app[DB].begin() as db:
+        windows = await availability.windows(db, tutor)
+        absences = await availability.exceptions(
+            db, tutor, request.app[CLOCK]() - timedelta(days=1)
+        )
+    return reply(out.Availability.of(windows, absences))
+
+
+async def post_window(request: web.Request) -> web.StreamResponse:
+    tutor = current_user(request, TUTOR)
+    data = await body(request, schemas.AvailabilityWindowIn)
+    async with request.app[DB].begin() as db:
+        window = await availability.add_window(db, tutor, data)
+    return reply(out.WindowOut.model_validate(window), 201)
+
+
+async def delete_window(request: web.Request) -> web.StreamResponse:
+    tutor = current_user(request, TUTOR)
+    async with request.app[DB].begin() as db:
+        await availability.remove_window(db, tutor, int_param(request, "item_id"))
+    return web.Response(status=204)
+
+
+async def post_absence(request: web.Request) -> web.StreamResponse:
+    tutor = current_user(request, TUTOR)
+    data = await body(request, schemas.AvailabilityExceptionIn)
+    async with request.app[DB].begin() as db:
+        absence = await availability.add_exception(db, tutor, data)
+    return reply(out.AbsenceOut.model_validate(absence), 201)
+
+
+async def delete_absence(request: web.Request) -> web.StreamResponse:
+    tutor = current_user(request, TUTOR)
+    async with request.app[DB].begin() as db:
+        await availability.remove_exception(db, tutor, int_param(request, "item_id"))
+    return web.Response(status=204)
+
+
+async def get_tutors(request: web.Request) -> web.StreamResponse:
+    current_user(request, COORDINATOR)
+    async with request.app[DB].begin() as db:
+        found = await accounts.list_users(db, Role.TUTOR)
+    return reply([out.person(t) for t in found])
+
+
+async def post_tutor(request: web.Request) -> web.StreamResponse:
+    user = current_user(request, COORDINATOR)
+    data = await body(request, schemas.NewTutor)
+    async with request.app[DB].begin() as db:
+        tutor, temporary = await accounts.create_tutor(
+            db, request.app[PASSWORDS], user, data, request.app[CLOCK]()
+        )
+    return reply(
+        out.TutorCreated(tutor=out.Me.model_validate(tutor), temporary_password=temporary), 201
+    )
+
+
+CLASS = r"/api/v1/classes/{lesson_id:\d+}"
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("GET", "/api/v1/session", get_session, "The current user and CSRF token", None,
+             response=out.SessionInfo),
+    Endpoint("POST", "/api/v1/login", post_login, "Log in; starts a new session", None,
+             body=schemas.Login, response=out.SessionInfo),
+    Endpoint("POST", "/api/v1/logout", post_logout, "Log out", None, status=204),
+    Endpoint("POST", "/api/v1/signup", post_signup, "Sign up as a student", None,
+             body=schemas.Signup, response=out.SessionInfo, status=201),
+    Endpoint("PATCH", "/api/v1/me", patch_me, "Change name, time zone or language", EVERYONE,
+             body=schemas.Profile, response=out.Me),
+    Endpoint("POST", "/api/v1/me/password", post_password, "Change password", EVERYONE,
+             body=schemas.PasswordChange, status=204),
+    Endpoint("GET", "/api/v1/me/calendar", get_calendar, "Private calendar feed URL", EVERYONE,
+             response=out.CalendarFeed),
+    Endpoint("POST", "/api/v1/me/calendar", post_calendar_token,
+             "Revoke the calendar feed URL and issue a new one", EVERYONE,
+             response=out.CalendarFeed),
+    Endpoint("GET", "/api/v1/me/messages", get_messages, "In-app messages", EVERYONE,
+             response=list[out.MessageOut]),
+    Endpoint("GET", "/api/v1/me/classes", get_my_classes,
+             "The student's booked and waitlisted classes", (STUDENT,),
+             response=list[out.MyLessonOut]),
+    Endpoint("GET", "/api/v1/classes", get_classes, "Upcoming classes, filtered", EVERYONE,
+             query=schemas.LessonFilter, response=list[out.LessonOut]),
+    Endpoint("POST", "/api/v1/classes", post_class, "Create a single class", (COORDINATOR,),
+             body=schemas.NewLesson, response=out.Scheduled, status=201),
+    Endpoint("POST", "/api/v1/series", post_series, "Create a weekly series", (COORDINATOR,),
+             body=schemas.NewSeries, response=out.Scheduled, status=201),
+    Endpoint("GET", CLASS, get_class, "One class; the roster for its tutor and coordinators",
+             EVERYONE, response=out.LessonDetail),
+    Endpoint("PATCH", CLASS, patch_class, "Edit one occurrence, or it and all following",
+             (COORDINATOR,), body=schemas.LessonEdit, response=out.Scheduled),
+    Endpoint("POST", CLASS + "/cancel", post_cancel_class,
+             "Cancel one occurrence, or it and all following", (COORDINATOR,),
+             body=schemas.Cancel, response=out.Scheduled),
+    Endpoint("PUT", CLASS + "/tutor", put_tutor, "Assign or substitute the lecturer",
+             (COORDINATOR,), body=schemas.Assign, response=out.Scheduled),
+    Endpoint("GET", CLASS + "/suggestions", get_suggestions,
+             "Free and available lecturers, least loaded first", (COORDINATOR,),
+             response=list[out.SuggestionOut]),
+    Endpoint("POST", CLASS + "/booking", post_booking, "Book a seat", (STUDENT,),
+             response=out.BookingOut, status=201),
+    Endpoint("DELETE", CLASS + "/booking", delete_booking,
+             "Cancel a seat or leave the waitlist", (STUDENT,), response=out.BookingOut),
+    Endpoint("POST", CLASS + "/waitlist", post_waitlist, "Join the waitlist of a full class",
+             (STUDENT,), response=out.BookingOut, status=201),
+    Endpoint("GET", "/api/v1/teaching", get_teaching, "The tutor's teaching week (?week=date)",
+             (TUTOR,), response=out.Week),
+    Endpoint("GET", "/api/v1/planning", get_planning,
+             "All classes of a week and each lecturer's load (?week=date&unassigned=1)",
+             (COORDINATOR,), response=out.PlanningWeek),
+    Endpoint("GET", "/api/v1/availability", get_availability, "The tutor's availability",
+             (TUTOR,), response=out.Availability),
+    Endpoint("POST", "/api/v1/availability/windows", post_window, "Add a weekly window",
+             (TUTOR,), body=schemas.AvailabilityWindowIn, response=out.WindowOut, status=201),
+    Endpoint("DELETE", r"/api/v1/availability/windows/{item_id:\d+}", delete_window,
+             "Remove a weekly window", (TUTOR,), status=204),
+    Endpoint("POST", "/api/v1/availability/absences", post_absence, "Add days off", (TUTOR,),
+             body=schemas.AvailabilityExceptionIn, response=out.AbsenceOut, status=201),
+    Endpoint("DELETE", r"/api/v1/availability/absences/{item_id:\d+}", delete_absence,
+             "Remove days off", (TUTOR,), status=204),
+    Endpoint("GET", "/api/v1/tutors", get_tutors, "All lecturers", (COORDINATOR,),
+             response=list[out.Person]),
+    Endpoint("POST", "/api/v1/tutors", post_tutor,
+             "Create a lecturer with a temporary password", (COORDINATOR,),
+             body=schemas.NewTutor, response=out.TutorCreated, status=201),
+)  # fmt: skip
+
+
+def setup(app: web.Application) -> None:
+    for endpoint in ENDPOINTS:
+        app.router.add_route(endpoint.method, endpoint.path, endpoint.handler)

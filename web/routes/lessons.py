@@ -1,0 +1,126 @@
+"""Browsing, booking and the class page; the student's own classes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from classroom import accounts, assignment, booking, schemas, timetable
+from classroom.errors import ClassFull, InvalidInput
+from classroom.models import BookingStatus, Level, Role
+from web import i18n
+from web.forms import int_param, query_data
+from web.keys import CLOCK, DB, SETTINGS
+from web.middlewares import current_user
+from web.pages import render
+
+LESSON = r"/classes/{lesson_id:\d+}"
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/classes", browse)
+    app.router.add_get(LESSON, detail)
+    app.router.add_post(LESSON + "/book", book)
+    app.router.add_post(LESSON + "/waitlist", waitlist)
+    app.router.add_post(LESSON + "/cancel-booking", cancel_booking)
+    app.router.add_get("/my", my_classes)
+
+
+async def browse(request: web.Request) -> web.StreamResponse:
+    user = current_user(request)
+    try:
+        filters = schemas.parse(
+            schemas.LessonFilter, query_data(request, "level", "topic", "day", "tutor_id")
+        )
+        errors: dict[str, str] = {}
+    except InvalidInput as exc:
+        filters, errors = schemas.LessonFilter(), i18n.field_errors(exc.fields)
+    async with request.app[DB].begin() as db:
+        rows = await timetable.upcoming(db, user, filters, request.app[CLOCK]())
+        tutors = await accounts.list_users(db, Role.TUTOR)
+        mine = {}
+        if user.role == Role.STUDENT:
+            booked = await timetable.my_lessons(db, user, request.app[CLOCK]())
+            mine = {item.row.lesson.id: item.status for item in booked}
+    context = {
+        "rows": rows,
+        "tutors": tutors,
+        "filters": filters,
+        "errors": errors,
+        "levels": [lvl.value for lvl in Level],
+        "mine": mine,
+    }
+    return render("browse.html", request, context)
+
+
+async def detail(request: web.Request) -> web.StreamResponse:
+    user = current_user(request)
+    lesson_id = int_param(request, "lesson_id")
+    now = request.app[CLOCK]()
+    async with request.app[DB].begin() as db:
+        row = await timetable.lesson_row(db, lesson_id)
+        context: dict[str, Any] = {
+            "row": row,
+            "lesson": row.lesson,
+            "now": now,
+            "roster": await timetable.roster(db, user, row.lesson),
+            "may_see_roster": timetable.may_see_roster(user, row.lesson),
+            "my_booking": await timetable.booking_of(db, user, lesson_id),
+            "position": None,
+            "warnings": [],
+            "tutors": [],
+            "suggestions": [],
+            "cancellation_window": request.app[SETTINGS].cancellation_window,
+            "BookingStatus": BookingStatus,
+            "request_done": request.query.get("done"),
+            "done_text": i18n.done_text(request.query.get("done")),
+        }
+        mine = context["my_booking"]
+        if mine is not None and mine.status == BookingStatus.WAITLISTED:
+            context["position"] = await booking.waitlist_position(db, mine)
+        if user.role == Role.COORDINATOR:
+            context["tutors"] = await accounts.list_users(db, Role.TUTOR)
+            if row.lesson.tutor_id is None:
+                context["suggestions"] = await assignment.suggest(db, row.lesson)
+    return render("lesson.html", request, context)
+
+
+def _back(lesson_id: int, flash: str) -> web.HTTPSeeOther:
+    return web.HTTPSeeOther(f"/classes/{lesson_id}?done={flash}")
+
+
+async def book(request: web.Request) -> web.StreamResponse:
+    student = current_user(request, Role.STUDENT)
+    lesson_id = int_param(request, "lesson_id")
+    try:
+        async with request.app[DB].begin() as db:
+            await booking.book(db, student, lesson_id, request.app[CLOCK]())
+    except ClassFull:
+        raise _back(lesson_id, "full") from None
+    raise _back(lesson_id, "booked")
+
+
+async def waitlist(request: web.Request) -> web.StreamResponse:
+    student = current_user(request, Role.STUDENT)
+    lesson_id = int_param(request, "lesson_id")
+    async with request.app[DB].begin() as db:
+        await booking.join_waitlist(db, student, lesson_id, request.app[CLOCK]())
+    raise _back(lesson_id, "waitlisted")
+
+
+async def cancel_booking(request: web.Request) -> web.StreamResponse:
+    student = current_user(request, Role.STUDENT)
+    lesson_id = int_param(request, "lesson_id")
+    window = request.app[SETTINGS].cancellation_window
+    async with request.app[DB].begin() as db:
+        result = await booking.cancel(db, student, lesson_id, request.app[CLOCK](), window)
+    late = result.status == BookingStatus.LATE_CANCELLED
+    raise _back(lesson_id, "late_cancelled" if late else "cancelled")
+
+
+async def my_classes(request: web.Request) -> web.StreamResponse:
+    student = current_user(request, Role.STUDENT)
+    async with request.app[DB].begin() as db:
+        items = await timetable.my_lessons(db, student, request.app[CLOCK]())
+    return render("my.html", request, {"items": items})

@@ -1,0 +1,108 @@
+"""The OpenAPI 3.1 document of the JSON API, built from the API's own endpoint list."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiohttp import web
+from pydantic import TypeAdapter
+
+from web import api_models
+from web.routes.api import ENDPOINTS, Endpoint
+
+REF = "#/components/schemas/{model}"
+ERRORS = {
+    "401": "Not logged in",
+    "403": "Role or CSRF check failed",
+    "404": "Not found",
+    "409": "Conflicts with the current state (full, double-booked, too late)",
+    "422": "Invalid input; `fields` names each bad field",
+}
+
+
+def setup(app: web.Application) -> None:
+    document = build()
+    app.router.add_get("/api/openapi.json", lambda _request: _serve(document))
+
+
+async def _serve(document: dict[str, Any]) -> web.Response:
+    return web.json_response(document)
+
+
+def _schema(kind: Any, components: dict[str, Any]) -> dict[str, Any]:
+    schema = TypeAdapter(kind).json_schema(ref_template=REF)
+    components.update(schema.pop("$defs", {}))
+    title = schema.get("title")
+    if schema.get("type") == "object" and isinstance(title, str) and hasattr(kind, "model_fields"):
+        components[title] = schema
+        return {"$ref": REF.format(model=title)}
+    return schema
+
+
+def _operation(endpoint: Endpoint, components: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    path = re.sub(r"\{(\w+):[^}]+\}", r"{\1}", endpoint.path)
+    operation: dict[str, Any] = {
+        "summary": endpoint.summary,
+        "operationId": endpoint.handler.__name__,
+        "responses": {},
+    }
+    params = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+        for name in re.findall(r"\{(\w+)\}", path)
+    ]
+    if endpoint.query is not None:
+        for name, field in endpoint.query.model_fields.items():
+            params.append({"name": name, "in": "query", "required": False,
+                           "schema": _schema(field.annotation, components)})  # fmt: skip
+    if params:
+        operation["parameters"] = params
+    if endpoint.body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _schema(endpoint.body, components)}},
+        }
+    ok: dict[str, Any] = {"description": "Success"}
+    if endpoint.response is not None:
+        ok["content"] = {"application/json": {"schema": _schema(endpoint.response, components)}}
+    operation["responses"][str(endpoint.status)] = ok
+    error = {"application/json": {"schema": _schema(api_models.Error, components)}}
+    for status, text in ERRORS.items():
+        operation["responses"][status] = {"description": text, "content": error}
+    if endpoint.roles is None:
+        operation["security"] = []
+    else:
+        roles = ", ".join(role.value for role in endpoint.roles)
+        operation["description"] = f"Allowed for: {roles}."
+    if endpoint.method not in ("GET", "HEAD"):
+        operation.setdefault("parameters", []).append(
+            {"name": "X-CSRF-Token", "in": "header", "required": True,
+             "description": "The csrf_token from GET /api/v1/session", "schema": {"type": "string"}}
+        )  # fmt: skip
+    return path, operation
+
+
+def build() -> dict[str, Any]:
+    components: dict[str, Any] = {}
+    paths: dict[str, dict[str, Any]] = {}
+    for endpoint in ENDPOINTS:
+        path, operation = _operation(endpoint, components)
+        paths.setdefault(path, {})[endpoint.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Kelas API",
+            "version": "1",
+            "description": "Scheduling for live conversation classes. Log in with "
+            "POST /api/v1/login (the session is a cookie); send the csrf_token in X-CSRF-Token "
+            "with every state-changing request.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "kelas_session"}
+            },
+        },
+        "security": [{"session": []}],
+    }

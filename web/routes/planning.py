@@ -1,0 +1,224 @@
+"""The coordinator's side: planning week, classes and series, assignment, tutors."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from aiohttp import web
+
+from classroom import accounts, assignment, scheduling, schemas, timetable
+from classroom.clock import to_local, week_range
+from classroom.errors import InvalidInput, Notice
+from classroom.models import Lesson, LessonStatus, Level, Role
+from web import i18n
+from web.forms import form_data, int_param
+from web.keys import CLOCK, DB, PASSWORDS
+from web.middlewares import current_user
+from web.pages import render
+from web.routes.lessons import LESSON
+from web.routes.teaching import chosen_week, week_context
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/planning", planning_week)
+    app.router.add_route("*", "/planning/classes/new", new_lesson)
+    app.router.add_route("*", "/planning/series/new", new_series)
+    app.router.add_route("*", LESSON + "/edit", edit_lesson)
+    app.router.add_post(LESSON + "/cancel", cancel_lesson)
+    app.router.add_post(LESSON + "/assign", assign)
+    app.router.add_route("*", "/tutors", tutors)
+
+
+async def planning_week(request: web.Request) -> web.StreamResponse:
+    user = current_user(request, Role.COORDINATOR)
+    monday = chosen_week(request, user.timezone)
+    start, end = week_range(monday, user.timezone)
+    unassigned = request.query.get("unassigned") == "1"
+    async with request.app[DB].begin() as db:
+        rows = await timetable.planning(db, start, end, unassigned_only=unassigned)
+        loads = await timetable.loads(db, start, end)
+    by_day: dict[date, list[timetable.LessonRow]] = {}
+    for row in rows:
+        by_day.setdefault(to_local(row.lesson.starts_at, user.timezone).date(), []).append(row)
+    context = {
+        "by_day": by_day,
+        "loads": loads,
+        "unassigned": unassigned,
+        "unassigned_count": sum(
+            1
+            for r in rows
+            if r.lesson.tutor_id is None and r.lesson.status == LessonStatus.SCHEDULED
+        ),
+        **week_context(monday),
+    }
+    return render("planning.html", request, context)
+
+
+def _saved(
+    request: web.Request, lessons: list[Lesson], warnings: list[Notice]
+) -> web.StreamResponse:
+    """Straight to the class, or first a page with what the coordinator should know."""
+    if not warnings:
+        raise web.HTTPSeeOther(f"/classes/{lessons[0].id}?done=saved")
+    context = {"lessons": lessons, "warnings": [i18n.notice(w) for w in warnings]}
+    return render("saved.html", request, context)
+
+
+async def _lesson_form(
+    request: web.Request,
+    template: str,
+    form: dict[str, Any],
+    errors: dict[str, str],
+    status: int = 200,
+) -> web.StreamResponse:
+    async with request.app[DB].begin() as db:
+        tutor_list = await accounts.list_users(db, Role.TUTOR)
+    context = {
+        "form": form,
+        "errors": errors,
+        "tutor_options": [(t.id, t.name) for t in tutor_list],
+        "levels": [(lvl.value, lvl.value) for lvl in Level],
+        "zones": schemas.TIME_ZONES,
+        "weekdays": list(range(7)),
+    }
+    return render(template, request, context, status=status)
+
+
+async def new_lesson(request: web.Request) -> web.StreamResponse:
+    user = current_user(request, Role.COORDINATOR)
+    if request.method != "POST":
+        form = {"timezone": user.timezone, "duration_minutes": 60, "capacity": 8}
+        return await _lesson_form(request, "lesson_new.html", form, {})
+    data = await form_data(request)
+    try:
+        async with request.app[DB].begin() as db:
+            result = await scheduling.create_lesson(
+                db, user, schemas.parse(schemas.NewLesson, data), request.app[CLOCK]()
+            )
+    except InvalidInput as exc:
+        return await _lesson_form(
+            request, "lesson_new.html", data, i18n.field_errors(exc.fields), 422
+        )
+    return _saved(request, result.lessons, result.warnings)
+
+
+async def new_series(request: web.Request) -> web.StreamResponse:
+    user = current_user(request, Role.COORDINATOR)
+    if request.method != "POST":
+        today = to_local(request.app[CLOCK](), user.timezone).date()
+        form = {
+            "timezone": user.timezone,
+            "duration_minutes": 60,
+            "capacity": 8,
+            "weeks": 8,
+            "start_date": today.isoformat(),
+            "weekdays": [],
+        }
+        return await _lesson_form(request, "series_new.html", form, {})
+    data = await form_data(request)
+    try:
+        async with request.app[DB].begin() as db:
+            result = await scheduling.create_series(
+                db, user, schemas.parse(schemas.NewSeries, data), request.app[CLOCK]()
+            )
+    except InvalidInput as exc:
+        return await _lesson_form(
+            request, "series_new.html", data, i18n.field_errors(exc.fields), 422
+        )
+    return _saved(request, result.lessons, result.warnings)
+
+
+async def edit_lesson(request: web.Request) -> web.StreamResponse:
+    user = current_user(request, Role.COORDINATOR)
+    lesson_id = int_param(request, "lesson_id")
+    async with request.app[DB].begin() as db:
+        lesson = await scheduling.get_lesson(db, lesson_id)
+    if request.method != "POST":
+        local: datetime = to_local(lesson.starts_at, user.timezone).replace(tzinfo=None)
+        form = {
+            "topic": lesson.topic,
+            "level": lesson.level.value,
+            "description": lesson.description,
+            "starts_local": local.strftime("%Y-%m-%dT%H:%M"),
+            "timezone": user.timezone,
+            "duration_minutes": lesson.duration_minutes,
+            "capacity": lesson.capacity,
+            "scope": "one",
+        }
+        return await _edit_form(request, lesson, form, {})
+    data = await form_data(request)
+    try:
+        async with request.app[DB].begin() as db:
+            result = await scheduling.edit_lesson(
+                db, user, lesson_id, schemas.parse(schemas.LessonEdit, data), request.app[CLOCK]()
+            )
+    except InvalidInput as exc:
+        return await _edit_form(request, lesson, data, i18n.field_errors(exc.fields), 422)
+    return _saved(request, result.lessons, result.warnings)
+
+
+async def _edit_form(
+    request: web.Request,
+    lesson: Lesson,
+    form: dict[str, Any],
+    errors: dict[str, str],
+    status: int = 200,
+) -> web.StreamResponse:
+    context = {
+        "lesson": lesson,
+        "form": form,
+        "errors": errors,
+        "levels": [(lvl.value, lvl.value) for lvl in Level],
+        "zones": schemas.TIME_ZONES,
+    }
+    return render("lesson_edit.html", request, context, status=status)
+
+
+async def cancel_lesson(request: web.Request) -> web.StreamResponse:
+    user = current_user(request, Role.COORDINATOR)
+    lesson_id = int_param(request, "lesson_id")
+    scope = schemas.parse(schemas.Cancel, await form_data(request)).scope
+    async with request.app[DB].begin() as db:
+        await scheduling.cancel_lesson(db, user, lesson_id, scope, request.app[CLOCK]())
+    raise web.HTTPSeeOther(f"/classes/{lesson_id}?done=cancelled_class")
+
+
+async def assign(request: web.Request) -> web.StreamResponse:
+    user = current_user(request, Role.COORDINATOR)
+    lesson_id = int_param(request, "lesson_id")
+    data = await form_data(request)
+    data.setdefault("tutor_id", None)
+    choice = schemas.parse(schemas.Assign, data)
+    async with request.app[DB].begin() as db:
+        lessons, warnings = await assignment.assign(
+            db, user, lesson_id, choice, request.app[CLOCK]()
+        )
+    return _saved(request, lessons, warnings)
+
+
+async def tutors(request: web.Request) -> web.StreamResponse:
+    user = current_user(request, Role.COORDINATOR)
+    context: dict[str, Any] = {"errors": {}, "form": {"timezone": user.timezone}, "created": None}
+    status = 200
+    if request.method == "POST":
+        data = await form_data(request)
+        try:
+            async with request.app[DB].begin() as db:
+                tutor, temporary = await accounts.create_tutor(
+                    db,
+                    request.app[PASSWORDS],
+                    user,
+                    schemas.parse(schemas.NewTutor, data),
+                    request.app[CLOCK](),
+                )
+            context["created"] = {"tutor": tutor, "password": temporary}
+        except InvalidInput as exc:
+            context.update(errors=i18n.field_errors(exc.fields), form=data)
+            status = 422
+    now = request.app[CLOCK]()
+    start, end = week_range(to_local(now, user.timezone).date(), user.timezone)
+    async with request.app[DB].begin() as db:
+        context["loads"] = await timetable.loads(db, start, end)
+    context["zones"] = schemas.TIME_ZONES
+    return render("tutors.html", request, context, status=status)

@@ -1,0 +1,84 @@
+"""Settings: a frozen dataclass. Only the entry point reads the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret_key: str
+    base_url: str = "http://127.0.0.1:8080"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    cancellation_window: timedelta = timedelta(hours=12)
+    session_lifetime: timedelta = timedelta(days=14)
+    login_max_failures: int = 5
+    login_lockout: timedelta = timedelta(minutes=15)
+    default_timezone: str = "Asia/Jakarta"
+    password_profile: str = "RFC_9106_LOW_MEMORY"
+    allowed_origins: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def origin(self) -> str:
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def domain(self) -> str:
+        return urlsplit(self.base_url).hostname or "localhost"
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        """Origins allowed to send state-changing requests (and, later, open sockets)."""
+        return (self.origin, *self.allowed_origins)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read KELAS_* and DATABASE_URL / SECRET_KEY / PORT from the environment."""
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("KELAS_DATA_DIR", "data"))
+        host = env.get("KELAS_HOST", "127.0.0.1")
+        port = int(env.get("PORT", env.get("KELAS_PORT", "8080")))
+        base_url = env.get("KELAS_BASE_URL", f"http://{host}:{port}").rstrip("/")
+        return cls(
+            database_url=env.get("DATABASE_URL", f"sqlite+aiosqlite:///{data_dir / 'kelas.db'}"),
+            secret_key=env.get("SECRET_KEY") or _stored_secret(data_dir),
+            base_url=base_url,
+            host=host,
+            port=port,
+            cancellation_window=timedelta(
+                hours=float(env.get("KELAS_CANCELLATION_WINDOW_HOURS", "12"))
+            ),
+            session_lifetime=timedelta(days=float(env.get("KELAS_SESSION_DAYS", "14"))),
+            login_max_failures=int(env.get("KELAS_LOGIN_MAX_FAILURES", "5")),
+            login_lockout=timedelta(minutes=float(env.get("KELAS_LOGIN_LOCKOUT_MINUTES", "15"))),
+            default_timezone=env.get("KELAS_DEFAULT_TIMEZONE", "Asia/Jakarta"),
+            allowed_origins=tuple(
+                o.strip().rstrip("/") for o in env.get("KELAS_ALLOWED_ORIGINS", "").split(",") if o
+            ),
+        )
+
+
+def _stored_secret(data_dir: Path) -> str:
+    """Without SECRET_KEY, keep a random one in the data directory so that restarts of a
+    single-machine install keep their logins."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.write_text(secret)
+    path.chmod(0o600)
+    return secret
