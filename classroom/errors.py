@@ -31,15 +31,21 @@ class Notice(NamedTuple):
 class KelasError(Exception):
     """Base of every error the domain raises on purpose.
 
-    ``message`` is an English template (see Notice); ``fields`` maps input fields to messages.
+    ``message`` is an English template (see Notice); ``fields`` maps input fields to messages
+    (plain English sentences or Notices).
     """
 
     code = "error"
 
-    def __init__(self, message: str, fields: dict[str, str] | None = None, **params: str) -> None:
+    def __init__(
+        self, message: str, fields: dict[str, str | Notice] | None = None, **params: str
+    ) -> None:
         super().__init__(message.format(**params))
         self.notice = Notice(message, params)
-        self.fields = fields or {}
+        self.fields = {
+            name: text if isinstance(text, Notice) else Notice(text, {})
+            for name, text in (fields or {}).items()
+        }
 
 
 class InvalidInput(KelasError):

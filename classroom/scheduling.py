@@ -155,19 +155,22 @@ async def edit_lesson(
 ) -> Scheduled:
     """Change one occurrence, or it and all following ones.
 
-    A new start time moves each following occurrence by the same wall-clock shift in the
-    given zone, so a series keeps its local time across DST changes.
+    Following occurrences keep their weekday pattern: they move by as many days as this one
+    and take its new local time, so a series keeps its local time across DST changes.
     """
     require_role(actor, Role.COORDINATOR)
     lesson = await get_lesson(db, lesson_id, lock=True)
     _require_editable(lesson, now)
     new_start = to_utc(data.starts_local, data.timezone)
     _must_start_later(new_start, now, "starts_local")
-    # Shift every occurrence by the same wall-clock amount in the series' own zone.
+    # Following occurrences move by the same number of days and take the new wall-clock
+    # time, in the series' own zone.
     series = await db.get(Series, lesson.series_id) if lesson.series_id else None
     zone = series.timezone if series else data.timezone
-    shift = _wall(new_start, zone) - _wall(lesson.starts_at, zone)
+    new_wall = _wall(new_start, zone)
+    days = new_wall.date() - _wall(lesson.starts_at, zone).date()
     lessons = await _scope(db, lesson, data.scope)
+    old_starts = {item.id: item.starts_at for item in lessons}
     for item in lessons:
         booked = await confirmed_count(db, item.id)
         if data.capacity < booked:
@@ -176,7 +179,8 @@ async def edit_lesson(
                 {"capacity": "More students have already booked than this"},
             )
     for item in lessons:
-        item.starts_at = to_utc(_wall(item.starts_at, zone) + shift, zone)
+        wall = datetime.combine(_wall(item.starts_at, zone).date() + days, new_wall.time())
+        item.starts_at = to_utc(wall, zone)
         item.ends_at = item.starts_at + timedelta(minutes=data.duration_minutes)
         item.topic, item.level, item.description = data.topic, data.level, data.description
         item.capacity = data.capacity
@@ -190,7 +194,7 @@ async def edit_lesson(
         warnings += await assignment.check_tutor_fits(db, tutor_id, taught)
     for item in lessons:
         await fill_from_waitlist(db, item, now)
-        if shift:
+        if item.starts_at != old_starts[item.id]:
             await notify(db, await lesson_participants(db, item), "lesson_moved", item, now)
     return Scheduled(lessons, warnings)
 

@@ -16,8 +16,9 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
-from classroom.errors import InvalidInput
+from classroom.errors import InvalidInput, Notice
 from classroom.models import Level
 
 LANGUAGES = ("en", "id")
@@ -165,14 +166,52 @@ class LessonFilter(Input):
     tutor_id: int | None = None
 
 
+# Pydantic's messages are technical and English only: say it plainly, in a translatable way.
+FRIENDLY = {
+    "missing": "This field is required",
+    "string_too_short": "Please enter at least {min_length} characters",
+    "string_too_long": "Please enter at most {max_length} characters",
+    "greater_than_equal": "Must be at least {ge}",
+    "less_than_equal": "Must be at most {le}",
+    "int_parsing": "Please enter a whole number",
+    "int_type": "Please enter a whole number",
+    "datetime_parsing": "Please enter a date and time",
+    "datetime_from_date_parsing": "Please enter a date and time",
+    "datetime_type": "Please enter a date and time",
+    "date_parsing": "Please enter a date",
+    "date_from_datetime_parsing": "Please enter a date",
+    "date_from_datetime_inexact": "Please enter a date",
+    "date_type": "Please enter a date",
+    "time_parsing": "Please enter a time",
+    "time_type": "Please enter a time",
+    "enum": "Please choose one of the options",
+    "literal_error": "Please choose one of the options",
+    "too_short": "Please choose at least {min_length}",
+    "too_long": "Please choose at most {max_length}",
+    "list_type": "Please choose from the list",
+    "extra_forbidden": "Unknown field",
+    "string_type": "Please enter text",
+    "model_type": "Send an object with the fields of this request",
+    "model_attributes_type": "Send an object with the fields of this request",
+}
+
+
+def _friendly(err: ErrorDetails) -> Notice:
+    if err["type"] == "value_error":
+        return Notice(err["msg"].removeprefix("Value error, "), {})
+    if err["type"] not in FRIENDLY:
+        return Notice(err["msg"], {})
+    context = {k: str(v) for k, v in err.get("ctx", {}).items()}
+    return Notice(FRIENDLY[err["type"]], context)
+
+
 def parse(model: type[M], data: object) -> M:
     """Validate ``data`` into ``model``, raising InvalidInput with one message per field."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        fields: dict[str, str] = {}
+        fields: dict[str, str | Notice] = {}
         for err in exc.errors():
             where = ".".join(str(p) for p in err["loc"] if not isinstance(p, int)) or "__all__"
-            message = err["msg"].removeprefix("Value error, ")
-            fields.setdefault(where, message)
+            fields.setdefault(where, _friendly(err))
         raise InvalidInput("Please correct the marked fields.", fields) from None

@@ -43,9 +43,11 @@ class TutorLoad:
 
 
 def _count(status: BookingStatus) -> ScalarSelect[int]:
+    seat = aliased(Booking)
     return (
-        select(func.count(Booking.id))
-        .where(Booking.lesson_id == Lesson.id, Booking.status == status)
+        select(func.count(seat.id))
+        .where(seat.lesson_id == Lesson.id, seat.status == status)
+        .correlate(Lesson)
         .scalar_subquery()
     )
 
@@ -65,7 +67,8 @@ def _rows_query() -> Select[Lesson, str | None, int, int]:
 
 
 async def _rows(db: AsyncSession, query: Select[Lesson, str | None, int, int]) -> list[LessonRow]:
-    return [LessonRow(*row._tuple()) for row in (await db.execute(query)).all()]
+    result = await db.execute(query)
+    return [LessonRow(lesson, name, booked, waiting) for lesson, name, booked, waiting in result]
 
 
 async def upcoming(

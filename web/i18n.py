@@ -94,8 +94,8 @@ def pick_language(accept: str, available: dict[str, NullTranslations]) -> str:
     return "en"
 
 
-def field_errors(fields: dict[str, str]) -> dict[str, str]:
-    return {name: gettext(message) for name, message in fields.items()}
+def field_errors(fields: dict[str, Notice]) -> dict[str, str]:
+    return {name: notice(message) for name, message in fields.items()}
 
 
 def N_(message: str) -> str:

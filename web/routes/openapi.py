@@ -21,13 +21,16 @@ ERRORS = {
 }
 
 
+DOCUMENT: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
+
+
 def setup(app: web.Application) -> None:
-    document = build()
-    app.router.add_get("/api/openapi.json", lambda _request: _serve(document))
+    app[DOCUMENT] = build()
+    app.router.add_get("/api/openapi.json", serve)
 
 
-async def _serve(document: dict[str, Any]) -> web.Response:
-    return web.json_response(document)
+async def serve(request: web.Request) -> web.Response:
+    return web.json_response(request.app[DOCUMENT])
 
 
 def _schema(kind: Any, components: dict[str, Any]) -> dict[str, Any]:

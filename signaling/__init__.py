@@ -1,0 +1,1 @@
+"""Live rooms: Socket.IO signaling, presence and the forwarding SFU (see issue #3)."""

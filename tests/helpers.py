@@ -1,0 +1,38 @@
+"""Arranging classes through the real API, as a coordinator would."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tests.conftest import Visitor, now
+
+JAKARTA = "Asia/Jakarta"
+
+
+def local_in(hours: float, zone: str = JAKARTA) -> str:
+    """Wall-clock time ``hours`` from now in ``zone``, as a datetime-local string."""
+    moment = (now() + timedelta(hours=hours)).astimezone(ZoneInfo(zone))
+    return moment.replace(second=0, microsecond=0, tzinfo=None).isoformat(timespec="minutes")
+
+
+async def new_class(
+    coordinator: Visitor, hours: float = 48, *, expect: int = 201, **changes: Any
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "topic": "Small talk",
+        "level": "B1",
+        "starts_local": local_in(hours),
+        "timezone": JAKARTA,
+        "duration_minutes": 60,
+        "capacity": 4,
+    }
+    data.update(changes)
+    status, body = await coordinator.api("POST", "/api/v1/classes", data)
+    assert status == expect, body
+    return body  # type: ignore[no-any-return]
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
