@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from classroom import schemas
 from classroom.errors import (
+    N_,
     InvalidInput,
     LoginThrottled,
     NotFound,
@@ -73,7 +74,7 @@ async def create_user(
     if await _email_taken(db, email):
         raise InvalidInput(
             "Please correct the marked fields.",
-            {"email": "An account with this e-mail address already exists"},
+            {"email": N_("An account with this e-mail address already exists")},
         )
     user = User(
         email=email,
@@ -223,12 +224,12 @@ async def change_password(
     if not await passwords.verify(user.password_hash, data.current_password):
         raise InvalidInput(
             "Please correct the marked fields.",
-            {"current_password": "This is not your current password"},
+            {"current_password": N_("This is not your current password")},
         )
     if data.new_password == data.current_password:
         raise InvalidInput(
             "Please correct the marked fields.",
-            {"new_password": "Choose a password different from the current one"},
+            {"new_password": N_("Choose a password different from the current one")},
         )
     user.password_hash = await passwords.hash(data.new_password)
     user.must_change_password = False

@@ -17,6 +17,12 @@ from __future__ import annotations
 from typing import NamedTuple
 
 
+def N_(message: str) -> str:
+    """Mark an English sentence for translation where it is written; it is translated where
+    it is shown (the extraction keyword for Babel)."""
+    return message
+
+
 class Notice(NamedTuple):
     """A sentence for a person: an English template with ``{name}`` fields, translated by the
     transport before the fields are filled in."""

@@ -12,7 +12,7 @@ from classroom import assignment, schemas
 from classroom.accounts import require_role
 from classroom.booking import confirmed_count, fill_from_waitlist, lesson_participants
 from classroom.clock import to_local, to_utc
-from classroom.errors import InvalidInput, NotFound, Notice, TooLate
+from classroom.errors import N_, InvalidInput, NotFound, Notice, TooLate
 from classroom.models import Lesson, LessonStatus, Role, Series, User
 from classroom.notifications import notify
 
@@ -99,7 +99,7 @@ async def create_series(
     if not lessons:
         raise InvalidInput(
             "Please correct the marked fields.",
-            {"start_date": "No occurrence of this series is in the future"},
+            {"start_date": N_("No occurrence of this series is in the future")},
         )
     db.add_all(lessons)
     await db.flush()
@@ -176,7 +176,7 @@ async def edit_lesson(
         if data.capacity < booked:
             raise InvalidInput(
                 "Please correct the marked fields.",
-                {"capacity": "More students have already booked than this"},
+                {"capacity": N_("More students have already booked than this")},
             )
     for item in lessons:
         wall = datetime.combine(_wall(item.starts_at, zone).date() + days, new_wall.time())

@@ -18,7 +18,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from classroom.errors import InvalidInput, Notice
+from classroom.errors import N_, InvalidInput, Notice
 from classroom.models import Level
 
 LANGUAGES = ("en", "id")
@@ -27,11 +27,11 @@ M = TypeVar("M", bound=BaseModel)
 
 def _check_timezone(value: str) -> str:
     if value not in _ZONES:
-        raise ValueError("Unknown time zone")
+        raise ValueError(N_("Unknown time zone"))
     try:
         ZoneInfo(value)
     except ZoneInfoNotFoundError as exc:
-        raise ValueError("Unknown time zone") from exc
+        raise ValueError(N_("Unknown time zone")) from exc
     return value
 
 
@@ -141,7 +141,7 @@ class AvailabilityWindowIn(Input):
     @model_validator(mode="after")
     def _ordered(self) -> AvailabilityWindowIn:
         if self.end_time <= self.start_time:
-            raise ValueError("The window must end after it starts")
+            raise ValueError(N_("The window must end after it starts"))
         return self
 
 
@@ -155,7 +155,7 @@ class AvailabilityExceptionIn(Input):
     @model_validator(mode="after")
     def _ordered(self) -> AvailabilityExceptionIn:
         if self.last_day < self.first_day:
-            raise ValueError("The last day cannot be before the first day")
+            raise ValueError(N_("The last day cannot be before the first day"))
         return self
 
 
@@ -168,31 +168,31 @@ class LessonFilter(Input):
 
 # Pydantic's messages are technical and English only: say it plainly, in a translatable way.
 FRIENDLY = {
-    "missing": "This field is required",
-    "string_too_short": "Please enter at least {min_length} characters",
-    "string_too_long": "Please enter at most {max_length} characters",
-    "greater_than_equal": "Must be at least {ge}",
-    "less_than_equal": "Must be at most {le}",
-    "int_parsing": "Please enter a whole number",
-    "int_type": "Please enter a whole number",
-    "datetime_parsing": "Please enter a date and time",
-    "datetime_from_date_parsing": "Please enter a date and time",
-    "datetime_type": "Please enter a date and time",
-    "date_parsing": "Please enter a date",
-    "date_from_datetime_parsing": "Please enter a date",
-    "date_from_datetime_inexact": "Please enter a date",
-    "date_type": "Please enter a date",
-    "time_parsing": "Please enter a time",
-    "time_type": "Please enter a time",
-    "enum": "Please choose one of the options",
-    "literal_error": "Please choose one of the options",
-    "too_short": "Please choose at least {min_length}",
-    "too_long": "Please choose at most {max_length}",
-    "list_type": "Please choose from the list",
-    "extra_forbidden": "Unknown field",
-    "string_type": "Please enter text",
-    "model_type": "Send an object with the fields of this request",
-    "model_attributes_type": "Send an object with the fields of this request",
+    "missing": N_("This field is required"),
+    "string_too_short": N_("Please enter at least {min_length} characters"),
+    "string_too_long": N_("Please enter at most {max_length} characters"),
+    "greater_than_equal": N_("Must be at least {ge}"),
+    "less_than_equal": N_("Must be at most {le}"),
+    "int_parsing": N_("Please enter a whole number"),
+    "int_type": N_("Please enter a whole number"),
+    "datetime_parsing": N_("Please enter a date and time"),
+    "datetime_from_date_parsing": N_("Please enter a date and time"),
+    "datetime_type": N_("Please enter a date and time"),
+    "date_parsing": N_("Please enter a date"),
+    "date_from_datetime_parsing": N_("Please enter a date"),
+    "date_from_datetime_inexact": N_("Please enter a date"),
+    "date_type": N_("Please enter a date"),
+    "time_parsing": N_("Please enter a time"),
+    "time_type": N_("Please enter a time"),
+    "enum": N_("Please choose one of the options"),
+    "literal_error": N_("Please choose one of the options"),
+    "too_short": N_("Please choose at least {min_length}"),
+    "too_long": N_("Please choose at most {max_length}"),
+    "list_type": N_("Please choose from the list"),
+    "extra_forbidden": N_("Unknown field"),
+    "string_type": N_("Please enter text"),
+    "model_type": N_("Send an object with the fields of this request"),
+    "model_attributes_type": N_("Send an object with the fields of this request"),
 }
 
 

@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("serve", help="run the web server (the default)")
     commands.add_parser("migrate", help="apply database migrations")
     commands.add_parser("demo", help="migrate, load demo data if missing, and serve")
+    commands.add_parser("translations", help="extract texts and update the .po catalogues")
     coordinator = commands.add_parser("create-coordinator", help="create a coordinator account")
     coordinator.add_argument("--email", required=True)
     coordinator.add_argument("--name", required=True)
@@ -39,6 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         upgrade(settings.database_url)
         print("Database is up to date.")
+        return 0
+    if args.command == "translations":
+        from web.catalog import update
+
+        for language, missing in update().items():
+            print(f"{language}: {missing} messages without a translation")
         return 0
     if args.command == "create-coordinator":
         password = getpass.getpass("Password (10 characters or more): ")

@@ -14,7 +14,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
-from classroom.errors import Notice
+from classroom.errors import N_, Notice
 from classroom.models import Message
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -96,11 +96,6 @@ def pick_language(accept: str, available: dict[str, NullTranslations]) -> str:
 
 def field_errors(fields: dict[str, Notice]) -> dict[str, str]:
     return {name: notice(message) for name, message in fields.items()}
-
-
-def N_(message: str) -> str:
-    """Mark a string for translation where it is defined; it is translated where shown."""
-    return message
 
 
 MESSAGE_TEXTS = {
