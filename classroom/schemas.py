@@ -197,12 +197,10 @@ FRIENDLY = {
 
 
 def _friendly(err: ErrorDetails) -> Notice:
-    if err["type"] == "value_error":
-        return Notice(err["msg"].removeprefix("Value error, "), {})
-    if err["type"] not in FRIENDLY:
-        return Notice(err["msg"], {})
-    context = {k: str(v) for k, v in err.get("ctx", {}).items()}
-    return Notice(FRIENDLY[err["type"]], context)
+    kind, text = err["type"], err["msg"].removeprefix("Value error, ")
+    template = FRIENDLY.get(kind, text)  # value_error: one of our own N_() sentences
+    context = {k: str(v) for k, v in err.get("ctx", {}).items()} if kind in FRIENDLY else {}
+    return Notice(template, context)
 
 
 def parse(model: type[M], data: object) -> M:

@@ -1,0 +1,87 @@
+"""Real-browser tests: the real server on a random port, demo data, headless Chromium.
+
+Chromium comes from Debian (scripts/setup installs it); Playwright drives it through the
+driver shipped in its wheel. Screenshots are kept in test-artifacts/ as evidence.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from playwright.async_api import Browser, Page, async_playwright
+
+from classroom import demo
+from classroom.accounts import Passwords
+from classroom.db import create_engine, create_sessionmaker
+from tests.conftest import now
+from web.app import create_app
+from web.settings import Settings
+
+ARTIFACTS = Path(__file__).parent.parent.parent / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required", "--allow-loopback-in-peer-connection",
+]  # fmt: skip
+
+
+@pytest.fixture(params=["sqlite"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The browser tests run on the embedded default only; the API tests cover PostgreSQL."""
+    import shutil
+
+    path = tmp_path / "kelas.db"
+    shutil.copy(request.getfixturevalue("sqlite_template"), path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+async def live_url(database_url: str) -> AsyncIterator[str]:
+    engine = create_engine(database_url)
+    async with create_sessionmaker(engine).begin() as session:
+        await demo.seed(session, Passwords("CHEAPEST"), now())
+    await engine.dispose()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))  # a free port, known before the app is built
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    settings = Settings(
+        database_url=database_url,
+        secret_key="e2e-secret",
+        base_url=base,
+        password_profile="CHEAPEST",
+    )
+    runner = web.AppRunner(create_app(settings))
+    await runner.setup()
+    await web.SockSite(runner, sock).start()
+    yield base
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        await launched.close()
+
+
+async def login(browser: Browser, base: str, email: str, **context: object) -> Page:
+    page = await (await browser.new_context(base_url=base, **context)).new_page()  # type: ignore[arg-type]
+    await page.goto("/login")
+    await page.get_by_label("E-mail").fill(email)
+    await page.get_by_label("Password").fill(demo.PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await page.wait_for_load_state()
+    return page
+
+
+async def snapshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
