@@ -124,10 +124,14 @@ class Visitor:
     async def api(self, method: str, path: str, json: Any = None, **kw: Any) -> tuple[int, Any]:
         headers = {"X-CSRF-Token": self.csrf}
         async with self.client.request(method, path, json=json, headers=headers, **kw) as resp:
-            body = await resp.json() if resp.content_type == "application/json" else await resp.text()
+            body = (
+                await resp.json() if resp.content_type == "application/json" else await resp.text()
+            )
             return resp.status, body
 
-    async def form(self, path: str, data: dict[str, Any] | list[tuple[str, str]] | None = None) -> tuple[int, str, str]:
+    async def form(
+        self, path: str, data: dict[str, Any] | list[tuple[str, str]] | None = None
+    ) -> tuple[int, str, str]:
         """POST a form like a browser, without following redirects: (status, location, body)."""
         fields = list(data.items()) if isinstance(data, dict) else list(data or [])
         fields.append(("csrf_token", self.csrf))

@@ -112,9 +112,13 @@ async def test_session_cookie_is_httponly_and_lax(school: School) -> None:
 async def test_state_changing_requests_need_the_csrf_token(school: School) -> None:
     user, visitor = await school.join(Role.STUDENT)
     visitor.csrf = "forged"
-    status, body = await visitor.api("PATCH", "/api/v1/me", {"name": "X", "timezone": "UTC", "language": "en"})
+    status, body = await visitor.api(
+        "PATCH", "/api/v1/me", {"name": "X", "timezone": "UTC", "language": "en"}
+    )
     assert status == 403
-    status, _, _ = await visitor.form("/account", {"name": "X", "timezone": "UTC", "language": "en"})
+    status, _, _ = await visitor.form(
+        "/account", {"name": "X", "timezone": "UTC", "language": "en"}
+    )
     assert status == 403
     await visitor.refresh_csrf()
     async with visitor.client.patch(
@@ -123,7 +127,9 @@ async def test_state_changing_requests_need_the_csrf_token(school: School) -> No
         headers={"X-CSRF-Token": visitor.csrf, "Origin": "https://evil.example"},
     ) as resp:
         assert resp.status == 403
-    status, body = await visitor.api("PATCH", "/api/v1/me", {"name": "Y", "timezone": "UTC", "language": "en"})
+    status, body = await visitor.api(
+        "PATCH", "/api/v1/me", {"name": "Y", "timezone": "UTC", "language": "en"}
+    )
     assert status == 200 and body["name"] == "Y"
 
 

@@ -70,7 +70,9 @@ async def test_classes_filter_by_level_topic_day_and_lecturer(school: School) ->
     _, coordinator = await school.join(Role.COORDINATOR)
     tutor_user, _ = await school.join(Role.TUTOR)
     a = (await new_class(coordinator, hours=30, topic="Travel talk", level="A2"))["lessons"][0]
-    b = (await new_class(coordinator, hours=54, topic="Business", tutor_id=tutor_user.id))["lessons"][0]
+    b = (await new_class(coordinator, hours=54, topic="Business", tutor_id=tutor_user.id))[
+        "lessons"
+    ][0]
     _, student = await school.join(Role.STUDENT)
 
     async def ids(query: str) -> list[int]:

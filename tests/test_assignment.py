@@ -83,8 +83,10 @@ async def test_window_checks_use_the_tutors_own_zone(school: School) -> None:
     """A Makassar tutor free 09:00-12:00 local is free for a 08:00 Jakarta class (09:00 WITA)."""
     _, coordinator = await school.join(Role.COORDINATOR)
     tutor_user, tutor = await school.join(Role.TUTOR, "Wita", timezone="Asia/Makassar")
-    target = (now() + timedelta(days=3)).astimezone(ZoneInfo("Asia/Jakarta")).replace(
-        hour=8, minute=0, second=0, microsecond=0
+    target = (
+        (now() + timedelta(days=3))
+        .astimezone(ZoneInfo("Asia/Jakarta"))
+        .replace(hour=8, minute=0, second=0, microsecond=0)
     )
     weekday = target.astimezone(ZoneInfo("Asia/Makassar")).weekday()
     status, _ = await tutor.api(

@@ -57,7 +57,9 @@ async def test_cancel_is_free_before_the_window_and_late_after(school: School) -
     assert (await student.api("POST", f"/api/v1/classes/{early['id']}/booking"))[0] == 201
 
 
-async def test_full_class_offers_the_waitlist_and_a_freed_seat_goes_to_the_first(school: School) -> None:
+async def test_full_class_offers_the_waitlist_and_a_freed_seat_goes_to_the_first(
+    school: School,
+) -> None:
     _, coordinator = await school.join(Role.COORDINATOR)
     lesson = (await new_class(coordinator, capacity=1))["lessons"][0]
     path = f"/api/v1/classes/{lesson['id']}"
@@ -77,7 +79,11 @@ async def test_full_class_offers_the_waitlist_and_a_freed_seat_goes_to_the_first
     status, body = await second.api("GET", path)
     assert body["my_booking"]["status"] == "confirmed"
     status, body = await third.api("GET", path)
-    assert body["my_booking"] == {"lesson_id": lesson["id"], "status": "waitlisted", "waitlist_position": 1}
+    assert body["my_booking"] == {
+        "lesson_id": lesson["id"],
+        "status": "waitlisted",
+        "waitlist_position": 1,
+    }
     status, messages = await second.api("GET", "/api/v1/me/messages")
     assert [m["kind"] for m in messages] == ["waitlist_promoted"]
     status, html = await second.page("/messages")
@@ -102,13 +108,17 @@ async def test_student_cannot_book_two_overlapping_classes(school: School) -> No
     assert (status, body["error"]["code"]) == (409, "double_booked")
 
 
-async def test_only_students_book_and_nobody_books_a_past_or_cancelled_class(school: School) -> None:
+async def test_only_students_book_and_nobody_books_a_past_or_cancelled_class(
+    school: School,
+) -> None:
     _, coordinator = await school.join(Role.COORDINATOR)
     lesson = (await new_class(coordinator))["lessons"][0]
     _, tutor = await school.join(Role.TUTOR)
     status, _ = await tutor.api("POST", f"/api/v1/classes/{lesson['id']}/booking")
     assert status == 403
-    assert (await coordinator.api("POST", f"/api/v1/classes/{lesson['id']}/cancel", {"scope": "one"}))[0] == 200
+    assert (
+        await coordinator.api("POST", f"/api/v1/classes/{lesson['id']}/cancel", {"scope": "one"})
+    )[0] == 200
     _, student = await school.join(Role.STUDENT)
     status, body = await student.api("POST", f"/api/v1/classes/{lesson['id']}/booking")
     assert (status, body["error"]["code"]) == (409, "too_late")
@@ -116,7 +126,9 @@ async def test_only_students_book_and_nobody_books_a_past_or_cancelled_class(sch
     assert status == 404
 
 
-async def test_capacity_holds_when_many_students_book_the_last_seats_at_once(school: School) -> None:
+async def test_capacity_holds_when_many_students_book_the_last_seats_at_once(
+    school: School,
+) -> None:
     """Thirty students press "Book" at the same moment for five seats: exactly five get in."""
     _, coordinator = await school.join(Role.COORDINATOR)
     lesson = (await new_class(coordinator, capacity=5))["lessons"][0]

@@ -26,8 +26,14 @@ def test_every_text_has_an_indonesian_translation_with_the_same_fields() -> None
             continue
         singular = message.id if isinstance(message.id, str) else message.id[0]
         translated = shipped.get(message.id)
-        strings = [] if translated is None else (
-            [translated.string] if isinstance(translated.string, str) else list(translated.string)
+        strings = (
+            []
+            if translated is None
+            else (
+                [translated.string]
+                if isinstance(translated.string, str)
+                else list(translated.string)
+            )
         )
         if not strings or not all(strings) or translated.fuzzy:
             missing.append(singular)

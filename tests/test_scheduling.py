@@ -159,8 +159,9 @@ async def test_cancelling_following_occurrences_tells_everyone_who_booked(school
     _, student = await school.join(Role.STUDENT)
     for lesson in lessons:
         assert (await student.api("POST", f"/api/v1/classes/{lesson['id']}/booking"))[0] == 201
-    assert (await coordinator.api("PUT", f"/api/v1/classes/{lessons[0]['id']}/tutor",
-                                  {"tutor_id": tutor_user.id, "scope": "series"}))[0] == 200  # fmt: skip
+    assign = {"tutor_id": tutor_user.id, "scope": "series"}
+    status, _ = await coordinator.api("PUT", f"/api/v1/classes/{lessons[0]['id']}/tutor", assign)
+    assert status == 200
     status, location, _ = await coordinator.form(
         f"/classes/{lessons[1]['id']}/cancel", {"scope": "following"}
     )
@@ -175,5 +176,7 @@ async def test_cancelling_following_occurrences_tells_everyone_who_booked(school
             lessons[1]["id"], lessons[2]["id"]]  # fmt: skip
     status, html = await student.page("/messages")
     assert "was cancelled" in html
-    status, body = await coordinator.api("POST", f"/api/v1/classes/{lessons[1]['id']}/cancel", {"scope": "one"})
+    status, body = await coordinator.api(
+        "POST", f"/api/v1/classes/{lessons[1]['id']}/cancel", {"scope": "one"}
+    )
     assert status == 409
