@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 import argon2
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from classroom import schemas
@@ -38,6 +39,7 @@ class Passwords:
 
     def __init__(self, profile: str = "RFC_9106_LOW_MEMORY") -> None:
         self._hasher = argon2.PasswordHasher.from_parameters(getattr(argon2.profiles, profile))
+        self.decoy = self._hasher.hash(secrets.token_urlsafe(16))
 
     async def hash(self, password: str) -> str:
         return await asyncio.to_thread(self._hasher.hash, password)
@@ -108,24 +110,16 @@ async def sign_up_student(
 
 
 async def create_coordinator(
-    db: AsyncSession,
-    passwords: Passwords,
-    *,
-    email: str,
-    name: str,
-    password: str,
-    now: datetime,
-    timezone: str = "Asia/Jakarta",
-    language: str = "en",
+    db: AsyncSession, passwords: Passwords, data: schemas.NewCoordinator, now: datetime
 ) -> User:
     return await create_user(
         db,
-        email=email,
-        name=name,
+        email=data.email,
+        name=data.name,
         role=Role.COORDINATOR,
-        password_hash=await passwords.hash(password),
-        timezone=timezone,
-        language=language,
+        password_hash=await passwords.hash(data.password),
+        timezone=data.timezone,
+        language=data.language,
         now=now,
     )
 
@@ -172,12 +166,16 @@ async def authenticate(
     if failure and failure.locked_until and failure.locked_until > now:
         raise LoginThrottled("Too many failed logins. Please wait a few minutes and try again.")
     user = await db.scalar(select(User).where(User.email == email))
-    if user is not None and await passwords.verify(user.password_hash, data.password):
+    # Hash even for unknown addresses, so that timing does not tell which accounts exist.
+    stored = user.password_hash if user is not None else passwords.decoy
+    if await passwords.verify(stored, data.password) and user is not None:
         if failure is not None:
             await db.delete(failure)
         return user
-    if failure is None or now - failure.window_start > policy.failure_window:
-        failure = await db.merge(LoginFailure(email=email, failures=0, window_start=now))
+    if failure is None:
+        failure = await _new_failure(db, email, now)
+    if now - failure.window_start > policy.failure_window:
+        failure.failures, failure.window_start, failure.locked_until = 0, now, None
     failure.failures += 1
     if failure.failures >= policy.max_failures:
         failure.locked_until = now + policy.lockout
@@ -185,10 +183,27 @@ async def authenticate(
     return None
 
 
+async def _new_failure(db: AsyncSession, email: str, now: datetime) -> LoginFailure:
+    """The failure counter for ``email``, created if needed; a concurrent failed login may
+    create it first, and then we count on that row."""
+    try:
+        async with db.begin_nested():
+            failure = LoginFailure(email=email, failures=0, window_start=now)
+            db.add(failure)
+        return failure
+    except IntegrityError:
+        found = await db.get(LoginFailure, email, with_for_update=True, populate_existing=True)
+        assert found is not None
+        return found
+
+
 async def start_session(
     db: AsyncSession, user: User, now: datetime, policy: LoginPolicy
 ) -> tuple[str, AuthSession]:
     """Start a fresh login session; the returned token goes into the cookie."""
+    await db.execute(
+        delete(AuthSession).where(AuthSession.user_id == user.id, AuthSession.expires_at <= now)
+    )
     token = secrets.token_urlsafe(32)
     auth = AuthSession(
         token_hash=_digest(token),

@@ -46,6 +46,7 @@ TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
 Language = Literal["en", "id"]
 Capacity = Annotated[int, Field(ge=1, le=12)]
 Duration = Annotated[int, Field(ge=15, le=240)]
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 class Input(BaseModel):
@@ -53,6 +54,14 @@ class Input(BaseModel):
 
 
 class Signup(Input):
+    name: Name
+    email: EmailStr
+    password: Password
+    timezone: TimeZoneName = "Asia/Jakarta"
+    language: Language = "en"
+
+
+class NewCoordinator(Input):
     name: Name
     email: EmailStr
     password: Password
@@ -91,7 +100,7 @@ class LessonDetails(Input):
     description: Description = ""
     duration_minutes: Duration = 60
     capacity: Capacity = 8
-    tutor_id: int | None = None
+    tutor_id: Id | None = None
 
 
 class NewLesson(LessonDetails):
@@ -129,7 +138,7 @@ class Cancel(Input):
 
 
 class Assign(Input):
-    tutor_id: int | None
+    tutor_id: Id | None
     scope: Literal["one", "series"] = "one"
 
 
@@ -163,7 +172,7 @@ class LessonFilter(Input):
     level: Level | None = None
     topic: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None = None
     day: date | None = None
-    tutor_id: int | None = None
+    tutor_id: Id | None = None
 
 
 # Pydantic's messages are technical and English only: say it plainly, in a translatable way.

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from typing import Any
 
 from classroom.models import Role
 from tests.conftest import PASSWORD, School
+from web.app import create_app
+from web.settings import Settings
 
 
 def csrf_in(html: str) -> str:
@@ -217,3 +221,33 @@ async def test_login_redirect_stays_on_this_site(school: School) -> None:
         "/login", {"email": user.email, "password": PASSWORD, "next": "//evil.example/x"}
     )
     assert (status, location) == (303, "/my")
+
+
+async def test_concurrent_failed_logins_are_all_counted(school: School) -> None:
+    visitor = await school.visitor()
+    wrong = {"email": "nobody@school.example.com", "password": "guess"}
+    results = await asyncio.gather(*(visitor.api("POST", "/api/v1/login", wrong) for _ in range(8)))
+    assert sorted(status for status, _ in results)[:5] == [401] * 5
+    assert {status for status, _ in results} <= {401, 429}
+    status, _ = await visitor.api("POST", "/api/v1/login", wrong)
+    assert status == 429
+
+
+async def test_https_base_url_makes_cookies_secure(aiohttp_client: Any, database_url: str) -> None:
+    settings = Settings(
+        database_url=database_url,
+        secret_key="s",
+        base_url="https://kelas.example.org",
+        password_profile="CHEAPEST",
+    )
+    client = await aiohttp_client(create_app(settings))
+    async with client.get("/login") as resp:
+        assert "Secure" in resp.headers["Set-Cookie"]
+
+
+async def test_absurd_ids_are_not_found(school: School) -> None:
+    _, student = await school.join(Role.STUDENT)
+    status, _ = await student.page("/classes/99999999999999999999")
+    assert status == 404
+    status, body = await student.api("GET", "/api/v1/classes?tutor_id=99999999999")
+    assert status == 422

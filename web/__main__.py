@@ -13,7 +13,7 @@ from aiohttp import web
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from classroom import accounts, demo
+from classroom import accounts, demo, schemas
 from classroom.db import create_engine, create_sessionmaker
 from classroom.errors import KelasError
 from classroom.migrate import alembic_config, upgrade
@@ -82,18 +82,17 @@ async def _create_coordinator(
 ) -> int:
     engine = create_engine(settings.database_url)
     try:
+        data = schemas.parse(
+            schemas.NewCoordinator,
+            {"email": email, "name": name, "password": password, "timezone": zone},
+        )
         async with create_sessionmaker(engine).begin() as db:
             await accounts.create_coordinator(
-                db,
-                accounts.Passwords(settings.password_profile),
-                email=email,
-                name=name,
-                password=password,
-                now=datetime.now(UTC),
-                timezone=zone,
+                db, accounts.Passwords(settings.password_profile), data, datetime.now(UTC)
             )
     except KelasError as exc:
-        print(f"Not created: {exc} {exc.fields}", file=sys.stderr)
+        problems = "; ".join(f"{field}: {text.text()}" for field, text in exc.fields.items())
+        print(f"Not created: {problems or exc}", file=sys.stderr)
         return 1
     finally:
         await engine.dispose()

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from classroom.errors import InvalidInput
+from classroom.errors import InvalidInput, NotFound
 
 LIST_FIELDS = frozenset({"weekdays"})
 
@@ -40,6 +40,13 @@ def query_data(request: web.Request, *names: str) -> dict[str, str]:
     return {n: request.query[n] for n in names if request.query.get(n, "") != ""}
 
 
+MAX_ID = 2**31 - 1
+
+
 def int_param(request: web.Request, name: str) -> int:
-    """A numeric path parameter (the route pattern already admits digits only)."""
-    return int(request.match_info[name])
+    """A numeric path parameter (the route pattern admits digits only); ids beyond what the
+    database stores cannot exist."""
+    value = int(request.match_info[name])
+    if value > MAX_ID:
+        raise NotFound("Not found.")
+    return value
