@@ -414,9 +414,8 @@ def build(size: Size, now: datetime, password_hash: str, seed: int = 1) -> Schoo
 
 
 async def load(dsn: str, school: School) -> None:
-    """COPY every table in one transaction, move the id sequences past the loaded ids, then
-    VACUUM ANALYZE so the planner has statistics (and the visibility map is set, as
-    autovacuum would have it on a live database)."""
+    """COPY every table in one transaction (constraints and foreign keys checked as usual),
+    and move the id sequences past the loaded ids."""
     conn = await asyncpg.connect(dsn)
     try:
         async with conn.transaction():
@@ -426,6 +425,15 @@ async def load(dsn: str, school: School) -> None:
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"coalesce(max(id), 0) + 1, false) FROM {table}"
                 )
+    finally:
+        await conn.close()
+
+
+async def vacuum_analyze(dsn: str) -> None:
+    """Statistics for the planner, and the visibility map set (for index-only scans), as
+    autovacuum would have left them on a live database."""
+    conn = await asyncpg.connect(dsn)
+    try:
         await conn.execute("VACUUM ANALYZE")
     finally:
         await conn.close()

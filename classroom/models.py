@@ -254,3 +254,32 @@ class Message(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ChatMessage(Base):
+    """A message in a live class's chat; ``seq`` orders it within the class, gap-free."""
+
+    __tablename__ = "chat_messages"
+    __table_args__ = (UniqueConstraint("lesson_id", "seq", name="uq_chat_messages_lesson_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Attendance(Base):
+    """Who came to a live class, when they first joined and when they last left."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("lesson_id", "user_id", name="uq_attendance_lesson_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    first_joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_left_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    joins: Mapped[int] = mapped_column(Integer, default=1)
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from classroom.accounts import LoginPolicy, Passwords
 from classroom.db import create_engine, create_sessionmaker
-from web import i18n
+from web import i18n, live
 from web.keys import CLOCK, DB, ENGINE, LOGIN_POLICY, PASSWORDS, SETTINGS
 from web.middlewares import TRANSLATIONS, csrf, errors, language, login_session
 from web.routes import account, api, calendar, lessons, openapi, planning, teaching
@@ -38,6 +38,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> we
     app[TRANSLATIONS] = i18n.load_translations()
     _setup_templates(app)
     app.cleanup_ctx.append(_database)
+    live.setup(app)
     for module in (account, lessons, teaching, planning, calendar, api, openapi):
         module.setup(app)
     app.router.add_static("/static", HERE / "static", name="static", append_version=True)

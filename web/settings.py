@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 
@@ -25,6 +26,11 @@ class Settings:
     default_timezone: str = "Asia/Jakarta"
     password_profile: str = "RFC_9106_LOW_MEMORY"
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
+    join_before: timedelta = timedelta(minutes=10)
+    join_after_end: timedelta = timedelta(0)
+    redis_url: str | None = None
+    ice_servers: tuple[dict[str, Any], ...] = ()
+    process_name: str = "local"
 
     @property
     def secure_cookies(self) -> bool:
@@ -68,7 +74,30 @@ class Settings:
             allowed_origins=tuple(
                 o.strip().rstrip("/") for o in env.get("KELAS_ALLOWED_ORIGINS", "").split(",") if o
             ),
+            join_before=timedelta(minutes=float(env.get("KELAS_JOIN_BEFORE_MINUTES", "10"))),
+            join_after_end=timedelta(minutes=float(env.get("KELAS_JOIN_AFTER_END_MINUTES", "0"))),
+            redis_url=env.get("REDIS_URL") or None,
+            ice_servers=_ice_servers(env),
+            process_name=env.get("KELAS_PROCESS_NAME", base_url),
         )
+
+
+def _ice_servers(env: Mapping[str, str]) -> tuple[dict[str, Any], ...]:
+    """STUN and TURN servers, given to browsers and to the server's own peer connections."""
+    servers: list[dict[str, Any]] = []
+    stun = [u.strip() for u in env.get("KELAS_STUN_URLS", "").split(",") if u.strip()]
+    if stun:
+        servers.append({"urls": stun})
+    turn = [u.strip() for u in env.get("KELAS_TURN_URLS", "").split(",") if u.strip()]
+    if turn:
+        servers.append(
+            {
+                "urls": turn,
+                "username": env.get("KELAS_TURN_USERNAME", ""),
+                "credential": env.get("KELAS_TURN_CREDENTIAL", ""),
+            }
+        )
+    return tuple(servers)
 
 
 def _stored_secret(data_dir: Path) -> str:

@@ -1,0 +1,206 @@
+"""Packet forwarding: each published stream (a Source) copies its RTP packets into the
+subscribers' slots, rewriting only SSRC, sequence number, timestamp and payload type.
+
+Nothing is decoded, depacketised or re-encoded. Each packet is serialised once per
+subscriber as a 12-byte header plus the untouched payload and protected once by that
+subscriber's SRTP context. Loss is repaired end to end: the browser NACKs a slot, the slot
+answers from its own history, and gaps that came from upstream are NACKed to the publisher.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aiortc.rtcrtpreceiver import NackGenerator
+from aiortc.rtcrtpsender import RTCRtpSender
+from aiortc.rtp import RtpPacket
+
+from signaling.media.hooks import set_sender_report
+
+Kind = Literal["audio", "video", "screen"]
+HISTORY = 512  # packets kept per slot for retransmission (~1.5 s of video at 1 Mbit/s)
+KEYFRAME_RETRY_S = 0.5  # re-request a keyframe this often while any subscriber waits
+HEADER = struct.Struct("!BBHII")
+NTP_EPOCH = 2_208_988_800
+
+
+def vp8_keyframe_start(payload: bytes) -> bool:
+    """Whether an RTP VP8 payload (RFC 7741) begins a keyframe."""
+    if not payload:
+        return False
+    first = payload[0]
+    start, partition = first & 0x10, first & 0x07
+    if not start or partition:
+        return False
+    offset = 1
+    if first & 0x80:  # X: extension byte follows
+        if len(payload) < 2:
+            return False
+        ext = payload[1]
+        offset = 2
+        if ext & 0x80:  # I: picture id, 7 or 15 bits
+            if len(payload) <= offset:
+                return False
+            offset += 2 if payload[offset] & 0x80 else 1
+        if ext & 0x40:  # L: TL0PICIDX
+            offset += 1
+        if ext & 0x30:  # T or K
+            offset += 1
+    return len(payload) > offset and payload[offset] & 0x01 == 0
+
+
+def ntp_now() -> int:
+    now = time.time() + NTP_EPOCH
+    return (int(now) << 32) | int((now % 1) * (1 << 32))
+
+
+@dataclass
+class Slot:
+    """One downstream sender of a subscriber: shows one publisher's stream at a time."""
+
+    sender: RTCRtpSender
+    kind: Kind
+    ssrc: int
+    payload_type: int
+    clock_rate: int
+    source: Source | None = None
+    waiting_keyframe: bool = False
+    _seq_offset: int = 0
+    _ts_offset: int = 0
+    _next_seq: int = 0
+    _last_ts: int = 0
+    _last_sent: float = 0.0
+    _fresh: bool = True
+    _history: list[tuple[int, bytes] | None] = field(default_factory=lambda: [None] * HISTORY)
+    packets: int = 0
+    octets: int = 0
+
+    def attach(self, source: Source | None) -> None:
+        """Show ``source`` in this slot from its next keyframe on (audio at once)."""
+        if source is self.source:
+            return
+        if self.source is not None:
+            self.source.slots.discard(self)
+        self.source = source
+        self._fresh = True
+        if source is not None:
+            source.slots.add(self)
+            self.waiting_keyframe = self.kind != "audio"
+            if self.waiting_keyframe:
+                source.want_keyframe(force=True)
+
+    async def forward(self, packet: RtpPacket, keyframe: bool) -> None:
+        if self.waiting_keyframe:
+            if not keyframe:
+                return
+            self.waiting_keyframe = False
+        if self._fresh:
+            # A new source continues this slot's numbering, so the browser sees one stream.
+            gap = int((time.monotonic() - self._last_sent) * self.clock_rate) if self.packets else 0
+            self._seq_offset = (self._next_seq - packet.sequence_number) & 0xFFFF
+            self._ts_offset = (self._last_ts + max(gap, 1) - packet.timestamp) & 0xFFFFFFFF
+            self._fresh = False
+        seq = (packet.sequence_number + self._seq_offset) & 0xFFFF
+        ts = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
+        data = HEADER.pack(0x80, (packet.marker << 7) | self.payload_type, seq, ts, self.ssrc)
+        data += packet.payload
+        self._history[seq % HISTORY] = (seq, data)
+        if (seq - self._next_seq) & 0xFFFF < 0x8000:
+            self._next_seq, self._last_ts = (seq + 1) & 0xFFFF, ts
+        self._last_sent = time.monotonic()
+        self.packets += 1
+        self.octets += len(packet.payload)
+        await self._send(data)
+        if packet.marker or self.kind == "audio":
+            set_sender_report(self.sender, ntp_now(), ts, self.packets, self.octets)
+
+    async def retransmit(self, lost: list[int]) -> None:
+        for seq in lost:
+            kept = self._history[seq % HISTORY]
+            if kept is not None and kept[0] == seq:
+                await self._send(kept[1])
+
+    async def _send(self, data: bytes) -> None:
+        try:
+            await self.sender.transport._send_rtp(data)
+        except ConnectionError:
+            pass  # the subscriber is gone or reconnecting; its slot goes with it
+
+
+@dataclass
+class Source:
+    """One publisher's stream of one kind, as it arrives at the server."""
+
+    publisher_id: int
+    kind: Kind
+    request_keyframe: Callable[[int], Awaitable[None]]
+    request_retransmit: Callable[[int, list[int]], Awaitable[None]]
+    on_level: Callable[[int, int], None] | None = None
+    forwarding: bool = False
+    slots: set[Slot] = field(default_factory=set)
+    ssrc: int | None = None
+    packets_in: int = 0
+    _nacks: NackGenerator = field(default_factory=NackGenerator)
+    _last_pli: float = 0.0
+    _keyframe_due: bool = False
+
+    def want_keyframe(self, force: bool = False) -> None:
+        self._keyframe_due = self._keyframe_due or force
+
+    async def on_rtp(self, packet: RtpPacket, arrival_time_ms: int = 0) -> None:
+        """Replaces aiortc's receiver handler: forward instead of jitter-buffering and decoding."""
+        self.ssrc = packet.ssrc
+        self.packets_in += 1
+        if self.kind != "audio" and self._nacks.add(packet):
+            await self.request_retransmit(packet.ssrc, sorted(self._nacks.missing))
+        if self.kind == "audio" and self.on_level and packet.extensions.audio_level is not None:
+            self.on_level(self.publisher_id, packet.extensions.audio_level[1])
+        if not self.forwarding or not self.slots:
+            return
+        keyframe = self.kind != "audio" and vp8_keyframe_start(packet.payload)
+        if self.kind != "audio":
+            await self._keyframe_requests(keyframe)
+        for slot in list(self.slots):
+            await slot.forward(packet, keyframe)
+
+    async def _keyframe_requests(self, keyframe: bool) -> None:
+        """Ask the publisher for a keyframe while any subscriber waits for one: at once for a
+        new request, then every KEYFRAME_RETRY_S, never more often."""
+        if keyframe:
+            self._keyframe_due = False
+            return
+        waiting = self._keyframe_due or any(slot.waiting_keyframe for slot in self.slots)
+        now = time.monotonic()
+        if waiting and self.ssrc is not None and now - self._last_pli >= KEYFRAME_RETRY_S:
+            self._last_pli = now
+            self._keyframe_due = False
+            await self.request_keyframe(self.ssrc)
+
+
+def slot_rtcp_handler(
+    slot: Slot, original: Callable[[Any], Awaitable[None]]
+) -> Callable[[Any], Awaitable[None]]:
+    """Replaces aiortc's sender RTCP handler: NACKs are answered from the slot's history and
+    keyframe requests go to the slot's current publisher; reports keep their usual path."""
+    from aiortc.rtcp import (
+        RTCP_PSFB_FIR,
+        RTCP_PSFB_PLI,
+        RTCP_RTPFB_NACK,
+        RtcpPsfbPacket,
+        RtcpRtpfbPacket,
+    )
+
+    async def handle(packet: Any) -> None:
+        if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+            await slot.retransmit(packet.lost)
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_FIR, RTCP_PSFB_PLI):
+            if slot.source is not None:
+                slot.source.want_keyframe(force=True)
+        else:
+            await original(packet)
+
+    return handle

@@ -1,0 +1,53 @@
+"""The aiortc internals Kelas relies on, checked at start-up so that an aiortc upgrade fails
+loudly instead of silently decoding, dropping media or ignoring keyframe requests.
+
+aiortc is pinned exactly in pyproject.toml; tests forward real media through every hook.
+"""
+
+from __future__ import annotations
+
+import aiortc
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcrtpreceiver import NackGenerator, RTCRtpReceiver
+from aiortc.rtcrtpsender import RTCRtpSender
+from aiortc.rtcrtptransceiver import RTCRtpTransceiver
+
+PINNED = "1.16.0"
+REQUIRED = [
+    (RTCRtpReceiver, "_handle_rtp_packet"),  # replaced per receiver: packets, not frames
+    (RTCRtpReceiver, "_send_rtcp_pli"),  # keyframe requests to the publisher
+    (RTCRtpReceiver, "_send_rtcp_nack"),  # retransmission requests to the publisher
+    (RTCRtpSender, "_handle_rtcp_packet"),  # replaced per sender: NACK, PLI from subscribers
+    (RTCDtlsTransport, "_send_rtp"),  # SRTP protect + send of a forwarded packet
+    (NackGenerator, "add"),
+]
+SENDER_COUNTERS = ("ntp_timestamp", "rtp_timestamp", "packet_count", "octet_count")
+
+
+def check() -> None:
+    """Raise RuntimeError unless every private hook is where this code expects it."""
+    if aiortc.__version__ != PINNED:
+        raise RuntimeError(
+            f"Kelas forwards media through aiortc {PINNED} internals, not {aiortc.__version__}"
+        )
+    missing = [f"{cls.__name__}.{name}" for cls, name in REQUIRED if not hasattr(cls, name)]
+    probe = RTCRtpTransceiver.__init__.__code__.co_names
+    if "_codecs" not in probe or "_offerDirection" not in probe:
+        missing.append("RTCRtpTransceiver._codecs/_offerDirection")
+    sender_names = RTCRtpSender.__init__.__code__.co_names
+    missing += [
+        f"RTCRtpSender.__{name}"
+        for name in SENDER_COUNTERS
+        if f"_RTCRtpSender__{name}" not in sender_names
+    ]
+    if missing:
+        raise RuntimeError("aiortc internals missing: " + ", ".join(missing))
+
+
+def set_sender_report(sender: RTCRtpSender, ntp: int, rtp: int, packets: int, octets: int) -> None:
+    """Feed the sender's own RTCP sender reports with what we forwarded through it, so that
+    browsers keep audio and video in sync and can measure the round trip."""
+    sender._RTCRtpSender__ntp_timestamp = ntp  # type: ignore[attr-defined]
+    sender._RTCRtpSender__rtp_timestamp = rtp  # type: ignore[attr-defined]
+    sender._RTCRtpSender__packet_count = packets  # type: ignore[attr-defined]
+    sender._RTCRtpSender__octet_count = octets  # type: ignore[attr-defined]

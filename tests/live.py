@@ -1,0 +1,210 @@
+"""Live-class test helpers: real Socket.IO clients and real aiortc peers ("bots")."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import socketio
+from aiortc import (
+    AudioStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCSessionDescription,
+    VideoStreamTrack,
+)
+from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc.rtp import RtpPacket
+
+from classroom.models import Role, User
+from tests.conftest import School, Visitor
+from tests.helpers import new_class
+
+TIMEOUT = 10.0
+
+
+class Events:
+    """Every event a client receives, awaitable by name."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, list[Any]] = defaultdict(list)
+        self._changed = asyncio.Condition()
+
+    async def add(self, name: str, data: Any) -> None:
+        async with self._changed:
+            self.seen[name].append(data)
+            self._changed.notify_all()
+
+    async def wait(self, name: str, match: Callable[[Any], bool] = lambda _: True) -> Any:
+        async def found() -> Any:
+            async with self._changed:
+                while True:
+                    for item in self.seen[name]:
+                        if match(item):
+                            return item
+                    await self._changed.wait()
+
+        return await asyncio.wait_for(found(), TIMEOUT)
+
+
+@dataclass
+class Member:
+    """One person in a live class: a Socket.IO client, and optionally a media bot."""
+
+    user: User
+    visitor: Visitor
+    client: socketio.AsyncClient
+    events: Events
+    bot: Bot | None = None
+
+    async def call(self, name: str, data: Any = None) -> Any:
+        return await self.client.call(name, data, namespace="/class", timeout=TIMEOUT)
+
+    async def close(self) -> None:
+        if self.bot is not None:
+            await self.bot.close()
+        await self.client.disconnect()
+
+
+async def connect(
+    school: School, user: User, visitor: Visitor, lesson_id: int, events: Events | None = None
+) -> tuple[socketio.AsyncClient, Events]:
+    events = events or Events()
+    client = socketio.AsyncClient(reconnection=False)
+
+    @client.on("*", namespace="/class")  # type: ignore[misc]
+    async def any_event(name: str, data: Any = None) -> None:
+        await events.add(name, data)
+
+    @client.on("connect_error", namespace="/class")  # type: ignore[misc]
+    async def refused(data: Any = None) -> None:
+        await events.add("connect_error", data)
+
+    cookies = visitor.client.session.cookie_jar.filter_cookies(visitor.client.make_url("/"))
+    url = str(school.server.make_url("/"))
+    await client.connect(
+        url,
+        headers={"Cookie": f"kelas_session={cookies['kelas_session'].value}"},
+        auth={"lesson_id": lesson_id},
+        namespaces=["/class"],
+        transports=["websocket"],
+        wait_timeout=5,
+    )
+    return client, events
+
+
+async def join(school: School, user: User, visitor: Visitor, lesson_id: int) -> Member:
+    client, events = await connect(school, user, visitor, lesson_id)
+    return Member(user, visitor, client, events)
+
+
+async def refused(school: School, user: User, visitor: Visitor, lesson_id: int) -> str:
+    """The message with which the server refuses this connection."""
+    events = Events()
+    try:
+        client, events = await connect(school, user, visitor, lesson_id, events)
+    except socketio.exceptions.ConnectionError:
+        error = await events.wait("connect_error")
+        return str(error["message"])
+    await client.disconnect()
+    raise AssertionError("the connection was accepted")
+
+
+@dataclass
+class LiveClass:
+    lesson: dict[str, Any]
+    coordinator: Visitor
+    tutor: tuple[User, Visitor]
+    students: list[tuple[User, Visitor]]
+
+
+async def live_class(school: School, students: int = 2, capacity: int = 4, starts_in_hours: float = 0.05) -> LiveClass:
+    """A class starting in three minutes with a tutor and booked students."""
+    _, coordinator = await school.join(Role.COORDINATOR)
+    tutor = await school.join(Role.TUTOR, "Tutor")
+    lesson = (
+        await new_class(coordinator, hours=starts_in_hours, capacity=capacity, tutor_id=tutor[0].id)
+    )["lessons"][0]
+    booked = []
+    for n in range(students):
+        user, visitor = await school.join(Role.STUDENT, f"Student {n + 1}")
+        status, body = await visitor.api("POST", f"/api/v1/classes/{lesson['id']}/booking")
+        assert status == 201, body
+        booked.append((user, visitor))
+    return LiveClass(lesson, coordinator, tutor, booked)
+
+
+# -- media bots ------------------------------------------------------------------------
+
+
+@dataclass
+class Bot:
+    """An aiortc peer laid out like the browser page: publishes microphone and camera and
+    counts, per receiving slot, the RTP packets that arrive (nothing is decoded)."""
+
+    pc: RTCPeerConnection
+    slots: int
+    received: dict[tuple[str, int], int] = field(default_factory=lambda: defaultdict(int))
+    keyframes: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def close(self) -> None:
+        await self.pc.close()
+
+    async def until(self, check: Callable[[], bool]) -> None:
+        async def loop() -> None:
+            async with self._changed:
+                await self._changed.wait_for(check)
+
+        await asyncio.wait_for(loop(), TIMEOUT)
+
+    def counter(self, kind: str, index: int) -> Callable[[RtpPacket, int], Awaitable[None]]:
+        from signaling.media.forwarding import vp8_keyframe_start
+
+        async def count(packet: RtpPacket, arrival_time_ms: int = 0) -> None:
+            self.received[(kind, index)] += 1
+            if kind == "video" and vp8_keyframe_start(packet.payload):
+                self.keyframes[index] += 1
+            async with self._changed:
+                self._changed.notify_all()
+
+        return count
+
+
+def _prefer(transceiver: Any, mime: str) -> None:
+    codecs = RTCRtpReceiver.getCapabilities(transceiver.kind).codecs
+    transceiver.setCodecPreferences([c for c in codecs if c.mimeType.lower() == mime])
+
+
+async def publish(member: Member, *, mic: bool = True, cam: bool = True) -> Bot:
+    """Connect a bot's media the way the browser does (docs/protocol.md, "Media")."""
+    hello = await member.call("hello", {"after": 0})
+    slots = hello["media"]["slots"]
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+    bot = Bot(pc, slots)
+    up = [
+        pc.addTransceiver(AudioStreamTrack() if mic else "audio", direction="sendonly"),
+        pc.addTransceiver(VideoStreamTrack() if cam else "video", direction="sendonly"),
+        pc.addTransceiver("video", direction="sendonly"),
+    ]
+    down = [pc.addTransceiver("audio", direction="recvonly") for _ in range(slots)]
+    down += [pc.addTransceiver("video", direction="recvonly") for _ in range(slots + 1)]
+    for transceiver in up + down:
+        _prefer(transceiver, "audio/opus" if transceiver.kind == "audio" else "video/vp8")
+    await pc.setLocalDescription(await pc.createOffer())
+    answer = await member.call("media:offer", {"type": "offer", "sdp": pc.localDescription.sdp})
+    assert "sdp" in answer, answer
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+    for index, transceiver in enumerate(down):
+        kind = "audio" if index < slots else "video"
+        position = index if index < slots else index - slots
+        transceiver.receiver._handle_rtp_packet = bot.counter(kind, position)  # type: ignore[method-assign]
+    ack = await member.call("media:state", {"mic": mic, "cam": cam, "screen": False})
+    assert ack.get("ok"), ack
+    member.bot = bot
+    return bot

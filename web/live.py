@@ -1,0 +1,104 @@
+"""Wiring the live classroom: Socket.IO on the aiohttp app, presence, the SFU."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from http.cookies import SimpleCookie
+from typing import Any
+
+import socketio
+from aiohttp import web
+from redis.asyncio import Redis
+
+from classroom import accounts
+from classroom.errors import Notice
+from classroom.live import JoinWindow
+from classroom.models import User
+from signaling.media.sfu import Sfu
+from signaling.namespace import ClassNamespace, LiveDeps
+from signaling.presence import MemoryPresence, Presence, RedisPresence
+from signaling.room import Rooms
+from web.keys import CLOCK, DB, SETTINGS
+from web.middlewares import SESSION_COOKIE, TRANSLATIONS
+
+log = logging.getLogger(__name__)
+NAMESPACE = "/class"
+LIVE: web.AppKey[ClassNamespace] = web.AppKey("live")
+SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio")
+MAX_MESSAGE_BYTES = 256 * 1024  # an SDP offer with 27 media sections is about 30 kB
+
+
+def join_window(app: web.Application) -> JoinWindow:
+    settings = app[SETTINGS]
+    return JoinWindow(before=settings.join_before, after_end=settings.join_after_end)
+
+
+def setup(app: web.Application) -> None:
+    settings = app[SETTINGS]
+    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        client_manager=manager,
+        transports=["websocket"],
+        cors_allowed_origins=list(settings.origins),
+        max_http_buffer_size=MAX_MESSAGE_BYTES,
+    )
+    sio.attach(app)
+    app[SIO] = sio
+    app.cleanup_ctx.append(_live)
+
+
+async def _live(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    redis = (
+        Redis.from_url(settings.redis_url, decode_responses=True) if settings.redis_url else None
+    )
+    presence: Presence = RedisPresence(redis) if redis else MemoryPresence()
+    holder: list[ClassNamespace] = []
+    sfu = Sfu(
+        list(settings.ice_servers), lambda lesson, user, on: holder[0].speaking(lesson, user, on)
+    )
+    namespace = ClassNamespace(
+        NAMESPACE,
+        LiveDeps(
+            maker=app[DB],
+            clock=app[CLOCK],
+            window=join_window(app),
+            authenticate=lambda environ: _authenticate(app, environ),
+            translate=lambda notice, language: _translate(app, notice, language),
+            rooms=Rooms(),
+            presence=presence,
+            sfu=sfu,
+            ice_servers=list(settings.ice_servers),
+            process=settings.process_name,
+        ),
+    )
+    holder.append(namespace)
+    app[SIO].register_namespace(namespace)
+    app[LIVE] = namespace
+    sfu.start()
+    yield
+    for room in namespace.deps.rooms.all():
+        for person in list(room.participants.values()):
+            await app[SIO].disconnect(person.sid, namespace=NAMESPACE)
+    await sfu.close()
+    await presence.close()
+
+
+async def _authenticate(app: web.Application, environ: dict[str, Any]) -> User | None:
+    """The user behind the session cookie of the WebSocket handshake."""
+    cookies: SimpleCookie = SimpleCookie()
+    cookies.load(environ.get("HTTP_COOKIE", ""))
+    morsel = cookies.get(SESSION_COOKIE)
+    if morsel is None:
+        return None
+    async with app[DB].begin() as db:
+        auth = await accounts.load_session(db, morsel.value, app[CLOCK]())
+    return auth.user if auth else None
+
+
+def _translate(app: web.Application, notice: Notice, language: str) -> str:
+    catalogs = app[TRANSLATIONS]
+    catalog = catalogs.get(language, catalogs["en"])
+    return catalog.gettext(notice.template).format(**notice.params)
