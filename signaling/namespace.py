@@ -114,7 +114,10 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     # -- helpers --------------------------------------------------------------------------
 
     async def who(self, sid: str) -> Who:
-        session = await self.get_session(sid)
+        try:
+            session = await self.get_session(sid)
+        except KeyError:  # the connection is already gone
+            session = None
         who = session.get("who") if session else None
         if not isinstance(who, Who):
             raise PermissionDenied("You are not in this class.")

@@ -122,7 +122,9 @@ class LiveClass:
     students: list[tuple[User, Visitor]]
 
 
-async def live_class(school: School, students: int = 2, capacity: int = 4, starts_in_hours: float = 0.05) -> LiveClass:
+async def live_class(
+    school: School, students: int = 2, capacity: int = 4, starts_in_hours: float = 0.05
+) -> LiveClass:
     """A class starting in three minutes with a tutor and booked students."""
     _, coordinator = await school.join(Role.COORDINATOR)
     tutor = await school.join(Role.TUTOR, "Tutor")

@@ -25,7 +25,9 @@ async def test_only_the_tutor_booked_students_and_coordinators_may_join(school: 
     hello = await observer.call("hello", {"after": 0})
     roles = {p["name"]: p["role"] for p in hello["room"]["participants"]}
     assert roles == {"Tutor": "tutor", "Student 1": "student", coordinator_user.name: "observer"}
-    assert (await observer.call("media:state", {"mic": True, "cam": False}))["error"]["code"] == "forbidden"
+    assert (await observer.call("media:state", {"mic": True, "cam": False}))["error"][
+        "code"
+    ] == "forbidden"
     for member in (tutor, student, observer):
         await member.close()
 
@@ -149,13 +151,17 @@ async def test_tutor_controls_are_enforced_by_the_server(school: School) -> None
     await tutor.call("control:request_unmute", {"user_id": one.user.id})
     await one.events.wait("you:unmute_requested")
     assert (await one.call("unmute:accept")).get("ok")
-    await tutor.events.wait("participant:updated", lambda p: p["user_id"] == one.user.id and p["mic"])
+    await tutor.events.wait(
+        "participant:updated", lambda p: p["user_id"] == one.user.id and p["mic"]
+    )
     # Mute all, camera off, spotlight.
     await tutor.call("control:mute_all")
     await two.events.wait("you:muted")
     await tutor.call("control:camera_off", {"user_id": two.user.id})
     await two.events.wait("you:camera_off")
-    assert (await two.call("media:state", {"mic": False, "cam": True}))["error"]["code"] == "forbidden"
+    assert (await two.call("media:state", {"mic": False, "cam": True}))["error"][
+        "code"
+    ] == "forbidden"
     await tutor.call("control:spotlight", {"user_id": two.user.id})
     plan = await two.events.wait("media:plan")
     assert plan["camera"]["max_bitrate"] == 1_000_000

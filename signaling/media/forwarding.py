@@ -17,7 +17,14 @@ from typing import Any, Literal
 
 from aiortc.rtcrtpreceiver import NackGenerator
 from aiortc.rtcrtpsender import RTCRtpSender
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import (
+    RTCP_PSFB_FIR,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    RtcpPsfbPacket,
+    RtcpRtpfbPacket,
+    RtpPacket,
+)
 
 from signaling.media.hooks import set_sender_report
 
@@ -58,7 +65,7 @@ def ntp_now() -> int:
     return (int(now) << 32) | int((now % 1) * (1 << 32))
 
 
-@dataclass
+@dataclass(eq=False)
 class Slot:
     """One downstream sender of a subscriber: shows one publisher's stream at a time."""
 
@@ -95,8 +102,8 @@ class Slot:
 
     async def forward(self, packet: RtpPacket, keyframe: bool) -> None:
         if self.waiting_keyframe:
-            if not keyframe:
-                return
+            if not keyframe or self.sender.transport.state != "connected":
+                return  # a keyframe sent before DTLS is up would be lost: wait for the next
             self.waiting_keyframe = False
         if self._fresh:
             # A new source continues this slot's numbering, so the browser sees one stream.
@@ -128,10 +135,11 @@ class Slot:
         try:
             await self.sender.transport._send_rtp(data)
         except ConnectionError:
-            pass  # the subscriber is gone or reconnecting; its slot goes with it
+            # Not connected (yet, or any more): start again from a keyframe.
+            self.waiting_keyframe = self.kind != "audio"
 
 
-@dataclass
+@dataclass(eq=False)
 class Source:
     """One publisher's stream of one kind, as it arrives at the server."""
 
@@ -186,13 +194,6 @@ def slot_rtcp_handler(
 ) -> Callable[[Any], Awaitable[None]]:
     """Replaces aiortc's sender RTCP handler: NACKs are answered from the slot's history and
     keyframe requests go to the slot's current publisher; reports keep their usual path."""
-    from aiortc.rtcp import (
-        RTCP_PSFB_FIR,
-        RTCP_PSFB_PLI,
-        RTCP_RTPFB_NACK,
-        RtcpPsfbPacket,
-        RtcpRtpfbPacket,
-    )
 
     async def handle(packet: Any) -> None:
         if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:

@@ -1,0 +1,89 @@
+"""Media through the SFU with real aiortc peers: forwarding, keyframes, mute enforcement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import School
+from tests.live import Member, join, live_class, publish
+
+
+async def slot_of(member: Member, publisher: int) -> int:
+    """The slot in which ``member`` receives ``publisher``, from the server's media:slots."""
+    layout = await member.events.wait("media:slots", lambda s: publisher in s["slots"].values())
+    return int(next(i for i, p in layout["slots"].items() if p == publisher))
+
+
+async def test_everyone_receives_everyone_else_and_muting_stops_the_audio(school: School) -> None:
+    setup = await live_class(school, students=2)
+    lesson_id = setup.lesson["id"]
+    tutor = await join(school, *setup.tutor, lesson_id)
+    one = await join(school, *setup.students[0], lesson_id)
+    two = await join(school, *setup.students[1], lesson_id)
+    members = [tutor, one, two]
+    for member in members:
+        await publish(member)
+    for receiver in members:
+        assert receiver.bot is not None
+        for sender in members:
+            if sender is receiver:
+                continue
+            index = await slot_of(receiver, sender.user.id)
+            bot = receiver.bot
+            await bot.until(
+                lambda b=bot, i=index: (
+                    b.received[("video", i)] > 20 and b.received[("audio", i)] > 20
+                )
+            )  # type: ignore[misc]
+            assert bot.keyframes[index] >= 1  # each slot started on a keyframe
+    # The tutor mutes student one: their audio stops reaching student two, video goes on.
+    assert two.bot is not None
+    audio_slot = await slot_of(two, one.user.id)
+    assert (await tutor.call("control:mute", {"user_id": one.user.id})).get("ok")
+    before = two.bot.received[("audio", audio_slot)]
+    video_before = two.bot.received[("video", audio_slot)]
+    await two.bot.until(lambda: two.bot.received[("video", audio_slot)] > video_before + 60)  # type: ignore[union-attr]
+    assert two.bot.received[("audio", audio_slot)] - before <= 3  # at most packets in flight
+    # Allowed back, the audio flows again.
+    await tutor.call("control:allow_unmute", {"user_id": one.user.id})
+    assert (await one.call("media:state", {"mic": True, "cam": True})).get("ok")
+    resumed = two.bot.received[("audio", audio_slot)]
+    await two.bot.until(lambda: two.bot.received[("audio", audio_slot)] > resumed + 20)  # type: ignore[union-attr]
+    for member in members:
+        await member.close()
+
+
+async def test_a_late_joiner_gets_a_keyframe_and_others_see_them_arrive_and_leave(
+    school: School,
+) -> None:
+    setup = await live_class(school, students=2)
+    lesson_id = setup.lesson["id"]
+    tutor = await join(school, *setup.tutor, lesson_id)
+    await publish(tutor)
+    late = await join(school, *setup.students[0], lesson_id)
+    bot = await publish(late)
+    index = await slot_of(late, tutor.user.id)
+    await bot.until(lambda: bot.keyframes[index] >= 1 and bot.received[("video", index)] > 10)
+    student_slot = await slot_of(tutor, late.user.id)
+    assert tutor.bot is not None
+    await tutor.bot.until(lambda: tutor.bot.received[("video", student_slot)] > 10)  # type: ignore[union-attr]
+    await late.close()
+    layout = await tutor.events.wait(
+        "media:slots", lambda s: late.user.id not in s["slots"].values()
+    )
+    assert layout["slots"] == {}
+    await tutor.close()
+
+
+async def test_broken_or_misordered_offers_are_refused_cleanly(school: School) -> None:
+    setup = await live_class(school, students=1)
+    member = await join(school, *setup.tutor, setup.lesson["id"])
+    for offer in ({"type": "offer", "sdp": "v=0 this is not sdp at all"},
+                  {"type": "answer", "sdp": "v=0\r\n"}, {"sdp": 42}, "offer"):  # fmt: skip
+        ack: dict[str, Any] = await member.call("media:offer", offer)
+        assert ack["error"]["code"] in ("invalid_input", "invalid_payload"), ack
+    ack = await member.call("media:candidate", {"candidate": "candidate:garbage", "sdpMid": "0"})
+    assert "error" in ack or ack.get("ok")
+    assert (await member.call("no:such_event"))["error"]["code"] == "unknown_event"
+    assert (await member.call("chat:send", {"text": "still alive"})).get("ok")
+    await member.close()
