@@ -15,7 +15,16 @@ from classroom.db import create_engine, create_sessionmaker
 from web import i18n, live
 from web.keys import CLOCK, DB, ENGINE, LOGIN_POLICY, PASSWORDS, SETTINGS
 from web.middlewares import TRANSLATIONS, csrf, errors, language, login_session
-from web.routes import account, api, calendar, lessons, openapi, planning, teaching
+from web.routes import (
+    account,
+    api,
+    calendar,
+    classroom,
+    lessons,
+    openapi,
+    planning,
+    teaching,
+)
 from web.settings import Settings
 
 HERE = Path(__file__).parent
@@ -39,7 +48,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> we
     _setup_templates(app)
     app.cleanup_ctx.append(_database)
     live.setup(app)
-    for module in (account, lessons, teaching, planning, calendar, api, openapi):
+    for module in (account, lessons, classroom, teaching, planning, calendar, api, openapi):
         module.setup(app)
     app.router.add_static("/static", HERE / "static", name="static", append_version=True)
     return app

@@ -57,7 +57,7 @@ async def live_url(database_url: str) -> AsyncIterator[str]:
         base_url=base,
         password_profile="CHEAPEST",
     )
-    runner = web.AppRunner(create_app(settings))
+    runner = web.AppRunner(create_app(settings), shutdown_timeout=5)
     await runner.setup()
     await web.SockSite(runner, sock).start()
     yield base
@@ -65,7 +65,8 @@ async def live_url(database_url: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+async def browser(live_url: str) -> AsyncIterator[Browser]:
+    """Closed before the server stops (it depends on it), so no page holds a socket open."""
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield launched

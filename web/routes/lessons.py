@@ -6,12 +6,13 @@ from typing import Any
 
 from aiohttp import web
 
-from classroom import accounts, assignment, booking, schemas, timetable
+from classroom import accounts, assignment, booking, live, schemas, timetable
 from classroom.errors import ClassFull, InvalidInput
 from classroom.models import BookingStatus, Level, Role
 from web import i18n
 from web.forms import int_param, query_data
 from web.keys import CLOCK, DB, SETTINGS
+from web.live import join_window
 from web.middlewares import current_user
 from web.pages import render
 
@@ -79,6 +80,9 @@ async def detail(request: web.Request) -> web.StreamResponse:
         mine = context["my_booking"]
         if mine is not None and mine.status == BookingStatus.WAITLISTED:
             context["position"] = await booking.waitlist_position(db, mine)
+        context["joinable"] = await live.joinable(
+            db, user, row.lesson, now, join_window(request.app)
+        )
         if user.role == Role.COORDINATOR:
             context["tutors"] = await accounts.list_users(db, Role.TUTOR)
             if row.lesson.tutor_id is None:

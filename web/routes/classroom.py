@@ -1,0 +1,99 @@
+"""The live classroom page (the room itself runs over Socket.IO, see signaling/)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from classroom import live
+from classroom.errors import N_
+from web import i18n
+from web.forms import int_param
+from web.keys import CLOCK, DB
+from web.live import join_window
+from web.middlewares import current_user
+from web.pages import render
+from web.routes.lessons import LESSON
+
+STRINGS = {
+    "device_denied": N_(
+        "The browser was not allowed to use your camera and microphone. Allow them in the "
+        "address bar's site settings and reload, or join without them."
+    ),
+    "device_camera_denied": N_(
+        "The browser was not allowed to use your camera. You can join with audio only, "
+        "or allow the camera in the site settings and reload."
+    ),
+    "device_no_camera": N_("No camera was found. You can join with audio only."),
+    "device_no_devices": N_(
+        "No microphone or camera was found. You can still join, watch and chat."
+    ),
+    "reconnecting": N_("Connection lost. Reconnecting…"),
+    "disconnected": N_("You were disconnected (perhaps you joined from another window)."),
+    "ended": N_("The tutor has ended the class. Thank you!"),
+    "removed": N_("The tutor removed you from this class."),
+    "no_answer": N_("The server did not answer. Please try again."),
+    "you_muted": N_("The tutor muted you. Raise your hand to ask to speak."),
+    "you_may_unmute": N_("The tutor allows you to unmute."),
+    "unmute_request": N_("The tutor asks you to unmute. Turn your microphone on?"),
+    "you_camera_off": N_("The tutor turned your camera off."),
+    "you_may_use_camera": N_("The tutor allows you to turn your camera on again."),
+    "mute_me": N_("Mute"),
+    "unmute_me": N_("Unmute"),
+    "camera_off_me": N_("Stop camera"),
+    "camera_on_me": N_("Start camera"),
+    "share_screen": N_("Share screen"),
+    "stop_sharing": N_("Stop sharing"),
+    "mute_all": N_("Mute all"),
+    "lock": N_("Lock room"),
+    "unlock": N_("Unlock room"),
+    "end": N_("End class"),
+    "end_confirm": N_("End the class for everyone?"),
+    "raise_hand": N_("Raise hand"),
+    "lower_hand": N_("Lower hand"),
+    "leave": N_("Leave"),
+    "mute": N_("Mute"),
+    "allow_unmute": N_("Allow to unmute"),
+    "ask_unmute": N_("Ask to unmute"),
+    "camera_off": N_("Camera off"),
+    "allow_camera": N_("Allow camera"),
+    "spotlight": N_("Spotlight"),
+    "unspotlight": N_("End spotlight"),
+    "remove": N_("Remove"),
+    "remove_confirm": N_("Remove this student from the class? They cannot come back."),
+    "role_tutor": N_("Tutor"),
+    "role_student": N_("Student"),
+    "role_observer": N_("Observer"),
+    "mic_on": N_("mic on"),
+    "mic_off": N_("mic off"),
+    "cam_on": N_("camera on"),
+    "cam_off": N_("camera off"),
+    "you": N_("You"),
+}
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get(LESSON + "/live", live_page)
+
+
+async def live_page(request: web.Request) -> web.StreamResponse:
+    """The same admission rules as the socket: a refusal is a page with the reason."""
+    user = current_user(request)
+    lesson_id = int_param(request, "lesson_id")
+    async with request.app[DB].begin() as db:
+        admission = await live.admit(
+            db, user, lesson_id, request.app[CLOCK](), join_window(request.app)
+        )
+    config = {
+        "lesson_id": lesson_id,
+        "user_id": user.id,
+        "role": admission.role.value,
+        "strings": {key: i18n.gettext(text) for key, text in STRINGS.items()},
+    }
+    context = {
+        "topic": admission.topic,
+        "starts_at": admission.starts_at,
+        "ends_at": admission.ends_at,
+        "role": admission.role.value,
+        "live_config": config,
+    }
+    return render("live.html", request, context)
