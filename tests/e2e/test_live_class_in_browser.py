@@ -54,29 +54,46 @@ FAKE_DEVICES = """
 })();
 """
 
-INBOUND = """
-async () => {
-  const pc = window.kelasLive.media?.pc;
-  if (!pc) return [];
-  const stats = await pc.getStats();
-  return [...stats.values()].filter((s) => s.type === "inbound-rtp").map((s) => ({
-    kind: s.kind, track: s.trackIdentifier, frames: s.framesDecoded || 0,
-    packets: s.packetsReceived || 0, energy: s.totalAudioEnergy || 0,
-  }));
-}
-"""
-
-TILE_COLOUR = """
-(userId) => {
-  const video = document.querySelector(`#stage figure[data-user="${userId}"] video`);
-  if (!video || !video.videoWidth) return null;
-  const canvas = document.createElement("canvas");
-  canvas.width = video.videoWidth; canvas.height = video.videoHeight;
-  const ctx = canvas.getContext("2d");
-  ctx.drawImage(video, 0, 0);
-  const [r, g, b] = ctx.getImageData(canvas.width / 2, canvas.height / 2, 1, 1).data;
-  return [r, g, b];
-}
+PROBE = """
+window.probe = {
+  async inbound() {
+    const pc = window.kelasLive?.media?.pc;
+    if (!pc) return [];
+    const stats = await pc.getStats();
+    return [...stats.values()].filter((s) => s.type === "inbound-rtp").map((s) => ({
+      kind: s.kind, track: s.trackIdentifier, frames: s.framesDecoded || 0,
+      packets: s.packetsReceived || 0, energy: s.totalAudioEnergy || 0,
+    }));
+  },
+  async videoFrames() {
+    return (await this.inbound()).filter((s) => s.kind === "video")
+      .reduce((sum, s) => sum + s.frames, 0);
+  },
+  async growingVideos(before, by) {
+    return (await this.inbound())
+      .filter((s) => s.kind === "video" && s.frames > (before[s.track] || 0) + by).length;
+  },
+  async audibleStreams() {
+    return (await this.inbound()).filter((s) => s.kind === "audio" && s.energy > 0).length;
+  },
+  tileColour(userId) {
+    const video = document.querySelector(`#stage figure[data-user="${userId}"] video`);
+    if (!video || !video.videoWidth) return null;
+    const canvas = document.createElement("canvas");
+    canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+    const ctx = canvas.getContext("2d");
+    ctx.drawImage(video, 0, 0);
+    return [...ctx.getImageData(canvas.width / 2, canvas.height / 2, 1, 1).data.slice(0, 3)];
+  },
+  showsColour(userId, want) {
+    const seen = this.tileColour(userId);
+    return !!seen && want.every((v, i) => Math.abs(v - seen[i]) < 60);
+  },
+  audioTrackOf(userId) {
+    const audio = document.querySelector(`#sound audio[data-user="${userId}"]`);
+    return audio.srcObject.getAudioTracks()[0].id;
+  },
+};
 """
 
 
@@ -112,6 +129,7 @@ async def _enter(browser: Browser, base: str, name: str, user: Any, lesson_id: i
     page = await (await browser.new_context(base_url=base)).new_page()
     script = FAKE_DEVICES % {"colour": list(colour), "label": f'"{name}"', "tone": tone}
     await page.add_init_script(script)
+    await page.add_init_script(PROBE)
     await page.goto("/login")
     await page.get_by_label("E-mail").fill(user.email)
     await page.get_by_label("Password").fill("live-class-pass")
@@ -122,25 +140,16 @@ async def _enter(browser: Browser, base: str, name: str, user: Any, lesson_id: i
     return page
 
 
-def _close(seen: list[int] | None, want: tuple[int, int, int]) -> bool:
-    return seen is not None and all(abs(a - b) < 60 for a, b in zip(seen, want, strict=True))
-
-
 async def _remote_video_flows(page: Page, count: int) -> None:
     await page.wait_for_function(
-        """(count) => window.kelasLive.media && (async () => true)() &&
-           document.querySelectorAll('#stage figure:not(.mine) video').length >= count""",
+        "(n) => document.querySelectorAll('#stage figure:not(.mine) video').length >= n",
         arg=count,
         timeout=15000,
     )
-    first = {s["track"]: s["frames"] for s in await page.evaluate(INBOUND) if s["kind"] == "video"}
+    first = {s["track"]: s["frames"] for s in await page.evaluate("probe.inbound()")}
     await page.wait_for_function(
-        f"""async () => {{
-            const stats = await ({INBOUND})();
-            const before = {first!r};
-            const growing = stats.filter((s) => s.kind === "video" && s.frames > (before[s.track] || 0) + 10);
-            return growing.length >= {count};
-        }}""",
+        "async ([before, n]) => (await probe.growingVideos(before, 10)) >= n",
+        arg=[first, count],
         timeout=15000,
     )
 
@@ -150,13 +159,10 @@ async def test_tutor_and_two_students_see_and_hear_each_other(
 ) -> None:
     lesson_id, users = await _class_with_people(database_url)
     pages = {}
-    join_times = []
     for name in PEOPLE:
-        started = now()
         pages[name] = await _enter(browser, live_url, name, users[name], lesson_id)
-        await pages[name].wait_for_function("() => window.kelasLive.media !== null", timeout=10000)
-        join_times.append(started)
-    for name, page in pages.items():
+        await pages[name].wait_for_function("() => window.kelasLive.media !== null")
+    for page in pages.values():
         await _remote_video_flows(page, 2)
     # Whose video arrives where: every tile shows its owner's colour.
     for name, page in pages.items():
@@ -164,16 +170,13 @@ async def test_tutor_and_two_students_see_and_hear_each_other(
             if other == name:
                 continue
             await page.wait_for_function(
-                f"(id) => {{ const c = ({TILE_COLOUR})(id); return c && {list(colour)!r}.every((v, i) => Math.abs(v - c[i]) < 60); }}",
-                arg=users[other].id,
+                "([id, colour]) => probe.showsColour(id, colour)",
+                arg=[users[other].id, list(colour)],
                 timeout=10000,
             )
     # Audio arrives, with energy, on an unmuted element.
     for page in pages.values():
-        await page.wait_for_function(
-            f"async () => (await ({INBOUND})()).filter((s) => s.kind === 'audio' && s.energy > 0).length >= 2",
-            timeout=10000,
-        )
+        await page.wait_for_function("async () => (await probe.audibleStreams()) >= 2")
     tutor, sinta, bayu = pages["Tari Tutor"], pages["Sinta Student"], pages["Bayu Student"]
     # Chat arrives.
     await tutor.get_by_placeholder("Write a message").fill("Selamat datang!")
@@ -184,24 +187,20 @@ async def test_tutor_and_two_students_see_and_hear_each_other(
     await snapshot(sinta, "live-student")
     # The tutor mutes Sinta: her audio stops reaching Bayu, while video goes on.
     sinta_id = users["Sinta Student"].id
-    track = await bayu.evaluate(
-        "(id) => { const a = document.querySelector(`#sound audio[data-user='${id}']`); return a.srcObject.getAudioTracks()[0].id; }",
-        sinta_id,
-    )
+    track = await bayu.evaluate("(id) => probe.audioTrackOf(id)", sinta_id)
     await (
         tutor.locator(f'#people li[data-user="{sinta_id}"]')
         .get_by_role("button", name="Mute", exact=True)
         .click()
     )
     await expect(sinta.locator("#banner")).to_contain_text("muted you")
-    stats = {s["track"]: s for s in await bayu.evaluate(INBOUND)}
+    stats = {s["track"]: s for s in await bayu.evaluate("probe.inbound()")}
     audio_before = stats[track]["packets"]
-    video_before = sum(s["frames"] for s in stats.values() if s["kind"] == "video")
+    video_before = await bayu.evaluate("probe.videoFrames()")
     await bayu.wait_for_function(
-        f"async () => (await ({INBOUND})()).filter((s) => s.kind === 'video').reduce((a, s) => a + s.frames, 0) > {video_before + 90}",
-        timeout=15000,
+        "async (n) => (await probe.videoFrames()) > n", arg=video_before + 90, timeout=15000
     )
-    stats = {s["track"]: s for s in await bayu.evaluate(INBOUND)}
+    stats = {s["track"]: s for s in await bayu.evaluate("probe.inbound()")}
     assert stats[track]["packets"] - audio_before <= 5
     # Bayu leaves and comes back: he is back, once.
     await bayu.goto(f"/classes/{lesson_id}/live")
