@@ -10,6 +10,7 @@ tutor's 640x480 at 1 Mbit/s and 30 fps, a student's tile 320x240 at 300 kbit/s a
 from __future__ import annotations
 
 import fractions
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,9 +107,54 @@ def describe(path: Path, name: str, plan: SendPlan, seconds: float) -> EncodedSt
     )
 
 
-def prepare(folder: Path, seconds: float, keyframe_interval_s: float) -> dict[str, EncodedStream]:
-    """The tutor's stream (``large``) and a student's (``small``)."""
-    return {
-        name: encode(folder / f"{name}.webm", name, plan, seconds, keyframe_interval_s)
-        for name, plan in (("large", LARGE), ("small", SMALL))
-    }
+def looped(stream: EncodedStream, path: Path, total_seconds: float) -> EncodedStream:
+    """Repeat the stream's packets, without re-encoding, into one file of ``total_seconds``.
+
+    aiortc's ``MediaPlayer(loop=True, decode=False)`` paces packets by their timestamps, which
+    restart at 0 on each loop: from the second pass on it sends as fast as it can (aiortc
+    issue #869). A long file whose timestamps keep growing plays at the right pace. Each
+    repetition starts on a keyframe, so the VP8 stream stays decodable across the seams.
+    """
+    repeats = max(1, math.ceil(total_seconds / stream.seconds))
+    out = av.open(str(path), "w", format="webm")
+    with av.open(str(stream.path)) as source:
+        templates = {s.index: out.add_stream_from_template(s) for s in source.streams}
+        packets = [
+            (p.stream.index, bytes(p), p.pts, p.is_keyframe, p.time_base)
+            for p in source.demux()
+            if p.size and p.pts is not None
+        ]
+    for repeat in range(repeats):
+        for index, data, pts, keyframe, time_base in packets:
+            period = round(stream.seconds / time_base)
+            if pts >= period:
+                continue  # the encoder's tail (audio padding) would overlap the next pass
+            packet = av.Packet(data)
+            packet.stream = templates[index]
+            packet.time_base = time_base
+            packet.pts = packet.dts = pts + repeat * period
+            packet.is_keyframe = keyframe
+            out.mux(packet)
+    out.close()
+    return EncodedStream(
+        name=stream.name,
+        path=path,
+        plan=stream.plan,
+        seconds=repeats * stream.seconds,
+        video_frames=repeats * stream.video_frames,
+        video_bytes=repeats * stream.video_bytes,
+        keyframes=repeats * stream.keyframes,
+        audio_packets=repeats * stream.audio_packets,
+    )
+
+
+def prepare(
+    folder: Path, seconds: float, keyframe_interval_s: float, play_seconds: float
+) -> dict[str, EncodedStream]:
+    """The tutor's stream (``large``) and a student's (``small``), each encoded once as
+    ``seconds`` of media and repeated to last ``play_seconds``."""
+    streams = {}
+    for name, plan in (("large", LARGE), ("small", SMALL)):
+        once = encode(folder / f"{name}-once.webm", name, plan, seconds, keyframe_interval_s)
+        streams[name] = looped(once, folder / f"{name}.webm", play_seconds)
+    return streams

@@ -78,6 +78,8 @@ class Room:
     locked: bool = False
     ended: bool = False
     removed: set[int] = field(default_factory=set)
+    # What the tutor imposed on someone who dropped off: a reconnect does not lift a mute.
+    restrictions: dict[int, tuple[bool, bool]] = field(default_factory=dict)
 
     # -- arriving and leaving -----------------------------------------------------------
 
@@ -95,6 +97,8 @@ class Room:
         if self.locked and admission.role == LiveRole.STUDENT:
             raise PermissionDenied("The tutor has locked the room.")
         participant = Participant(admission.user_id, admission.name, admission.role, sid)
+        mic_blocked, cam_blocked = self.restrictions.pop(admission.user_id, (False, False))
+        participant.mic_blocked, participant.cam_blocked = mic_blocked, cam_blocked
         self.participants[admission.user_id] = participant
         return participant, None
 
@@ -104,6 +108,8 @@ class Room:
         if present is None or present.sid != sid:
             return False
         del self.participants[user_id]
+        if present.mic_blocked or present.cam_blocked:
+            self.restrictions[user_id] = (present.mic_blocked, present.cam_blocked)
         self._drop_hand(user_id)
         if self.spotlight == user_id:
             self.spotlight = None

@@ -180,3 +180,21 @@ async def test_tutor_controls_are_enforced_by_the_server(school: School) -> None
     assert "ended" in await refused(school, *setup.students[1], lesson_id)
     for member in (tutor, back):
         await member.close()
+
+
+async def test_a_muted_student_stays_muted_after_reconnecting(school: School) -> None:
+    setup = await live_class(school, students=1)
+    lesson_id = setup.lesson["id"]
+    tutor = await join(school, *setup.tutor, lesson_id)
+    student = await join(school, *setup.students[0], lesson_id)
+    await tutor.call("control:mute", {"user_id": student.user.id})
+    await tutor.call("control:camera_off", {"user_id": student.user.id})
+    await student.close()
+    await tutor.events.wait("participant:left")
+    back = await join(school, *setup.students[0], lesson_id)
+    hello = await back.call("hello", {"after": 0})
+    assert hello["me"]["mic_blocked"] and hello["me"]["cam_blocked"]
+    denied = await back.call("media:state", {"mic": True, "cam": False})
+    assert denied["error"]["code"] == "forbidden"
+    for member in (tutor, back):
+        await member.close()

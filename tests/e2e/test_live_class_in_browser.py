@@ -210,6 +210,19 @@ async def test_tutor_and_two_students_see_and_hear_each_other(
     await expect(tutor.locator(f'#people li[data-user="{bayu_id}"]')).to_have_count(1)
     await expect(tutor.locator("#people li")).to_have_count(3)
     await snapshot(bayu, "live-student-rejoined")
+    # Sinta's connection drops (as on a network change): she is back by herself, once.
+    await sinta.evaluate(
+        "() => { window.oldPc = kelasLive.media.pc; kelasLive.firstFrameMs = undefined; "
+        "kelasLive.joinedAt = performance.now(); kelasLive.socket.io.engine.close(); }"
+    )
+    await sinta.wait_for_function("() => kelasLive.media && kelasLive.media.pc !== window.oldPc")
+    await _remote_video_flows(sinta, 2)
+    await sinta.wait_for_function("() => kelasLive.firstFrameMs !== undefined")
+    back_after = await sinta.evaluate("() => kelasLive.firstFrameMs")
+    print(f"back with video {back_after} ms after the drop")
+    assert back_after < 5000
+    await expect(tutor.locator(f'#people li[data-user="{sinta_id}"]')).to_have_count(1)
+    await expect(tutor.locator("#people li")).to_have_count(3)
     first_frames = [
         await page.evaluate("() => window.kelasLive.firstFrameMs || null")
         for page in pages.values()
@@ -219,3 +232,52 @@ async def test_tutor_and_two_students_see_and_hear_each_other(
         first_frames,
         statistics.median([f for f in first_frames if f] or [0]),
     )
+
+
+DENIED = """
+navigator.mediaDevices.getUserMedia = async (want) => {
+  throw new DOMException("Permission denied", "NotAllowedError");
+};
+"""
+
+
+async def test_a_denied_camera_gets_a_helpful_message_and_can_still_join(
+    browser: Browser, live_url: str, database_url: str
+) -> None:
+    lesson_id, users = await _class_with_people(database_url)
+    page = await (await browser.new_context(base_url=live_url)).new_page()
+    await page.add_init_script(DENIED)
+    await page.goto("/login")
+    await page.get_by_label("E-mail").fill(users["Sinta Student"].email)
+    await page.get_by_label("Password").fill("live-class-pass")
+    await page.get_by_role("button", name="Log in").click()
+    await page.wait_for_load_state()
+    await page.goto(f"/classes/{lesson_id}/live")
+    await expect(page.locator("#device-error")).to_contain_text("not allowed")
+    await snapshot(page, "live-device-denied")
+    await page.get_by_role("button", name="Join now").click()
+    await expect(page.locator("#people")).to_contain_text("Sinta Student")
+    await expect(page.locator("#people")).to_contain_text("mic off")
+
+
+async def test_the_class_page_offers_join_only_in_the_window(
+    browser: Browser, live_url: str, database_url: str
+) -> None:
+    lesson_id, users = await _class_with_people(database_url)
+    page = await login_as(browser, live_url, users["Bayu Student"].email)
+    await page.goto(f"/classes/{lesson_id}")
+    await page.get_by_role("link", name="Join the class").click()
+    await expect(page.get_by_role("button", name="Join now")).to_be_visible()
+    stranger = await login_as(browser, live_url, users["Citra Coordinator"].email)
+    await stranger.goto(f"/classes/{lesson_id}")
+    await expect(stranger.get_by_role("link", name="Observe the class")).to_be_visible()
+
+
+async def login_as(browser: Browser, base: str, email: str) -> Page:
+    page = await (await browser.new_context(base_url=base)).new_page()
+    await page.goto("/login")
+    await page.get_by_label("E-mail").fill(email)
+    await page.get_by_label("Password").fill("live-class-pass")
+    await page.get_by_role("button", name="Log in").click()
+    await page.wait_for_load_state()
+    return page

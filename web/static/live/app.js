@@ -30,7 +30,8 @@ async function preview() {
   state.local.getTracks().forEach((t) => t.stop());
   const { stream, error } = await openDevices({ ...state.devices, mic: state.mic, cam: state.cam, plan: config.plan });
   state.local = stream;
-  $("#preview").srcObject = stream;
+  // An empty stream in a <video> would hold the page's load event forever.
+  $("#preview").srcObject = stream.getTracks().length ? stream : null;
   const message = error ? T["device_" + error] : "";
   $("#device-error").textContent = message;
   $("#device-error").hidden = !message;

@@ -1,0 +1,292 @@
+"""The benchmark's participants: aiortc peers that neither encode nor decode.
+
+A publisher plays a prepared file with ``MediaPlayer(path, decode=False)``: aiortc's sender
+only re-packetises the encoded packets. Every packet it hands to its DTLS transport is logged
+(:class:`packet_log.SentLog`). A subscriber replaces each receiver's ``_handle_rtp_packet``
+with a counter, as tests/live.py does, so nothing is jitter-buffered or decoded.
+
+:class:`ClassBot` joins a Kelas class exactly like tests/live.py ``publish()`` (and the
+browser page): log in over HTTP, Socket.IO to /class, ``hello``, one offer with the slot
+layout, ``media:offer``, ``media:state``. :class:`DirectPair` is the baseline path: the
+same publisher straight to one subscriber, no server. :class:`RelayBot` talks to the
+MediaRelay baseline server (bench/relay_server.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import socketio
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
+from aiortc.contrib.media import MediaPlayer, MediaRelay
+from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc.rtp import RtpPacket
+from encoded_media import EncodedStream
+from packet_log import Reception, SentLog, Window
+
+TIMEOUT = 15.0
+NAMESPACE = "/class"
+Handler = Callable[[RtpPacket, int], Awaitable[None]]
+FEEDBACK = {("PSFB", 1): "PLI", ("PSFB", 4): "FIR", ("PSFB", 15): "REMB", ("RTPFB", 1): "NACK"}
+
+
+class Silence(MediaStreamTrack):
+    """A negotiated sender with nothing to send. aiortc's sender polls every 20 ms while it
+    has no track; this one sleeps on a future instead, so idle bots cost nothing."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self._never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def recv(self) -> Any:
+        await self._never
+
+
+class Camera:
+    """One publisher's prerecorded microphone and camera, as encoded packets, for
+    ``copies`` peer connections (a MediaRelay hands the same packets to each)."""
+
+    def __init__(self, stream: EncodedStream, copies: int = 1) -> None:
+        self.stream = stream
+        self.player = MediaPlayer(str(stream.path), decode=False)
+        self._relay = MediaRelay() if copies > 1 else None
+        self.copies = copies
+
+    def tracks(self) -> tuple[MediaStreamTrack, MediaStreamTrack]:
+        audio, video = self.player.audio, self.player.video
+        assert audio is not None and video is not None, "the stream needs audio and video"
+        if self._relay is None:
+            return audio, video
+        return self._relay.subscribe(audio), self._relay.subscribe(video)
+
+    def stop(self) -> None:
+        for track in (self.player.audio, self.player.video):
+            if track is not None:
+                track.stop()
+
+
+def new_pc() -> RTCPeerConnection:
+    return RTCPeerConnection(
+        RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+    )
+
+
+def prefer(transceiver: RTCRtpTransceiver) -> None:
+    """One codec per kind (Opus, VP8), as the SFU requires of everyone."""
+    mime = "audio/opus" if transceiver.kind == "audio" else "video/vp8"
+    codecs = RTCRtpReceiver.getCapabilities(transceiver.kind).codecs
+    transceiver.setCodecPreferences([c for c in codecs if c.mimeType.lower() == mime])
+
+
+def log_sends(pc: RTCPeerConnection, log: SentLog) -> None:
+    """Log every RTP packet ``pc`` sends, before SRTP: the send time of each payload."""
+    senders = [t.sender for t in pc.getTransceivers() if t.sender.track is not None]
+    for sender in senders:
+        kind = sender.track.kind if sender.track else ""
+        (log.video_ssrcs if kind == "video" else log.audio_ssrcs).add(sender._ssrc)
+        sender._handle_rtcp_packet = count_rtcp(sender._handle_rtcp_packet, log)
+    transports = {id(s.transport): s.transport for s in senders}
+    for transport in transports.values():
+        original = transport._send_rtp
+
+        async def send(data: bytes, original: Any = original) -> None:
+            log.on_send(data, time.perf_counter())
+            await original(data)
+
+        transport._send_rtp = send
+
+
+def count_rtcp(original: Callable[[Any], Awaitable[None]], log: SentLog) -> Any:
+    """Count the RTCP feedback a publisher gets (receiver reports, NACK, PLI, REMB...)."""
+
+    async def handle(packet: Any) -> None:
+        name = type(packet).__name__.removeprefix("Rtcp").removesuffix("Packet").upper()
+        log.rtcp[FEEDBACK.get((name, getattr(packet, "fmt", None)), name)] += 1
+        await original(packet)
+
+    return handle
+
+
+def counter(
+    reception: Reception,
+    video: bool,
+    publisher: Callable[[], int | None],
+    logs: dict[int, SentLog],
+) -> Handler:
+    """Replaces a receiver's ``_handle_rtp_packet``: count and match, never decode."""
+
+    async def count(packet: RtpPacket, arrival_time_ms: int = 0) -> None:
+        who = publisher()
+        log = logs.get(who) if who is not None else None
+        reception.on_packet(
+            time.perf_counter(), who or 0, log, video, packet.payload, bool(packet.marker)
+        )
+
+    return count
+
+
+class ClassBot:
+    """One person in a live Kelas class: a Socket.IO client and one peer connection."""
+
+    def __init__(self, user_id: int, cookie: str, base_url: str, window: Window) -> None:
+        self.user_id = user_id
+        self.cookie = cookie
+        self.base_url = base_url
+        self.reception = Reception(window)
+        self.sent = SentLog()
+        self.layout: dict[int, int] = {}  # slot index -> publisher shown there
+        self.slots_seen = asyncio.Event()
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.pc: RTCPeerConnection | None = None
+        self.camera: Camera | None = None
+        self.client.on("media:slots", self._on_slots, namespace=NAMESPACE)
+
+    async def _on_slots(self, data: dict[str, Any]) -> None:
+        self.layout = {int(index): int(who) for index, who in data.get("slots", {}).items()}
+        self.slots_seen.set()
+
+    async def call(self, event: str, data: Any = None) -> Any:
+        return await self.client.call(event, data, namespace=NAMESPACE, timeout=TIMEOUT)
+
+    async def join(self, lesson_id: int) -> None:
+        await self.client.connect(
+            self.base_url,
+            headers={"Cookie": f"kelas_session={self.cookie}"},
+            auth={"lesson_id": lesson_id},
+            namespaces=[NAMESPACE],
+            transports=["websocket"],
+            wait_timeout=TIMEOUT,
+        )
+
+    async def publish(self, camera: Camera | None, logs: dict[int, SentLog]) -> None:
+        """Negotiate like the browser page: microphone, camera, screen up; the slots down."""
+        hello = await self.call("hello", {"after": 0})
+        if "error" in hello:
+            raise RuntimeError(f"hello refused: {hello}")
+        slots = int(hello["media"]["slots"])
+        pc = self.pc = new_pc()
+        self.camera = camera
+        audio, video = camera.tracks() if camera else (Silence("audio"), Silence("video"))
+        up = [
+            pc.addTransceiver(audio, direction="sendonly"),
+            pc.addTransceiver(video, direction="sendonly"),
+            pc.addTransceiver(Silence("video"), direction="sendonly"),
+        ]
+        down = [pc.addTransceiver("audio", direction="recvonly") for _ in range(slots)]
+        down += [pc.addTransceiver("video", direction="recvonly") for _ in range(slots + 1)]
+        for transceiver in up + down:
+            prefer(transceiver)
+        await pc.setLocalDescription(await pc.createOffer())
+        self.reception.joined_at = time.perf_counter()
+        answer = await self.call("media:offer", {"type": "offer", "sdp": pc.localDescription.sdp})
+        if "sdp" not in answer:
+            raise RuntimeError(f"offer refused: {answer}")
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+        if camera is not None:
+            logs[self.user_id] = self.sent
+            log_sends(pc, self.sent)
+        for index, transceiver in enumerate(down[: 2 * slots]):
+            video_slot = index >= slots
+            slot = index - slots if video_slot else index
+            transceiver.receiver._handle_rtp_packet = counter(
+                self.reception, video_slot, lambda s=slot: self.layout.get(s), logs
+            )
+        on = camera is not None
+        ack = await self.call("media:state", {"mic": on, "cam": on, "screen": False})
+        if not ack.get("ok"):
+            raise RuntimeError(f"media:state refused: {ack}")
+
+    async def close(self) -> None:
+        if self.camera is not None:
+            self.camera.stop()
+        if self.pc is not None:
+            await asyncio.wait_for(self.pc.close(), TIMEOUT)
+        await asyncio.wait_for(self.client.disconnect(), TIMEOUT)
+
+
+class DirectPair:
+    """The baseline path: a publisher's second copy of its media straight to one subscriber
+    in this process, no server between them. Same bots, same moment, same load."""
+
+    def __init__(self, publisher_id: int, window: Window) -> None:
+        self.publisher_id = publisher_id
+        self.sender, self.receiver = new_pc(), new_pc()
+        self.sent = SentLog()
+        self.reception = Reception(window)
+
+    async def connect(self, audio: MediaStreamTrack, video: MediaStreamTrack) -> None:
+        for track in (audio, video):
+            prefer(self.sender.addTransceiver(track, direction="sendonly"))
+        await self.sender.setLocalDescription(await self.sender.createOffer())
+        await self.receiver.setRemoteDescription(self.sender.localDescription)
+        for transceiver in self.receiver.getTransceivers():
+            transceiver.direction = "recvonly"
+        await self.receiver.setLocalDescription(await self.receiver.createAnswer())
+        await self.sender.setRemoteDescription(self.receiver.localDescription)
+        log_sends(self.sender, self.sent)
+        logs = {self.publisher_id: self.sent}
+        for transceiver in self.receiver.getTransceivers():
+            transceiver.receiver._handle_rtp_packet = counter(
+                self.reception, transceiver.kind == "video", lambda: self.publisher_id, logs
+            )
+
+    async def close(self) -> None:
+        for pc in (self.sender, self.receiver):
+            await asyncio.wait_for(pc.close(), TIMEOUT)
+
+
+class RelayBot:
+    """A peer of the MediaRelay baseline server: the publisher, or a subscriber."""
+
+    PUBLISHER = 0  # the publisher's id in the logs
+
+    def __init__(self, base_url: str, window: Window) -> None:
+        self.base_url = base_url
+        self.pc = new_pc()
+        self.sent = SentLog()
+        self.reception = Reception(window)
+        self.camera: Camera | None = None
+
+    async def _signal(self, path: str) -> None:
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        offer = {"type": "offer", "sdp": self.pc.localDescription.sdp}
+        self.reception.joined_at = time.perf_counter()
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(TIMEOUT)) as http:
+            async with http.post(self.base_url + path, json=offer) as response:
+                response.raise_for_status()
+                answer = await response.json()
+        await self.pc.setRemoteDescription(RTCSessionDescription(**answer))
+
+    async def publish(self, camera: Camera) -> None:
+        self.camera = camera
+        for track in camera.tracks():
+            prefer(self.pc.addTransceiver(track, direction="sendonly"))
+        await self._signal("/publish")
+        log_sends(self.pc, self.sent)
+
+    async def subscribe(self) -> None:
+        """Re-encoded media cannot be matched by payload: only counted (no log given)."""
+        for kind in ("audio", "video"):
+            prefer(self.pc.addTransceiver(kind, direction="recvonly"))
+        await self._signal("/subscribe")
+        for transceiver in self.pc.getTransceivers():
+            transceiver.receiver._handle_rtp_packet = counter(
+                self.reception, transceiver.kind == "video", lambda: self.PUBLISHER, {}
+            )
+
+    async def close(self) -> None:
+        if self.camera is not None:
+            self.camera.stop()
+        await asyncio.wait_for(self.pc.close(), TIMEOUT)
