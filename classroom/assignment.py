@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, not_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from classroom import schemas
@@ -29,11 +29,7 @@ def _busy(tutor_id: int, starts: datetime, ends: datetime, skip: list[int]) -> S
         select(Lesson)
         .limit(1)
         .where(
-            Lesson.tutor_id == tutor_id,
-            Lesson.status == LessonStatus.SCHEDULED,
-            Lesson.starts_at < ends,
-            Lesson.ends_at > starts,
-            Lesson.id.not_in(skip),
+            Lesson.tutor_id == tutor_id, Lesson.overlapping(starts, ends), Lesson.id.not_in(skip)
         )
     )
 
@@ -125,7 +121,9 @@ class Suggestion:
     load: int  # classes this tutor teaches in the class's week
 
 
-async def suggest(db: AsyncSession, lesson: Lesson, limit: int = 10) -> list[Suggestion]:
+async def suggest(
+    db: AsyncSession, starts: datetime, ends: datetime, limit: int = 10
+) -> list[Suggestion]:
     """Lecturers free at the class's time and available by their own windows, least loaded
     (in the seven days around the class) first."""
     zones = list(
@@ -133,19 +131,13 @@ async def suggest(db: AsyncSession, lesson: Lesson, limit: int = 10) -> list[Sug
     )
     if not zones:
         return []
-    busy = (
-        select(Lesson.id)
-        .where(
-            Lesson.tutor_id == User.id,
-            Lesson.status == LessonStatus.SCHEDULED,
-            Lesson.starts_at < lesson.ends_at,
-            Lesson.ends_at > lesson.starts_at,
-        )
-        .exists()
+    # One hashed set of busy tutors, rather than a probe per tutor.
+    busy = select(Lesson.tutor_id).where(
+        Lesson.tutor_id.is_not(None), Lesson.overlapping(starts, ends)
     )
     around = (
-        lesson.starts_at - timedelta(days=3, hours=12),
-        lesson.starts_at + timedelta(days=3, hours=12),
+        starts - timedelta(days=3, hours=12),
+        starts + timedelta(days=3, hours=12),
     )
     load = (
         select(func.count(Lesson.id))
@@ -161,8 +153,8 @@ async def suggest(db: AsyncSession, lesson: Lesson, limit: int = 10) -> list[Sug
         select(User, load.label("load"))
         .where(
             User.role == Role.TUTOR,
-            not_(busy),
-            available_clause(zones, lesson.starts_at, lesson.ends_at),
+            User.id.not_in(busy),
+            available_clause(zones, starts, ends),
         )
         .order_by(load, User.name)
         .limit(limit)

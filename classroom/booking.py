@@ -40,9 +40,7 @@ async def _overlapping_booking(db: AsyncSession, student_id: int, lesson: Lesson
             Booking.student_id == student_id,
             Booking.status == BookingStatus.CONFIRMED,
             Lesson.id != lesson.id,
-            Lesson.status == LessonStatus.SCHEDULED,
-            Lesson.starts_at < lesson.ends_at,
-            Lesson.ends_at > lesson.starts_at,
+            Lesson.overlapping(lesson.starts_at, lesson.ends_at),
         )
         .limit(1)
     )

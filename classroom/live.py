@@ -106,11 +106,11 @@ async def admit(
 
 
 async def joinable(
-    db: AsyncSession, user: User, lesson: Lesson, now: datetime, window: JoinWindow
+    db: AsyncSession, user: User, lesson_id: int, now: datetime, window: JoinWindow
 ) -> bool:
     """Whether the class page should offer "Join" to ``user`` now."""
     try:
-        await admit(db, user, lesson.id, now, window)
+        await admit(db, user, lesson_id, now, window)
     except (TooLate, PermissionDenied, NotFound):
         return False
     return True

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    ColumnElement,
     Date,
     DateTime,
     Dialect,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    and_,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -148,6 +150,9 @@ class Series(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+MAX_LESSON_MINUTES = 240
+
+
 class Lesson(Base):
     """One class occurrence: what students book and what a lecturer teaches."""
 
@@ -183,6 +188,17 @@ class Lesson(Base):
     @property
     def duration_minutes(self) -> int:
         return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+    @classmethod
+    def overlapping(cls, starts: datetime, ends: datetime) -> ColumnElement[bool]:
+        """Scheduled lessons overlapping [starts, ends). No lesson is longer than
+        MAX_LESSON_MINUTES, which bounds the index range scanned on ``starts_at``."""
+        return and_(
+            cls.status == LessonStatus.SCHEDULED,
+            cls.starts_at < ends,
+            cls.starts_at > starts - timedelta(minutes=MAX_LESSON_MINUTES),
+            cls.ends_at > starts,
+        )
 
 
 class Booking(Base):

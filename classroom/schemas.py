@@ -19,7 +19,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from classroom.errors import N_, InvalidInput, Notice
-from classroom.models import Level
+from classroom.models import MAX_LESSON_MINUTES, Level
 
 LANGUAGES = ("en", "id")
 M = TypeVar("M", bound=BaseModel)
@@ -45,7 +45,7 @@ Password = Annotated[str, StringConstraints(min_length=10, max_length=200)]
 TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
 Language = Literal["en", "id"]
 Capacity = Annotated[int, Field(ge=1, le=12)]
-Duration = Annotated[int, Field(ge=15, le=240)]
+Duration = Annotated[int, Field(ge=15, le=MAX_LESSON_MINUTES)]
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ScalarSelect, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,12 +15,47 @@ from classroom import schemas
 from classroom.booking import waitlist_position
 from classroom.clock import day_range
 from classroom.errors import NotFound
-from classroom.models import Booking, BookingStatus, Lesson, LessonStatus, Role, User
+from classroom.models import Booking, BookingStatus, Lesson, LessonStatus, Level, Role, User
+
+
+@dataclass(frozen=True, slots=True)
+class LessonView:
+    """A lesson as read for display: plain values, no ORM identity (cheap in bulk)."""
+
+    id: int
+    series_id: int | None
+    topic: str
+    level: Level
+    description: str
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+    tutor_id: int | None
+    status: LessonStatus
+
+    @property
+    def duration_minutes(self) -> int:
+        return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+
+LESSON_COLUMNS = (
+    Lesson.id, Lesson.series_id, Lesson.topic, Lesson.level, Lesson.description,
+    Lesson.starts_at, Lesson.ends_at, Lesson.capacity, Lesson.tutor_id, Lesson.status,
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class PersonView:
+    id: int
+    name: str
+    email: str
+    timezone: str
+    role: Role
 
 
 @dataclass(frozen=True)
 class LessonRow:
-    lesson: Lesson
+    lesson: LessonView
     tutor_name: str | None
     booked: int
     waiting: int
@@ -37,7 +74,7 @@ class MyLesson:
 
 @dataclass(frozen=True)
 class TutorLoad:
-    tutor: User
+    tutor: PersonView
     lessons: int
     minutes: int
 
@@ -45,18 +82,18 @@ class TutorLoad:
 def _count(status: BookingStatus) -> ScalarSelect[int]:
     seat = aliased(Booking)
     return (
-        select(func.count(seat.id))
+        select(func.count())  # count(*): answered from the (lesson_id, status) index alone
         .where(seat.lesson_id == Lesson.id, seat.status == status)
         .correlate(Lesson)
         .scalar_subquery()
     )
 
 
-def _rows_query() -> Select[Lesson, str | None, int, int]:
+def _rows_query() -> Select[*tuple[Any, ...]]:
     tutor = aliased(User)
     return (
         select(
-            Lesson,
+            *LESSON_COLUMNS,
             tutor.name,
             _count(BookingStatus.CONFIRMED),
             _count(BookingStatus.WAITLISTED),
@@ -66,9 +103,14 @@ def _rows_query() -> Select[Lesson, str | None, int, int]:
     )
 
 
-async def _rows(db: AsyncSession, query: Select[Lesson, str | None, int, int]) -> list[LessonRow]:
-    result = await db.execute(query)
-    return [LessonRow(lesson, name, booked, waiting) for lesson, name, booked, waiting in result]
+def _row(values: Sequence[Any]) -> LessonRow:
+    n = len(LESSON_COLUMNS)
+    name, booked, waiting = values[n : n + 3]
+    return LessonRow(LessonView(*values[:n]), name, booked, waiting)
+
+
+async def _rows(db: AsyncSession, query: Select[*tuple[Any, ...]]) -> list[LessonRow]:
+    return [_row(values) for values in (await db.execute(query)).all()]
 
 
 async def upcoming(
@@ -101,13 +143,12 @@ async def my_lessons(db: AsyncSession, student: User, now: datetime) -> list[MyL
         )
     )
     result = []
-    for lesson, tutor_name, booked, waiting, booking in (await db.execute(query)).all():
+    for values in (await db.execute(query)).all():
+        booking = values[-1]
         position = None
         if booking.status == BookingStatus.WAITLISTED:
             position = await waitlist_position(db, booking)
-        result.append(
-            MyLesson(LessonRow(lesson, tutor_name, booked, waiting), booking.status, position)
-        )
+        result.append(MyLesson(_row(values), booking.status, position))
     return result
 
 
@@ -155,12 +196,23 @@ async def loads(db: AsyncSession, start: datetime, end: datetime) -> list[TutorL
         .subquery()
     )
     query = (
-        select(User, func.coalesce(counted.c.n, 0), func.coalesce(counted.c.m, 0))
+        select(
+            User.id,
+            User.name,
+            User.email,
+            User.timezone,
+            User.role,
+            func.coalesce(counted.c.n, 0),
+            func.coalesce(counted.c.m, 0),
+        )
         .outerjoin(counted, counted.c.tutor_id == User.id)
         .where(User.role == Role.TUTOR)
         .order_by(func.coalesce(counted.c.n, 0).desc(), User.name)
     )
-    return [TutorLoad(u, int(n), int(m)) for u, n, m in (await db.execute(query)).all()]
+    return [
+        TutorLoad(PersonView(*values[:5]), int(values[5]), int(values[6]))
+        for values in (await db.execute(query)).all()
+    ]
 
 
 async def lesson_row(db: AsyncSession, lesson_id: int) -> LessonRow:
@@ -170,14 +222,16 @@ async def lesson_row(db: AsyncSession, lesson_id: int) -> LessonRow:
     return rows[0]
 
 
-def may_see_roster(viewer: User, lesson: Lesson) -> bool:
+def may_see_roster(viewer: User, lesson: Lesson | LessonView) -> bool:
     """Only the class's own tutor and coordinators see who booked it."""
     return viewer.role == Role.COORDINATOR or (
         viewer.role == Role.TUTOR and lesson.tutor_id == viewer.id
     )
 
 
-async def roster(db: AsyncSession, viewer: User, lesson: Lesson) -> list[tuple[User, Booking]]:
+async def roster(
+    db: AsyncSession, viewer: User, lesson: Lesson | LessonView
+) -> list[tuple[User, Booking]]:
     """The students with a seat or on the waitlist, in waitlist order."""
     if not may_see_roster(viewer, lesson):
         return []

@@ -79,7 +79,8 @@ async def test_tutor_sees_the_teaching_week_on_a_phone(browser: Browser, live_ur
 async def test_the_booking_flow_works_from_the_keyboard(browser: Browser, live_url: str) -> None:
     page = await (await browser.new_context(base_url=live_url)).new_page()
     await page.goto("/login")
-    await page.keyboard.type(f"nur@{D}")  # the e-mail field has focus on arrival
+    await expect(page.get_by_label("E-mail")).to_be_focused()  # focus on arrival
+    await page.keyboard.type(f"nur@{D}")
     await page.keyboard.press("Tab")
     await page.keyboard.type(demo.PASSWORD)
     await page.keyboard.press("Enter")

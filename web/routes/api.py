@@ -246,7 +246,7 @@ async def get_suggestions(request: web.Request) -> web.StreamResponse:
     current_user(request, COORDINATOR)
     async with request.app[DB].begin() as db:
         lesson = await scheduling.get_lesson(db, int_param(request, "lesson_id"))
-        found = await assignment.suggest(db, lesson)
+        found = await assignment.suggest(db, lesson.starts_at, lesson.ends_at)
     return reply([out.SuggestionOut(tutor=out.person(s.tutor), load=s.load) for s in found])
 
 

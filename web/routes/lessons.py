@@ -80,13 +80,14 @@ async def detail(request: web.Request) -> web.StreamResponse:
         mine = context["my_booking"]
         if mine is not None and mine.status == BookingStatus.WAITLISTED:
             context["position"] = await booking.waitlist_position(db, mine)
-        context["joinable"] = await live.joinable(
-            db, user, row.lesson, now, join_window(request.app)
-        )
+        window = join_window(request.app)
+        context["joinable"] = await live.joinable(db, user, lesson_id, now, window)
         if user.role == Role.COORDINATOR:
             context["tutors"] = await accounts.list_users(db, Role.TUTOR)
             if row.lesson.tutor_id is None:
-                context["suggestions"] = await assignment.suggest(db, row.lesson)
+                context["suggestions"] = await assignment.suggest(
+                    db, row.lesson.starts_at, row.lesson.ends_at
+                )
     return render("lesson.html", request, context)
 
 

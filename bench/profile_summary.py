@@ -1,0 +1,54 @@
+"""Where a process spent its CPU, from py-spy's raw (collapsed stack) output.
+
+Each line of the file is ``frame;frame;...;frame COUNT``, outermost frame first, each frame
+``function (path:line)``. py-spy only samples threads that are running, so the shares are
+shares of the CPU the process used.
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+from pathlib import Path
+
+FRAME = re.compile(r"^(?P<function>.*?) \((?P<path>[^():]*)(?::\d+)?\)$")
+
+
+def frame_name(frame: str) -> str:
+    """``function (package/module.py)`` without the line number and the site-packages path."""
+    match = FRAME.match(frame.strip())
+    if match is None:
+        return frame.strip()
+    path = match["path"]
+    for marker in ("site-packages/", "/work/main/", "lib/python3.11/"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+    return f"{match['function']} ({path})"
+
+
+def read(path: Path) -> list[tuple[list[str], int]]:
+    stacks = []
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if stack and count.isdigit():
+            stacks.append(([frame_name(f) for f in stack.split(";")], int(count)))
+    return stacks
+
+
+def summary(path: Path, top: int = 15) -> str:
+    """The functions with the most samples on top of the stack (self) and anywhere in it
+    (total), as % of all samples."""
+    stacks = read(path)
+    total = sum(count for _, count in stacks) or 1
+    own: collections.Counter[str] = collections.Counter()
+    inclusive: collections.Counter[str] = collections.Counter()
+    for frames, count in stacks:
+        own[frames[-1]] += count
+        for name in set(frames):
+            inclusive[name] += count
+    lines = [f"{total} samples of the running threads"]
+    for title, counter in (("self", own), ("total (self + callees)", inclusive)):
+        lines.append(f"  top by {title}:")
+        for name, count in counter.most_common(top):
+            lines.append(f"    {100 * count / total:5.1f} %  {name}")
+    return "\n".join(lines)

@@ -1,0 +1,291 @@
+"""One run of the SFU benchmark: bring the peers up, wait for a steady state, measure one
+window, tear everything down. See bench/sfu.py for what the figures mean."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from bots import Camera, ClassBot, DirectPair, RelayBot
+from encoded_media import EncodedStream
+from live_school import LiveSchool
+from packet_log import Reception, SentLog, Window, percentile
+from server_process import CpuMeter
+
+GRACE_S = 1.0  # after the window, for the last frames' packets still on their way
+KEYFRAME_TIMEOUT_S = 30.0
+CLOSE_TIMEOUT_S = 30.0
+
+Kind = Literal["fanout", "class", "relay"]
+
+
+@dataclass(frozen=True)
+class Workload:
+    kind: Kind
+    size: int  # subscribers (fanout, relay) or students (class)
+
+    @property
+    def name(self) -> str:
+        return {
+            "fanout": f"kelas 1->{self.size}",
+            "class": f"kelas class 1+{self.size}",
+            "relay": f"relay 1->{self.size}",
+        }[self.kind]
+
+    @property
+    def slug(self) -> str:
+        return f"{self.kind}-{self.size}"
+
+
+@dataclass(frozen=True)
+class Options:
+    seconds: float
+    settle: float
+    idle_seconds: float
+    profile: frozenset[str]  # workload slugs to profile with py-spy after their window
+    profile_seconds: float
+    profile_dir: Path | None
+
+
+@dataclass
+class Result:
+    workload: Workload
+    subscribers: int
+    server: CpuMeter
+    bots: CpuMeter
+    idle_cpu: float
+    packets: int = 0
+    publisher_packets: int = 0
+    frames_complete: int = 0
+    frames_sent: int = 0
+    latencies: list[float] = field(default_factory=list)
+    direct: list[float] = field(default_factory=list)
+    join_keyframe: list[float] = field(default_factory=list)
+    keyframes_missing: int = 0
+    unmatched: int = 0
+    rtcp: collections.Counter[str] = field(default_factory=collections.Counter)
+    setup_s: float = 0.0
+    total_s: float = 0.0
+    profile: Path | None = None
+
+    @property
+    def packets_per_s(self) -> float:
+        return self.packets / self.server.wall
+
+    @property
+    def us_per_packet(self) -> float:
+        return 1e6 * self.server.cpu / self.packets if self.packets else float("nan")
+
+    @property
+    def frames_pct(self) -> float:
+        return 100 * self.frames_complete / self.frames_sent if self.frames_sent else float("nan")
+
+    def added_ms(self, q: float) -> float:
+        """Latency percentile through the server minus the direct path's median."""
+        if not self.latencies or not self.direct:
+            return float("nan")
+        return 1000 * (percentile(self.latencies, q) - percentile(self.direct, 50))
+
+
+async def idle_cpu(pid: int, seconds: float) -> float:
+    meter = CpuMeter(pid)
+    meter.start()
+    await asyncio.sleep(seconds)
+    return meter.stop()
+
+
+async def until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} after {timeout:.0f} s")
+        await asyncio.sleep(0.05)
+
+
+async def close_all(closers: Sequence[Callable[[], Awaitable[None]]]) -> None:
+    results = await asyncio.wait_for(
+        asyncio.gather(*(close() for close in closers), return_exceptions=True), CLOSE_TIMEOUT_S
+    )
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(result, ConnectionError):
+            print(f"  (closing a peer failed: {result!r})")
+
+
+async def measure(
+    result: Result,
+    window: Window,
+    logs: Sequence[SentLog],
+    options: Options,
+    server_pid: int,
+) -> None:
+    """The steady-state window: server and bench CPU, and the publishers' packets."""
+    await asyncio.sleep(options.settle)
+    rtcp_before = sum((log.rtcp for log in logs), collections.Counter[str]())
+    sent_before = sum(log.packets_sent for log in logs)
+    result.server.start()
+    result.bots.start()
+    window.start, window.counting, window.matching = time.perf_counter(), True, True
+    await asyncio.sleep(options.seconds)
+    window.end, window.counting = time.perf_counter(), False
+    result.server.stop()
+    result.bots.stop()
+    result.publisher_packets = sum(log.packets_sent for log in logs) - sent_before
+    result.rtcp = sum((log.rtcp for log in logs), collections.Counter[str]()) - rtcp_before
+    await asyncio.sleep(GRACE_S)
+    window.matching = False
+    if result.workload.slug in options.profile and options.profile_dir is not None:
+        result.profile = await py_spy(server_pid, result.workload.slug, options)
+
+
+async def py_spy(pid: int, slug: str, options: Options) -> Path:
+    """Sample the server's stacks while the same load goes on (after the measured window,
+    so the sampling does not disturb the figures)."""
+    assert options.profile_dir is not None
+    out = options.profile_dir / f"{slug}.txt"
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("py-spy")),
+        *("record", "--nonblocking", "--format", "raw", "--rate", "200"),
+        *("-d", str(int(options.profile_seconds)), "-o", str(out), "--pid", str(pid)),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), options.profile_seconds + 30)
+    if process.returncode != 0:
+        raise RuntimeError(f"py-spy failed: {stderr.decode(errors='replace')[-500:]}")
+    return out
+
+
+def keyframe_delays(result: Result, pairs: list[tuple[Reception, int]], logs: Any) -> None:
+    """Join (offer sent) to first keyframe, for every subscriber joining a publisher that
+    was already sending."""
+    for reception, publisher in pairs:
+        log = logs.get(publisher)
+        if log is None or log.first_sent is None or log.first_sent > reception.joined_at:
+            continue
+        arrived = reception.first_keyframe.get(publisher)
+        if arrived is None:
+            result.keyframes_missing += 1
+        else:
+            result.join_keyframe.append(arrived - reception.joined_at)
+
+
+async def kelas_run(
+    workload: Workload,
+    school: LiveSchool,
+    lesson_id: int,
+    streams: dict[str, EncodedStream],
+    server_pid: int,
+    options: Options,
+) -> Result:
+    """A fan-out (the tutor to N observers) or a full class (everyone to everyone)."""
+    window = Window()
+    logs: dict[int, SentLog] = {}
+    started = time.perf_counter()
+    result = Result(
+        workload,
+        workload.size if workload.kind == "fanout" else workload.size + 1,
+        CpuMeter(server_pid),
+        CpuMeter(os.getpid()),
+        await idle_cpu(server_pid, options.idle_seconds),
+    )
+    people = school.observers if workload.kind == "fanout" else school.students
+    if len(people) < workload.size:
+        raise ValueError(f"{workload.name} needs {workload.size} accounts")
+
+    def bot(person: Any) -> ClassBot:
+        return ClassBot(person.user_id, person.cookie, school.base_url, window)
+
+    tutor = bot(school.tutor)
+    bots = [tutor]
+    direct = DirectPair(school.tutor.user_id, window)
+    try:
+        camera = Camera(streams["large"], copies=2)
+        await tutor.join(lesson_id)
+        await tutor.publish(camera, logs)
+        await direct.connect(*camera.tracks())
+        for person in people[: workload.size]:
+            member = bot(person)
+            bots.append(member)
+            await member.join(lesson_id)
+            small = Camera(streams["small"]) if workload.kind == "class" else None
+            await member.publish(small, logs)
+        subscribers = bots[1:] if workload.kind == "fanout" else bots
+        pairs = [
+            (s.reception, p.user_id)
+            for s in subscribers
+            for p in bots
+            if p is not s and p.user_id in logs
+        ]
+        await until(
+            lambda: (
+                all(p in r.first_keyframe for r, p in pairs)
+                and bool(direct.reception.first_keyframe)
+            ),
+            KEYFRAME_TIMEOUT_S,
+            f"{sum(p not in r.first_keyframe for r, p in pairs)} subscriptions without a keyframe",
+        )
+        result.setup_s = time.perf_counter() - started
+        await measure(result, window, [logs[p] for p in logs], options, server_pid)
+    finally:
+        await close_all([b.close for b in bots] + [direct.close])
+    for reception, publisher in pairs:
+        complete, sent = reception.frames_complete(publisher, logs[publisher])
+        result.frames_complete += complete
+        result.frames_sent += sent
+    for member in subscribers:
+        result.packets += member.reception.packets
+        result.latencies += member.reception.latencies
+        result.unmatched += member.reception.unmatched
+    result.direct = direct.reception.latencies
+    keyframe_delays(result, pairs, logs)
+    result.total_s = time.perf_counter() - started
+    return result
+
+
+async def relay_run(
+    workload: Workload, base_url: str, stream: EncodedStream, server_pid: int, options: Options
+) -> Result:
+    """The baseline: one publisher to N subscribers through aiortc's MediaRelay."""
+    window = Window()
+    started = time.perf_counter()
+    result = Result(
+        workload,
+        workload.size,
+        CpuMeter(server_pid),
+        CpuMeter(os.getpid()),
+        await idle_cpu(server_pid, options.idle_seconds),
+    )
+    publisher = RelayBot(base_url, window)
+    subscribers = [RelayBot(base_url, window) for _ in range(workload.size)]
+    try:
+        await publisher.publish(Camera(stream))
+        for subscriber in subscribers:
+            await subscriber.subscribe()
+        await until(
+            lambda: all(s.reception.first_keyframe for s in subscribers),
+            KEYFRAME_TIMEOUT_S,
+            "relay subscriptions without a keyframe",
+        )
+        result.setup_s = time.perf_counter() - started
+        await measure(result, window, [publisher.sent], options, server_pid)
+    finally:
+        await close_all([b.close for b in [publisher, *subscribers]])
+    sent = len(publisher.sent.frames_between(window.start, window.end))
+    for subscriber in subscribers:
+        result.packets += subscriber.reception.packets
+        result.frames_complete += min(subscriber.reception.marker_frames, sent)
+        result.frames_sent += sent
+        arrived = subscriber.reception.first_keyframe.get(RelayBot.PUBLISHER)
+        if arrived is None:
+            result.keyframes_missing += 1
+        else:
+            result.join_keyframe.append(arrived - subscriber.reception.joined_at)
+    result.total_s = time.perf_counter() - started
+    return result
