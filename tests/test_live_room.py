@@ -198,3 +198,41 @@ async def test_a_muted_student_stays_muted_after_reconnecting(school: School) ->
     assert denied["error"]["code"] == "forbidden"
     for member in (tutor, back):
         await member.close()
+
+
+async def test_two_processes_share_redis_and_a_class_lives_in_one(
+    settings: object, aiohttp_server: object, aiohttp_client: object, db: object
+) -> None:
+    """Two app processes on one database and one Redis: the class's home is the process the
+    tutor joined; the other refuses and names it."""
+    import dataclasses
+
+    from redis.asyncio import Redis
+
+    from tests.conftest import School
+    from tests.test_presence import REDIS_URL
+    from web.app import create_app
+
+    redis = Redis.from_url(REDIS_URL)
+    await redis.flushdb()
+    await redis.aclose()
+    schools = []
+    for name in ("http://process-a", "http://process-b"):
+        config = dataclasses.replace(settings, redis_url=REDIS_URL, process_name=name)  # type: ignore[type-var]
+        server = await aiohttp_server(create_app(config))  # type: ignore[operator]
+
+        async def new_client(server: object = server) -> object:
+            return await aiohttp_client(server)  # type: ignore[operator]
+
+        schools.append(School(server, db, new_client))  # type: ignore[arg-type]
+    first, second = schools
+    setup = await live_class(first, students=1)
+    tutor = await join(first, *setup.tutor, setup.lesson["id"])
+    user, _ = setup.students[0]
+    visitor = await second.login(user)
+    assert "http://process-a" in await refused(second, user, visitor, setup.lesson["id"])
+    student = await join(first, user, await first.login(user), setup.lesson["id"])
+    await tutor.call("chat:send", {"text": "through the Redis manager"})
+    await student.events.wait("chat:message")
+    for member in (tutor, student):
+        await member.close()
