@@ -153,7 +153,7 @@ async def book_seat(db: AsyncSession, student: User, lesson_id: int) -> None:
 
 
 async def suggest_lecturers(db: AsyncSession, lesson: Lesson) -> None:
-    await assignment.suggest(db, lesson)
+    await assignment.suggest(db, lesson.starts_at, lesson.ends_at)
 
 
 # Random inputs.

@@ -34,6 +34,29 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def udp_drops(pid: int) -> int:
+    """Datagrams the kernel dropped because this process's UDP sockets were full (it did not
+    read them fast enough), summed over its open sockets (/proc/net/udp, "drops")."""
+    inodes = set()
+    fd_dir = f"/proc/{pid}/fd"
+    for fd in os.listdir(fd_dir):
+        try:
+            target = os.readlink(f"{fd_dir}/{fd}")
+        except OSError:
+            continue  # closed meanwhile
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    drops = 0
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        with open(table) as lines:
+            next(lines)
+            for line in lines:
+                fields = line.split()
+                if fields[9] in inodes:
+                    drops += int(fields[-1])
+    return drops
+
+
 @dataclass
 class CpuMeter:
     """CPU of one process over a wall-clock window, as % of one core."""

@@ -333,14 +333,18 @@ def details_table(results: list[Result]) -> str:
                 f(r.publisher_packets / r.server.wall, 0),
                 f"{r.frames_complete:,}/{r.frames_sent:,}",
                 f(1000 * percentile(r.direct, 50), 2) if r.direct else "-",
+                f"{r.server_drops}/{r.bench_drops}",
+                f"{f(1000 * percentile(r.bench_lag, 99))}/{f(1000 * max(r.bench_lag, default=0))}",
                 str(r.unmatched),
                 f(r.setup_s),
+                f(r.quiet_s),
                 f(r.total_s),
                 rtcp,
             ]
         )
-    headers = ["run", "sent pkt/s", "frames ok/sent", "direct p50 ms", "unmatched",
-               "setup s", "run s", "RTCP at publishers, per publisher per s"]  # fmt: skip
+    headers = ["run", "sent pkt/s", "frames ok/sent", "direct p50 ms", "UDP drops srv/bench",
+               "bench lag p99/max ms", "unmatched", "setup s", "quiet s", "run s",
+               "RTCP at publishers, per publisher per s"]  # fmt: skip
     return table(headers, rows)
 
 

@@ -17,11 +17,14 @@ from bots import Camera, ClassBot, DirectPair, RelayBot
 from encoded_media import EncodedStream
 from live_school import LiveSchool
 from packet_log import Reception, SentLog, Window, percentile
-from server_process import CpuMeter
+from server_process import CpuMeter, cpu_seconds, udp_drops
 
 GRACE_S = 1.0  # after the window, for the last frames' packets still on their way
 KEYFRAME_TIMEOUT_S = 30.0
 CLOSE_TIMEOUT_S = 30.0
+QUIET_CPU = 3.0  # % of a core: below this for a second, the server has finished a teardown
+QUIET_TIMEOUT_S = 60.0
+LAG_TICK_S = 0.005
 
 Kind = Literal["fanout", "class", "relay"]
 
@@ -73,6 +76,10 @@ class Result:
     rtcp: collections.Counter[str] = field(default_factory=collections.Counter)
     setup_s: float = 0.0
     total_s: float = 0.0
+    quiet_s: float = float("nan")  # after the bots left, until the server was idle again
+    server_drops: int = 0  # datagrams dropped on full sockets, in the window
+    bench_drops: int = 0
+    bench_lag: list[float] = field(default_factory=list)  # event-loop lateness in the window
     profile: Path | None = None
 
     @property
@@ -99,6 +106,27 @@ async def idle_cpu(pid: int, seconds: float) -> float:
     meter.start()
     await asyncio.sleep(seconds)
     return meter.stop()
+
+
+async def wait_quiet(pid: int) -> float:
+    """Seconds until the server's CPU stays below QUIET_CPU for a second."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < QUIET_TIMEOUT_S:
+        before = cpu_seconds(pid)
+        await asyncio.sleep(1.0)
+        if 100 * (cpu_seconds(pid) - before) < QUIET_CPU:
+            return time.perf_counter() - started - 1.0
+    return float("nan")
+
+
+async def loop_lag(window: Window, lags: list[float]) -> None:
+    """How late this process's event loop wakes up: the bots' own delay, for the record."""
+    while not window.counting:
+        await asyncio.sleep(LAG_TICK_S)
+    while window.counting:
+        due = time.perf_counter() + LAG_TICK_S
+        await asyncio.sleep(LAG_TICK_S)
+        lags.append(time.perf_counter() - due)
 
 
 async def until(check: Callable[[], bool], timeout: float, what: str) -> None:
@@ -129,6 +157,8 @@ async def measure(
     await asyncio.sleep(options.settle)
     rtcp_before = sum((log.rtcp for log in logs), collections.Counter[str]())
     sent_before = sum(log.packets_sent for log in logs)
+    drops = udp_drops(server_pid), udp_drops(os.getpid())
+    lag = asyncio.get_running_loop().create_task(loop_lag(window, result.bench_lag))
     result.server.start()
     result.bots.start()
     window.start, window.counting, window.matching = time.perf_counter(), True, True
@@ -140,6 +170,9 @@ async def measure(
     result.rtcp = sum((log.rtcp for log in logs), collections.Counter[str]()) - rtcp_before
     await asyncio.sleep(GRACE_S)
     window.matching = False
+    await asyncio.wait_for(lag, 1.0)
+    result.server_drops = udp_drops(server_pid) - drops[0]
+    result.bench_drops = udp_drops(os.getpid()) - drops[1]
     if result.workload.slug in options.profile and options.profile_dir is not None:
         result.profile = await py_spy(server_pid, result.workload.slug, options)
 
@@ -235,6 +268,7 @@ async def kelas_run(
         await measure(result, window, [logs[p] for p in logs], options, server_pid)
     finally:
         await close_all([b.close for b in bots] + [direct.close])
+        result.quiet_s = await wait_quiet(server_pid)
     for reception, publisher in pairs:
         complete, sent = reception.frames_complete(publisher, logs[publisher])
         result.frames_complete += complete

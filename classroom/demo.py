@@ -57,7 +57,8 @@ async def seed(db: AsyncSession, passwords: Passwords, now: datetime) -> list[Us
             await availability.add_window(db, tutor, window)
 
     local_now = to_local(now, ZONE).replace(tzinfo=None, second=0, microsecond=0)
-    soon = local_now + timedelta(minutes=30 - local_now.minute % 5)
+    # Starts in a few minutes, so the live classroom can be joined right away.
+    soon = local_now + timedelta(minutes=5)
 
     async def lesson(
         topic: str, level: Level, starts: datetime, tutor: User | None, cap: int = 8

@@ -231,7 +231,7 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     @event(protocol.ChatSend)
     async def on_chat_send(self, sid: str, who: Who, room: Room, payload: protocol.ChatSend) -> Ack:
-        room.member(who.user_id)
+        room.may_chat(who.user_id)
         async with self.deps.maker.begin() as db:
             line = await live.post_chat(
                 db, room.lesson_id, who.user_id, payload.text, self.deps.clock()

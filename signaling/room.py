@@ -136,6 +136,10 @@ class Room:
             me.speaking = False
         return me
 
+    def may_chat(self, user_id: int) -> None:
+        if self.member(user_id).role == LiveRole.OBSERVER:
+            raise PermissionDenied("Observers watch silently.")
+
     def raise_hand(self, user_id: int) -> None:
         me = self.member(user_id)
         if me.role != LiveRole.STUDENT:
