@@ -425,6 +425,14 @@ async def load(dsn: str, school: School) -> None:
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"coalesce(max(id), 0) + 1, false) FROM {table}"
                 )
+            # The seat counters the app keeps on each lesson (migration 0003).
+            await conn.execute(
+                "UPDATE lessons SET booked = c.booked, waiting = c.waiting FROM ("
+                " SELECT lesson_id,"
+                " count(*) FILTER (WHERE status = 'confirmed') AS booked,"
+                " count(*) FILTER (WHERE status = 'waitlisted') AS waiting"
+                " FROM bookings GROUP BY lesson_id) AS c WHERE c.lesson_id = lessons.id"
+            )
     finally:
         await conn.close()
 

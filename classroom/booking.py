@@ -16,13 +16,6 @@ from classroom.notifications import notify
 ACTIVE = (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED)
 
 
-async def confirmed_count(db: AsyncSession, lesson_id: int) -> int:
-    query = select(func.count()).where(
-        Booking.lesson_id == lesson_id, Booking.status == BookingStatus.CONFIRMED
-    )
-    return int(await db.scalar(query) or 0)
-
-
 async def lesson_participants(db: AsyncSession, lesson: Lesson) -> list[int]:
     """The tutor and every student with a seat or a waitlist place."""
     query = select(Booking.student_id).where(
@@ -53,7 +46,7 @@ async def _prepare(
     """Lock the student and the lesson, then check what every booking needs."""
     require_role(student, Role.STUDENT)
     await db.get(User, student.id, with_for_update=True, populate_existing=True)
-    lesson = await db.get(Lesson, lesson_id, with_for_update=True)
+    lesson = await db.get(Lesson, lesson_id, with_for_update=True, populate_existing=True)
     if lesson is None:
         raise NotFound("No such class.")
     if lesson.status != LessonStatus.SCHEDULED:
@@ -83,15 +76,26 @@ def _set_status(
             lesson_id=lesson.id, student_id=student.id, status=status, created_at=now, status_at=now
         )
         db.add(booking)
+        _count(lesson, None, status)
     else:
+        _count(lesson, booking.status, status)
         booking.status, booking.status_at = status, now
     return booking
+
+
+def _count(lesson: Lesson, before: BookingStatus | None, after: BookingStatus) -> None:
+    """Keep the lesson's seat and waitlist counters in step with a booking's move."""
+    for status, step in ((before, -1), (after, 1)):
+        if status == BookingStatus.CONFIRMED:
+            lesson.booked += step
+        elif status == BookingStatus.WAITLISTED:
+            lesson.waiting += step
 
 
 async def book(db: AsyncSession, student: User, lesson_id: int, now: datetime) -> Booking:
     """Take a seat; raise ClassFull when none is left (the caller may offer the waitlist)."""
     lesson, booking = await _prepare(db, student, lesson_id, now)
-    if await confirmed_count(db, lesson.id) >= lesson.capacity:
+    if lesson.booked >= lesson.capacity:
         raise ClassFull("This class is full. You can join the waitlist.")
     booking = _set_status(db, booking, lesson, student, BookingStatus.CONFIRMED, now)
     await db.flush()
@@ -102,7 +106,7 @@ async def join_waitlist(db: AsyncSession, student: User, lesson_id: int, now: da
     lesson, booking = await _prepare(db, student, lesson_id, now)
     if booking is not None and booking.status == BookingStatus.WAITLISTED:
         raise Conflict("You are already on the waitlist.")
-    if await confirmed_count(db, lesson.id) < lesson.capacity:
+    if lesson.booked < lesson.capacity:
         raise Conflict("This class still has free seats: book one instead.")
     booking = _set_status(db, booking, lesson, student, BookingStatus.WAITLISTED, now)
     await db.flush()
@@ -116,7 +120,7 @@ async def cancel(
     start is recorded as a late cancellation. A freed seat goes to the first student waiting."""
     require_role(student, Role.STUDENT)
     await db.get(User, student.id, with_for_update=True, populate_existing=True)
-    lesson = await db.get(Lesson, lesson_id, with_for_update=True)
+    lesson = await db.get(Lesson, lesson_id, with_for_update=True, populate_existing=True)
     booking = await db.scalar(
         select(Booking).where(
             Booking.lesson_id == lesson_id,
@@ -130,8 +134,9 @@ async def cancel(
         raise TooLate("This class has already started.")
     was_seat = booking.status == BookingStatus.CONFIRMED
     late = was_seat and now > lesson.starts_at - free_until
-    booking.status = BookingStatus.LATE_CANCELLED if late else BookingStatus.CANCELLED
-    booking.status_at = now
+    new_status = BookingStatus.LATE_CANCELLED if late else BookingStatus.CANCELLED
+    _count(lesson, booking.status, new_status)
+    booking.status, booking.status_at = new_status, now
     await db.flush()
     if was_seat and lesson.status == LessonStatus.SCHEDULED:
         await fill_from_waitlist(db, lesson, now)
@@ -142,7 +147,7 @@ async def fill_from_waitlist(db: AsyncSession, lesson: Lesson, now: datetime) ->
     """Give free seats to waiting students, first come first served. The caller holds the
     lesson's lock. A student who meanwhile booked a clashing class is passed over."""
     promoted: list[Booking] = []
-    free = lesson.capacity - await confirmed_count(db, lesson.id)
+    free = lesson.capacity - lesson.booked
     if free <= 0:
         return promoted
     waiting = await db.scalars(
@@ -155,6 +160,7 @@ async def fill_from_waitlist(db: AsyncSession, lesson: Lesson, now: datetime) ->
             break
         if await _overlapping_booking(db, booking.student_id, lesson):
             continue
+        _count(lesson, booking.status, BookingStatus.CONFIRMED)
         booking.status, booking.status_at = BookingStatus.CONFIRMED, now
         promoted.append(booking)
     await db.flush()

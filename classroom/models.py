@@ -160,6 +160,8 @@ class Lesson(Base):
     __table_args__ = (
         CheckConstraint("capacity >= 1 AND capacity <= 12", name="capacity_range"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("booked >= 0 AND booked <= capacity", name="booked_within_capacity"),
+        CheckConstraint("waiting >= 0", name="waiting_not_negative"),
         Index("ix_lessons_tutor_starts", "tutor_id", "starts_at"),
         Index("ix_lessons_series_starts", "series_id", "starts_at"),
     )
@@ -181,6 +183,10 @@ class Lesson(Base):
         _enum(LessonStatus, "lesson_status"), default=LessonStatus.SCHEDULED
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Seats taken and places waiting, kept by booking.py under the lesson's row lock; the
+    # database itself refuses a count above capacity.
+    booked: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    waiting: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     tutor: Mapped[User | None] = relationship(lazy="raise_on_sql")
     series: Mapped[Series | None] = relationship(lazy="raise_on_sql")

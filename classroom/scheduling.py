@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from classroom import assignment, schemas
 from classroom.accounts import require_role
-from classroom.booking import confirmed_count, fill_from_waitlist, lesson_participants
+from classroom.booking import fill_from_waitlist, lesson_participants
 from classroom.clock import to_local, to_utc
 from classroom.errors import N_, InvalidInput, NotFound, Notice, TooLate
 from classroom.models import Lesson, LessonStatus, Role, Series, User
@@ -116,7 +116,7 @@ async def _assign_new(
 
 
 async def get_lesson(db: AsyncSession, lesson_id: int, *, lock: bool = False) -> Lesson:
-    lesson = await db.get(Lesson, lesson_id, with_for_update=lock)
+    lesson = await db.get(Lesson, lesson_id, with_for_update=lock, populate_existing=lock)
     if lesson is None:
         raise NotFound("No such class.")
     return lesson
@@ -172,8 +172,7 @@ async def edit_lesson(
     lessons = await _scope(db, lesson, data.scope)
     old_starts = {item.id: item.starts_at for item in lessons}
     for item in lessons:
-        booked = await confirmed_count(db, item.id)
-        if data.capacity < booked:
+        if data.capacity < item.booked:
             raise InvalidInput(
                 "Please correct the marked fields.",
                 {"capacity": N_("More students have already booked than this")},

@@ -146,3 +146,5 @@ async def test_capacity_holds_when_many_students_book_the_last_seats_at_once(
             )
         )
     assert confirmed == 5
+    status, body = await coordinator.api("GET", f"/api/v1/classes/{lesson['id']}")
+    assert (body["lesson"]["booked"], body["lesson"]["seats_left"]) == (5, 0)

@@ -87,6 +87,8 @@ async def live_page(request: web.Request) -> web.StreamResponse:
         "lesson_id": lesson_id,
         "user_id": user.id,
         "role": admission.role.value,
+        "timezone": user.timezone,
+        "language": user.language,
         "strings": {key: i18n.gettext(text) for key, text in STRINGS.items()},
     }
     context = {

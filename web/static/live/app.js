@@ -326,7 +326,7 @@ function markSpeaking() {
 function addChat(m) {
   if (m.seq <= state.lastSeq) return; // already shown: no duplicates after a reconnect
   state.lastSeq = m.seq;
-  const time = new Date(m.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const time = new Date(m.at).toLocaleTimeString(config.language, { hour: "2-digit", minute: "2-digit", timeZone: config.timezone });
   $("#chat-log").append(el("li", { "data-seq": m.seq }, el("strong", {}, m.name), ` ${time}: `, m.text));
   $("#chat-log").lastChild.scrollIntoView({ block: "end" });
 }
