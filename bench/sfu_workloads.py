@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import gc
 import os
 import sys
 import time
@@ -157,6 +158,12 @@ async def measure(
     await asyncio.sleep(options.settle)
     rtcp_before = sum((log.rtcp for log in logs), collections.Counter[str]())
     sent_before = sum(log.packets_sent for log in logs)
+    # A full collection in this process takes ~0.2 s with so many peers alive: long enough
+    # to overflow the bots' sockets. Collect now and keep the window free of it (the
+    # bots' garbage is freed by reference counting; cycles wait until the window ends).
+    gc.collect()
+    gc.freeze()
+    gc.disable()
     drops = udp_drops(server_pid), udp_drops(os.getpid())
     lag = asyncio.get_running_loop().create_task(loop_lag(window, result.bench_lag))
     result.server.start()
@@ -170,6 +177,8 @@ async def measure(
     result.rtcp = sum((log.rtcp for log in logs), collections.Counter[str]()) - rtcp_before
     await asyncio.sleep(GRACE_S)
     window.matching = False
+    gc.enable()
+    gc.unfreeze()
     await asyncio.wait_for(lag, 1.0)
     result.server_drops = udp_drops(server_pid) - drops[0]
     result.bench_drops = udp_drops(os.getpid()) - drops[1]

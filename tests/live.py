@@ -71,10 +71,15 @@ class Member:
 
 
 async def connect(
-    school: School, user: User, visitor: Visitor, lesson_id: int, events: Events | None = None
+    school: School,
+    user: User,
+    visitor: Visitor,
+    lesson_id: int,
+    events: Events | None = None,
+    client: socketio.AsyncClient | None = None,
 ) -> tuple[socketio.AsyncClient, Events]:
     events = events or Events()
-    client = socketio.AsyncClient(reconnection=False)
+    client = client or socketio.AsyncClient(reconnection=False)
 
     @client.on("*", namespace="/class")  # type: ignore[misc]
     async def any_event(name: str, data: Any = None) -> None:
@@ -102,12 +107,21 @@ async def join(school: School, user: User, visitor: Visitor, lesson_id: int) -> 
     return Member(user, visitor, client, events)
 
 
+async def close_refused(client: socketio.AsyncClient) -> None:
+    """A refused client keeps its HTTP session open; close it."""
+    http = client.eio.http
+    if http is not None and not http.closed:
+        await http.close()
+
+
 async def refused(school: School, user: User, visitor: Visitor, lesson_id: int) -> str:
     """The message with which the server refuses this connection."""
     events = Events()
+    client = socketio.AsyncClient(reconnection=False)
     try:
-        client, events = await connect(school, user, visitor, lesson_id, events)
+        client, events = await connect(school, user, visitor, lesson_id, events, client)
     except socketio.exceptions.ConnectionError:
+        await close_refused(client)
         error = await events.wait("connect_error")
         return str(error["message"])
     await client.disconnect()

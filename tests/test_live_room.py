@@ -8,7 +8,7 @@ import pytest
 
 from classroom.models import Role
 from tests.conftest import School
-from tests.live import join, live_class, refused
+from tests.live import close_refused, join, live_class, refused
 
 
 async def test_only_the_tutor_booked_students_and_coordinators_may_join(school: School) -> None:
@@ -53,6 +53,7 @@ async def test_anonymous_and_malformed_connections_are_refused(school: School) -
             transports=["websocket"],
             wait_timeout=5,
         )
+    await close_refused(client)
     assert errors and "log in" in str(errors[0])
     assert "which class" in await refused(school, *setup.tutor, "nonsense")  # type: ignore[arg-type]
 
@@ -162,6 +163,9 @@ async def test_tutor_controls_are_enforced_by_the_server(school: School) -> None
     assert (await two.call("media:state", {"mic": False, "cam": True}))["error"][
         "code"
     ] == "forbidden"
+    await tutor.call("control:allow_camera", {"user_id": two.user.id})
+    await two.events.wait("you:may_use_camera")
+    assert (await two.call("media:state", {"mic": False, "cam": True})).get("ok")
     await tutor.call("control:spotlight", {"user_id": two.user.id})
     plan = await two.events.wait("media:plan")
     assert plan["camera"]["max_bitrate"] == 1_000_000
@@ -236,3 +240,26 @@ async def test_two_processes_share_redis_and_a_class_lives_in_one(
     await student.events.wait("chat:message")
     for member in (tutor, student):
         await member.close()
+
+
+async def test_sockets_from_other_sites_are_refused(school: School) -> None:
+    import socketio
+
+    setup = await live_class(school, students=0)
+    user, visitor = setup.tutor
+    cookies = visitor.client.session.cookie_jar.filter_cookies(visitor.client.make_url("/"))
+    client = socketio.AsyncClient(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await client.connect(
+            str(school.server.make_url("/")),
+            headers={
+                "Cookie": f"kelas_session={cookies['kelas_session'].value}",
+                "Origin": "https://evil.example",
+            },
+            auth={"lesson_id": setup.lesson["id"]},
+            namespaces=["/class"],
+            transports=["websocket"],
+            wait_timeout=5,
+        )
+    assert not client.connected
+    await close_refused(client)

@@ -178,6 +178,8 @@ async def test_tutor_and_two_students_see_and_hear_each_other(
     for page in pages.values():
         await page.wait_for_function("async () => (await probe.audibleStreams()) >= 2")
     tutor, sinta, bayu = pages["Tari Tutor"], pages["Sinta Student"], pages["Bayu Student"]
+    # Everyone's tone is loud: the server sees speech in the audio-level header extension.
+    await expect(tutor.locator("#people li.speaking")).to_have_count(3)
     # Chat arrives.
     await tutor.get_by_placeholder("Write a message").fill("Selamat datang!")
     await tutor.get_by_role("button", name="Send").click()
