@@ -94,29 +94,20 @@ async def create_user(
     return user
 
 
-async def sign_up_student(
-    db: AsyncSession, passwords: Passwords, data: schemas.Signup, now: datetime
+async def register(
+    db: AsyncSession,
+    passwords: Passwords,
+    data: schemas.Signup | schemas.NewCoordinator,
+    role: Role,
+    now: datetime,
 ) -> User:
+    """A person who chose their own password: a student signing up, or the first
+    coordinator created from the command line."""
     return await create_user(
         db,
         email=data.email,
         name=data.name,
-        role=Role.STUDENT,
-        password_hash=await passwords.hash(data.password),
-        timezone=data.timezone,
-        language=data.language,
-        now=now,
-    )
-
-
-async def create_coordinator(
-    db: AsyncSession, passwords: Passwords, data: schemas.NewCoordinator, now: datetime
-) -> User:
-    return await create_user(
-        db,
-        email=data.email,
-        name=data.name,
-        role=Role.COORDINATOR,
+        role=role,
         password_hash=await passwords.hash(data.password),
         timezone=data.timezone,
         language=data.language,

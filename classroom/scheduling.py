@@ -38,7 +38,17 @@ async def create_lesson(
     require_role(actor, Role.COORDINATOR)
     starts = to_utc(data.starts_local, data.timezone)
     _must_start_later(starts, now, "starts_local")
-    lesson = Lesson(
+    lesson = _occurrence(data, starts, now)
+    db.add(lesson)
+    await db.flush()
+    return await _assign_new(db, [lesson], data.tutor_id, now)
+
+
+def _occurrence(
+    data: schemas.LessonDetails, starts: datetime, now: datetime, series_id: int | None = None
+) -> Lesson:
+    return Lesson(
+        series_id=series_id,
         topic=data.topic,
         level=data.level,
         description=data.description,
@@ -47,9 +57,6 @@ async def create_lesson(
         capacity=data.capacity,
         created_at=now,
     )
-    db.add(lesson)
-    await db.flush()
-    return await _assign_new(db, [lesson], data.tutor_id, now)
 
 
 def occurrence_dates(start_date: date, weekdays: list[int], weeks: int) -> list[date]:
@@ -84,18 +91,7 @@ async def create_series(
         starts = to_utc(datetime.combine(day, data.local_time), data.timezone)
         if starts <= now:
             continue
-        lessons.append(
-            Lesson(
-                series_id=series.id,
-                topic=data.topic,
-                level=data.level,
-                description=data.description,
-                starts_at=starts,
-                ends_at=starts + timedelta(minutes=data.duration_minutes),
-                capacity=data.capacity,
-                created_at=now,
-            )
-        )
+        lessons.append(_occurrence(data, starts, now, series.id))
     if not lessons:
         raise InvalidInput(
             "Please correct the marked fields.",

@@ -17,6 +17,7 @@ from classroom import accounts, demo, schemas
 from classroom.db import create_engine, create_sessionmaker
 from classroom.errors import KelasError
 from classroom.migrate import alembic_config, upgrade
+from classroom.models import Role
 from web.app import create_app
 from web.settings import Settings
 
@@ -87,8 +88,12 @@ async def _create_coordinator(
             {"email": email, "name": name, "password": password, "timezone": zone},
         )
         async with create_sessionmaker(engine).begin() as db:
-            await accounts.create_coordinator(
-                db, accounts.Passwords(settings.password_profile), data, datetime.now(UTC)
+            await accounts.register(
+                db,
+                accounts.Passwords(settings.password_profile),
+                data,
+                Role.COORDINATOR,
+                datetime.now(UTC),
             )
     except KelasError as exc:
         problems = "; ".join(f"{field}: {text.text()}" for field, text in exc.fields.items())

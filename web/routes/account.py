@@ -108,7 +108,7 @@ async def sign_up(request: web.Request, data: Any) -> tuple[User, str]:
     details = schemas.parse(schemas.Signup, data)
     now = request.app[CLOCK]()
     async with request.app[DB].begin() as db:
-        user = await accounts.sign_up_student(db, request.app[PASSWORDS], details, now)
+        user = await accounts.register(db, request.app[PASSWORDS], details, Role.STUDENT, now)
         token, _ = await accounts.start_session(db, user, now, request.app[LOGIN_POLICY])
     return user, token
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from classroom import accounts, assignment, scheduling, schemas, timetable
 from classroom.clock import to_local, week_range
 from classroom.errors import InvalidInput, Notice
-from classroom.models import Lesson, LessonStatus, Level, Role
+from classroom.models import Lesson, LessonStatus, Level, Role, User
 from web import i18n
 from web.forms import form_data, int_param
 from web.keys import CLOCK, DB, PASSWORDS
@@ -85,22 +87,31 @@ async def _lesson_form(
     return render(template, request, context, status=status)
 
 
+async def _create(
+    request: web.Request,
+    user: User,
+    template: str,
+    model: type[Any],
+    create: Callable[[AsyncSession, User, Any, datetime], Awaitable[scheduling.Scheduled]],
+) -> web.StreamResponse:
+    """Validate the posted form, create the class or series, or show the form's errors."""
+    data = await form_data(request)
+    try:
+        async with request.app[DB].begin() as db:
+            result = await create(db, user, schemas.parse(model, data), request.app[CLOCK]())
+    except InvalidInput as exc:
+        return await _lesson_form(request, template, data, i18n.field_errors(exc.fields), 422)
+    return _saved(request, result.lessons, result.warnings)
+
+
 async def new_lesson(request: web.Request) -> web.StreamResponse:
     user = current_user(request, Role.COORDINATOR)
     if request.method != "POST":
         form = {"timezone": user.timezone, "duration_minutes": 60, "capacity": 8}
         return await _lesson_form(request, "lesson_new.html", form, {})
-    data = await form_data(request)
-    try:
-        async with request.app[DB].begin() as db:
-            result = await scheduling.create_lesson(
-                db, user, schemas.parse(schemas.NewLesson, data), request.app[CLOCK]()
-            )
-    except InvalidInput as exc:
-        return await _lesson_form(
-            request, "lesson_new.html", data, i18n.field_errors(exc.fields), 422
-        )
-    return _saved(request, result.lessons, result.warnings)
+    return await _create(
+        request, user, "lesson_new.html", schemas.NewLesson, scheduling.create_lesson
+    )
 
 
 async def new_series(request: web.Request) -> web.StreamResponse:
@@ -116,17 +127,9 @@ async def new_series(request: web.Request) -> web.StreamResponse:
             "weekdays": [],
         }
         return await _lesson_form(request, "series_new.html", form, {})
-    data = await form_data(request)
-    try:
-        async with request.app[DB].begin() as db:
-            result = await scheduling.create_series(
-                db, user, schemas.parse(schemas.NewSeries, data), request.app[CLOCK]()
-            )
-    except InvalidInput as exc:
-        return await _lesson_form(
-            request, "series_new.html", data, i18n.field_errors(exc.fields), 422
-        )
-    return _saved(request, result.lessons, result.warnings)
+    return await _create(
+        request, user, "series_new.html", schemas.NewSeries, scheduling.create_series
+    )
 
 
 async def edit_lesson(request: web.Request) -> web.StreamResponse:
