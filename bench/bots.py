@@ -1,9 +1,10 @@
 """The benchmark's participants: aiortc peers that neither encode nor decode.
 
-A publisher plays a prepared file with ``MediaPlayer(path, decode=False)``: aiortc's sender
-only re-packetises the encoded packets. Every packet it hands to its DTLS transport is logged
-(:class:`packet_log.SentLog`). A subscriber replaces each receiver's ``_handle_rtp_packet``
-with a counter, as tests/live.py does, so nothing is jitter-buffered or decoded.
+A publisher sends a prepared recording as encoded packets (bench/packet_replay.py, or aiortc's
+``MediaPlayer(path, decode=False)``): aiortc's sender only re-packetises them. Every packet it
+hands to its DTLS transport is logged (:class:`packet_log.SentLog`). A subscriber replaces
+each receiver's ``_handle_rtp_packet`` with a counter, as tests/live.py does, so nothing is
+jitter-buffered or decoded.
 
 :class:`ClassBot` joins a Kelas class exactly like tests/live.py ``publish()`` (and the
 browser page): log in over HTTP, Socket.IO to /class, ``hello``, one offer with the slot
@@ -34,6 +35,7 @@ from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.rtp import RtpPacket
 from encoded_media import EncodedStream
 from packet_log import Reception, SentLog, Window
+from packet_replay import PacketReplay, Recording
 
 TIMEOUT = 15.0
 NAMESPACE = "/class"
@@ -56,13 +58,19 @@ class Silence(MediaStreamTrack):
 
 class Camera:
     """One publisher's prerecorded microphone and camera, as encoded packets, for
-    ``copies`` peer connections (a MediaRelay hands the same packets to each)."""
+    ``copies`` peer connections (a MediaRelay hands the same packets to each). Played from
+    ``recording`` in memory, or else by aiortc's MediaPlayer from the file."""
 
-    def __init__(self, stream: EncodedStream, copies: int = 1) -> None:
+    def __init__(
+        self, stream: EncodedStream, recording: Recording | None = None, copies: int = 1
+    ) -> None:
         self.stream = stream
-        self.player = MediaPlayer(str(stream.path), decode=False)
+        self.player: PacketReplay | MediaPlayer = (
+            PacketReplay(recording)
+            if recording is not None
+            else MediaPlayer(str(stream.path), decode=False)
+        )
         self._relay = MediaRelay() if copies > 1 else None
-        self.copies = copies
 
     def tracks(self) -> tuple[MediaStreamTrack, MediaStreamTrack]:
         audio, video = self.player.audio, self.player.video

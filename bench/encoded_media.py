@@ -149,12 +149,15 @@ def looped(stream: EncodedStream, path: Path, total_seconds: float) -> EncodedSt
 
 
 def prepare(
-    folder: Path, seconds: float, keyframe_interval_s: float, play_seconds: float
+    folder: Path, seconds: float, keyframe_interval_s: float, play_seconds: float | None = None
 ) -> dict[str, EncodedStream]:
     """The tutor's stream (``large``) and a student's (``small``), each encoded once as
-    ``seconds`` of media and repeated to last ``play_seconds``."""
+    ``seconds`` of media; with ``play_seconds``, repeated into a file that long too (for
+    MediaPlayer, which cannot loop them)."""
     streams = {}
     for name, plan in (("large", LARGE), ("small", SMALL)):
         once = encode(folder / f"{name}-once.webm", name, plan, seconds, keyframe_interval_s)
-        streams[name] = looped(once, folder / f"{name}.webm", play_seconds)
+        if play_seconds is not None:
+            once = looped(once, folder / f"{name}.webm", play_seconds)
+        streams[name] = once
     return streams

@@ -34,6 +34,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def machine_busy_seconds() -> float:
+    """CPU time all cores spent on anything but idling and waiting, from /proc/stat."""
+    with open("/proc/stat") as stat:
+        fields = [int(n) for n in stat.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / TICKS
+
+
 def udp_drops(pid: int) -> int:
     """Datagrams the kernel dropped because this process's UDP sockets were full (it did not
     read them fast enough), summed over its open sockets (/proc/net/udp, "drops")."""

@@ -87,8 +87,9 @@ import live_school
 import profile_summary
 from loopback import restrict_ice_to_loopback
 from packet_log import percentile
+from packet_replay import Recording
 from server_process import ServerProcess, free_port
-from sfu_workloads import Options, Result, Workload, kelas_run, relay_run
+from sfu_workloads import Media, Options, Result, Workload, kelas_run, relay_run
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
@@ -115,10 +116,23 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--settle", type=float, default=3.0, help="after the last keyframe")
     parser.add_argument("--idle-seconds", type=float, default=2.0)
     parser.add_argument("--keyframe-interval", type=float, default=1.0)
+    parser.add_argument(
+        "--player",
+        choices=["replay", "mediaplayer"],
+        default="replay",
+        help="publish from memory (default) or with aiortc's MediaPlayer(decode=False)",
+    )
     parser.add_argument("--profile", default="", help="runs to profile, e.g. fanout-64,class-12")
     parser.add_argument("--profile-seconds", type=float, default=15.0)
     parser.add_argument("--profile-dir", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument(
+        "--max-others",
+        type=float,
+        default=15.0,
+        help="wait before each window until other processes use less than this %% of a core",
+    )
+    parser.add_argument("--others-timeout", type=float, default=60.0)
     args = parser.parse_args(argv)
     kinds = {k.strip() for k in args.workloads.split(",") if k.strip()}
     if kinds - {"fanout", "class", "relay"}:
@@ -204,9 +218,14 @@ async def run_all(
     failures: list[str] = []
     phases: dict[str, float] = {}
     planned = workloads(args)
-    longest = (len(planned) + 2) * (options.seconds + options.settle + 90)
     started = time.perf_counter()
-    streams = encoded_media.prepare(folder, MEDIA_SECONDS, args.keyframe_interval, longest)
+    if args.player == "mediaplayer":
+        longest = options.seconds + options.settle + options.profile_seconds + 180  # per player
+        streams = encoded_media.prepare(folder, MEDIA_SECONDS, args.keyframe_interval, longest)
+        media = Media(streams, None)
+    else:
+        streams = encoded_media.prepare(folder, MEDIA_SECONDS, args.keyframe_interval)
+        media = Media(streams, {n: Recording.load(s.path, s.seconds) for n, s in streams.items()})
     phases["encode the media once"] = time.perf_counter() - started
     kelas_runs = [w for w in planned if w.kind != "relay"]
     if kelas_runs:
@@ -223,7 +242,7 @@ async def run_all(
             for workload, lesson in zip(kelas_runs, lessons, strict=True):
                 await one_run(
                     workload,
-                    kelas_run(workload, school, lesson, streams, server.pid, options),
+                    kelas_run(workload, school, lesson, media, server.pid, options),
                     results,
                     failures,
                     phases,
@@ -235,7 +254,7 @@ async def run_all(
     for workload in (w for w in planned if w.kind == "relay"):
         relay, base_url = await start_relay(folder, workload.size)
         try:
-            run = relay_run(workload, base_url, streams["large"], relay.pid, options)
+            run = relay_run(workload, base_url, media, relay.pid, options)
             await one_run(workload, run, results, failures, phases)
         finally:
             relay.stop()
@@ -314,10 +333,12 @@ def main_table(results: list[Result]) -> str:
                 f"{f(percentile(keyframes, 50), 2)} / {f(max(keyframes, default=math.nan), 2)}"
                 + (f" ({r.keyframes_missing} none)" if r.keyframes_missing else ""),
                 f(r.bots.percent, 0),
+                f(r.other_cpu, 0),
             ]
         )
     headers = ["run", "subs", "server CPU %", "idle %", "fwd pkt/s", "µs/pkt", "frames %",
-               "+lat p50 ms", "+lat p95 ms", "join->key p50/max s", "bench CPU %"]  # fmt: skip
+               "+lat p50 ms", "+lat p95 ms", "join->key p50/max s", "bench CPU %",
+               "others %"]  # fmt: skip
     return table(headers, rows)
 
 
@@ -337,13 +358,14 @@ def details_table(results: list[Result]) -> str:
                 f"{f(1000 * percentile(r.bench_lag, 99))}/{f(1000 * max(r.bench_lag, default=0))}",
                 str(r.unmatched),
                 f(r.setup_s),
+                f(r.waited_s),
                 f(r.quiet_s),
                 f(r.total_s),
                 rtcp,
             ]
         )
     headers = ["run", "sent pkt/s", "frames ok/sent", "direct p50 ms", "UDP drops srv/bench",
-               "bench lag p99/max ms", "unmatched", "setup s", "quiet s", "run s",
+               "bench lag p99/max ms", "unmatched", "setup s", "waited s", "quiet s", "run s",
                "RTCP at publishers, per publisher per s"]  # fmt: skip
     return table(headers, rows)
 
@@ -454,6 +476,8 @@ async def main_async(args: argparse.Namespace) -> int:
         profile=frozenset(p.strip() for p in args.profile.split(",") if p.strip()),
         profile_seconds=args.profile_seconds,
         profile_dir=args.profile_dir,
+        max_others=args.max_others,
+        others_timeout=args.others_timeout,
     )
     folder = Path(tempfile.mkdtemp(prefix="sfu-bench-"))
     started = time.perf_counter()

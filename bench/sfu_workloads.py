@@ -18,7 +18,8 @@ from bots import Camera, ClassBot, DirectPair, RelayBot
 from encoded_media import EncodedStream
 from live_school import LiveSchool
 from packet_log import Reception, SentLog, Window, percentile
-from server_process import CpuMeter, cpu_seconds, udp_drops
+from packet_replay import Recording
+from server_process import CpuMeter, cpu_seconds, machine_busy_seconds, udp_drops
 
 GRACE_S = 1.0  # after the window, for the last frames' packets still on their way
 KEYFRAME_TIMEOUT_S = 30.0
@@ -49,6 +50,18 @@ class Workload:
 
 
 @dataclass(frozen=True)
+class Media:
+    """The prepared streams, and how publishers play them."""
+
+    streams: dict[str, EncodedStream]
+    recordings: dict[str, Recording] | None  # None: aiortc's MediaPlayer plays the files
+
+    def camera(self, name: str, copies: int = 1) -> Camera:
+        recording = self.recordings[name] if self.recordings is not None else None
+        return Camera(self.streams[name], recording, copies)
+
+
+@dataclass(frozen=True)
 class Options:
     seconds: float
     settle: float
@@ -56,6 +69,8 @@ class Options:
     profile: frozenset[str]  # workload slugs to profile with py-spy after their window
     profile_seconds: float
     profile_dir: Path | None
+    max_others: float  # % of a core other processes may use before a window starts
+    others_timeout: float
 
 
 @dataclass
@@ -78,6 +93,8 @@ class Result:
     setup_s: float = 0.0
     total_s: float = 0.0
     quiet_s: float = float("nan")  # after the bots left, until the server was idle again
+    other_cpu: float = 0.0  # % of a core used by other processes on the machine in the window
+    waited_s: float = 0.0  # for the other processes to calm down before the window
     server_drops: int = 0  # datagrams dropped on full sockets, in the window
     bench_drops: int = 0
     bench_lag: list[float] = field(default_factory=list)  # event-loop lateness in the window
@@ -120,6 +137,20 @@ async def wait_quiet(pid: int) -> float:
     return float("nan")
 
 
+async def others_quiet(server_pid: int, threshold: float, timeout: float) -> float:
+    """Wait (at most ``timeout``) until other processes on the machine use less than
+    ``threshold`` % of a core over a second; the seconds waited."""
+    started = time.perf_counter()
+    pids = (server_pid, os.getpid())
+    while time.perf_counter() - started < timeout:
+        busy, own = machine_busy_seconds(), sum(cpu_seconds(p) for p in pids)
+        await asyncio.sleep(1.0)
+        others = machine_busy_seconds() - busy - (sum(cpu_seconds(p) for p in pids) - own)
+        if 100 * others < threshold:
+            break
+    return time.perf_counter() - started
+
+
 async def loop_lag(window: Window, lags: list[float]) -> None:
     """How late this process's event loop wakes up: the bots' own delay, for the record."""
     while not window.counting:
@@ -156,6 +187,7 @@ async def measure(
 ) -> None:
     """The steady-state window: server and bench CPU, and the publishers' packets."""
     await asyncio.sleep(options.settle)
+    result.waited_s = await others_quiet(server_pid, options.max_others, options.others_timeout)
     rtcp_before = sum((log.rtcp for log in logs), collections.Counter[str]())
     sent_before = sum(log.packets_sent for log in logs)
     # A full collection in this process takes ~0.2 s with so many peers alive: long enough
@@ -166,6 +198,7 @@ async def measure(
     gc.disable()
     drops = udp_drops(server_pid), udp_drops(os.getpid())
     lag = asyncio.get_running_loop().create_task(loop_lag(window, result.bench_lag))
+    busy = machine_busy_seconds()
     result.server.start()
     result.bots.start()
     window.start, window.counting, window.matching = time.perf_counter(), True, True
@@ -173,6 +206,8 @@ async def measure(
     window.end, window.counting = time.perf_counter(), False
     result.server.stop()
     result.bots.stop()
+    others = machine_busy_seconds() - busy - result.server.cpu - result.bots.cpu
+    result.other_cpu = max(0.0, 100 * others / result.server.wall)
     result.publisher_packets = sum(log.packets_sent for log in logs) - sent_before
     result.rtcp = sum((log.rtcp for log in logs), collections.Counter[str]()) - rtcp_before
     await asyncio.sleep(GRACE_S)
@@ -222,7 +257,7 @@ async def kelas_run(
     workload: Workload,
     school: LiveSchool,
     lesson_id: int,
-    streams: dict[str, EncodedStream],
+    media: Media,
     server_pid: int,
     options: Options,
 ) -> Result:
@@ -248,7 +283,7 @@ async def kelas_run(
     bots = [tutor]
     direct = DirectPair(school.tutor.user_id, window)
     try:
-        camera = Camera(streams["large"], copies=2)
+        camera = media.camera("large", copies=2)
         await tutor.join(lesson_id)
         await tutor.publish(camera, logs)
         await direct.connect(*camera.tracks())
@@ -256,7 +291,7 @@ async def kelas_run(
             member = bot(person)
             bots.append(member)
             await member.join(lesson_id)
-            small = Camera(streams["small"]) if workload.kind == "class" else None
+            small = media.camera("small") if workload.kind == "class" else None
             await member.publish(small, logs)
         subscribers = bots[1:] if workload.kind == "fanout" else bots
         pairs = [
@@ -293,7 +328,7 @@ async def kelas_run(
 
 
 async def relay_run(
-    workload: Workload, base_url: str, stream: EncodedStream, server_pid: int, options: Options
+    workload: Workload, base_url: str, media: Media, server_pid: int, options: Options
 ) -> Result:
     """The baseline: one publisher to N subscribers through aiortc's MediaRelay."""
     window = Window()
@@ -308,7 +343,7 @@ async def relay_run(
     publisher = RelayBot(base_url, window)
     subscribers = [RelayBot(base_url, window) for _ in range(workload.size)]
     try:
-        await publisher.publish(Camera(stream))
+        await publisher.publish(media.camera("large"))
         for subscriber in subscribers:
             await subscriber.subscribe()
         await until(

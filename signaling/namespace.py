@@ -143,16 +143,18 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             if person is not None:
                 await self.emit("media:slots", slots, to=person.sid)
 
-    def speaking(self, lesson_id: int, user_id: int, speaking: bool) -> None:
+    def speaking(self, lesson_id: int, user_id: int, speaking: bool) -> bool:
         """Called by the SFU from audio levels (RFC 6464), without decoding anything."""
         room = self.deps.rooms.get(lesson_id)
-        if room is not None and room.set_speaking(user_id, speaking):
-            payload = {"user_id": user_id, "speaking": speaking}
-            task = asyncio.get_running_loop().create_task(
-                self.broadcast(room, "participant:speaking", payload)
-            )
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        if room is None or not room.set_speaking(user_id, speaking):
+            return False
+        payload = {"user_id": user_id, "speaking": speaking}
+        task = asyncio.get_running_loop().create_task(
+            self.broadcast(room, "participant:speaking", payload)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
 
     # -- connection -------------------------------------------------------------------
 

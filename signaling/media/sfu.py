@@ -15,7 +15,9 @@ from signaling.media.forwarding import Kind, Source
 from signaling.media.peer import Peer, add_candidate, configuration, negotiate
 from signaling.room import Room
 
-SpeakingCallback = Callable[[int, int, bool], None]
+# Told when someone starts or stops speaking; returns whether the room took note (it does not
+# while that person's microphone is not forwarded).
+SpeakingCallback = Callable[[int, int, bool], bool]
 LOUD_DBOV = 50  # RFC 6464 level: 0 is loudest, 127 silence; louder than -50 dBov is speech
 QUIET_AFTER_S = 0.8
 
@@ -161,11 +163,10 @@ class Sfu:
                 await _receiver(peer, kind)._send_rtcp_nack(ssrc, lost)
 
         def level(publisher: int, dbov: int) -> None:
-            if dbov <= LOUD_DBOV:
-                was = peer_key in self._voice
+            if dbov > LOUD_DBOV:
+                return
+            if peer_key in self._voice or self._on_speaking(room.lesson_id, publisher, True):
                 self._voice[peer_key] = time.monotonic()
-                if not was:
-                    self._on_speaking(room.lesson_id, publisher, True)
 
         return Source(user_id, kind, keyframe, retransmit, level if kind == "audio" else None)
 
