@@ -144,8 +144,8 @@ async def my_classes(db: AsyncSession, student: User) -> None:
 
 
 async def planning_week(db: AsyncSession, start: datetime, end: datetime) -> None:
-    await timetable.planning(db, start, end)
-    await timetable.loads(db, start, end)
+    rows = await timetable.planning(db, start, end)
+    await timetable.loads(db, start, end, rows)  # as the planning page does
 
 
 async def book_seat(db: AsyncSession, student: User, lesson_id: int) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -94,13 +94,16 @@ def _rows_query() -> Select[*tuple[Any, ...]]:
 
 
 def _row(values: Sequence[Any]) -> LessonRow:
-    n = len(LESSON_COLUMNS)
-    name, booked, waiting = values[n : n + 3]
-    return LessonRow(LessonView(*values[:n]), name, booked, waiting)
+    (id_, series, topic, level, text, starts, ends, capacity, tutor, status, name, booked,
+     waiting) = values[:13]  # fmt: skip
+    view = LessonView(id_, series, topic, level, text, starts, ends, capacity, tutor, status)
+    return LessonRow(view, name, booked, waiting)
 
 
 async def _rows(db: AsyncSession, query: Select[*tuple[Any, ...]]) -> list[LessonRow]:
-    return [_row(values) for values in (await db.execute(query)).all()]
+    # Plain columns through Core: no ORM identity or loading machinery for list pages.
+    result = await (await db.connection()).execute(query)
+    return [_row(values) for values in result]
 
 
 async def upcoming(
@@ -169,40 +172,26 @@ async def planning(
     return await _rows(db, query)
 
 
-async def loads(db: AsyncSession, start: datetime, end: datetime) -> list[TutorLoad]:
-    """Each lecturer's classes and teaching minutes in [start, end), busiest first."""
-    minutes = func.sum(
-        (func.extract("epoch", Lesson.ends_at) - func.extract("epoch", Lesson.starts_at)) / 60
+async def loads(
+    db: AsyncSession, start: datetime, end: datetime, rows: list[LessonRow] | None = None
+) -> list[TutorLoad]:
+    """Each lecturer's classes and teaching minutes in [start, end), busiest first. Counted
+    from the week's rows when the caller already has them (the planning page does)."""
+    if rows is None:
+        rows = await planning(db, start, end)
+    lessons: dict[int, int] = {}
+    minutes: dict[int, int] = {}
+    for row in rows:
+        lesson = row.lesson
+        if lesson.tutor_id is not None and lesson.status == LessonStatus.SCHEDULED:
+            lessons[lesson.tutor_id] = lessons.get(lesson.tutor_id, 0) + 1
+            minutes[lesson.tutor_id] = minutes.get(lesson.tutor_id, 0) + lesson.duration_minutes
+    query = select(User.id, User.name, User.email, User.timezone, User.role).where(
+        User.role == Role.TUTOR
     )
-    counted = (
-        select(Lesson.tutor_id, func.count(Lesson.id).label("n"), minutes.label("m"))
-        .where(
-            Lesson.starts_at >= start,
-            Lesson.starts_at < end,
-            Lesson.status == LessonStatus.SCHEDULED,
-            Lesson.tutor_id.is_not(None),
-        )
-        .group_by(Lesson.tutor_id)
-        .subquery()
-    )
-    query = (
-        select(
-            User.id,
-            User.name,
-            User.email,
-            User.timezone,
-            User.role,
-            func.coalesce(counted.c.n, 0),
-            func.coalesce(counted.c.m, 0),
-        )
-        .outerjoin(counted, counted.c.tutor_id == User.id)
-        .where(User.role == Role.TUTOR)
-        .order_by(func.coalesce(counted.c.n, 0).desc(), User.name)
-    )
-    return [
-        TutorLoad(PersonView(*values[:5]), int(values[5]), int(values[6]))
-        for values in (await db.execute(query)).all()
-    ]
+    tutors = [PersonView(*values) for values in await (await db.connection()).execute(query)]
+    found = [TutorLoad(t, lessons.get(t.id, 0), minutes.get(t.id, 0)) for t in tutors]
+    return sorted(found, key=lambda load: (-load.lessons, load.tutor.name))
 
 
 async def lesson_row(db: AsyncSession, lesson_id: int) -> LessonRow:

@@ -326,7 +326,7 @@ async def get_planning(request: web.Request) -> web.StreamResponse:
     unassigned = request.query.get("unassigned") in ("1", "true")
     async with request.app[DB].begin() as db:
         rows = await timetable.planning(db, start, end, unassigned_only=unassigned)
-        loads = await timetable.loads(db, start, end)
+        loads = await timetable.loads(db, start, end, None if unassigned else rows)
     return reply(
         out.PlanningWeek(
             week=monday,

@@ -39,7 +39,7 @@ async def planning_week(request: web.Request) -> web.StreamResponse:
     unassigned = request.query.get("unassigned") == "1"
     async with request.app[DB].begin() as db:
         rows = await timetable.planning(db, start, end, unassigned_only=unassigned)
-        loads = await timetable.loads(db, start, end)
+        loads = await timetable.loads(db, start, end, None if unassigned else rows)
     by_day: dict[date, list[timetable.LessonRow]] = {}
     for row in rows:
         by_day.setdefault(to_local(row.lesson.starts_at, user.timezone).date(), []).append(row)
