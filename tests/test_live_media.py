@@ -87,3 +87,51 @@ async def test_broken_or_misordered_offers_are_refused_cleanly(school: School) -
     assert (await member.call("no:such_event"))["error"]["code"] == "unknown_event"
     assert (await member.call("chat:send", {"text": "still alive"})).get("ok")
     await member.close()
+
+
+async def test_lost_packets_are_resent_from_the_slot_history(school: School) -> None:
+    """Every 10th video packet to the subscriber is lost on the wire (dropped before SRTP,
+    as a network would); the subscriber NACKs and the server resends from the slot's
+    history, so no sequence number stays missing."""
+    from aiortc.rtcrtpreceiver import NackGenerator
+    from aiortc.rtp import RtpPacket, is_rtcp
+
+    setup = await live_class(school, students=1)
+    lesson_id = setup.lesson["id"]
+    tutor = await join(school, *setup.tutor, lesson_id)
+    await publish(tutor)
+    student = await join(school, *setup.students[0], lesson_id)
+    bot = await publish(student)
+    index = await slot_of(student, tutor.user.id)
+    receiver = bot.pc.getTransceivers()[3 + bot.slots + index].receiver
+    counted = receiver._handle_rtp_packet
+    ssrcs: set[int] = set()
+    seen: set[int] = set()
+    dropped: set[int] = set()
+    nacks = NackGenerator()
+
+    async def nacking(packet: RtpPacket, arrival_time_ms: int = 0) -> None:
+        ssrcs.add(packet.ssrc)
+        seen.add(packet.sequence_number)
+        if nacks.add(packet):
+            await receiver._send_rtcp_nack(packet.ssrc, sorted(nacks.missing))
+        await counted(packet, arrival_time_ms)
+
+    ice = receiver.transport.transport
+    wire = ice._recv
+
+    async def lossy_wire() -> bytes:
+        while True:
+            data: bytes = await wire()
+            if len(data) > 12 and 127 < data[0] < 192 and not is_rtcp(data):
+                ssrc, seq = int.from_bytes(data[8:12], "big"), int.from_bytes(data[2:4], "big")
+                if ssrc in ssrcs and seq % 10 == 0 and seq not in dropped:
+                    dropped.add(seq)
+                    continue
+            return data
+
+    receiver._handle_rtp_packet = nacking  # type: ignore[method-assign]
+    ice._recv = lossy_wire  # type: ignore[method-assign]
+    await bot.until(lambda: len(dropped) >= 10 and all(s in seen for s in sorted(dropped)[:10]))
+    for member in (tutor, student):
+        await member.close()
