@@ -4,7 +4,7 @@ received tile proves whose video arrived where."""
 
 from __future__ import annotations
 
-import statistics
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +15,7 @@ from classroom.accounts import create_user
 from classroom.db import create_engine, create_sessionmaker
 from classroom.models import Level, Role
 from tests.conftest import now
-from tests.e2e.conftest import snapshot
+from tests.e2e.conftest import ARTIFACTS, snapshot
 
 PEOPLE = {  # name: (colour, tone in Hz)
     "Tari Tutor": ((200, 40, 40), 330),
@@ -164,6 +164,10 @@ async def test_tutor_and_two_students_see_and_hear_each_other(
         await pages[name].wait_for_function("() => window.kelasLive.media !== null")
     for page in pages.values():
         await _remote_video_flows(page, 2)
+    join_ms = {
+        name: await page.evaluate("() => window.kelasLive.firstFrameMs ?? null")
+        for name, page in pages.items()
+    }
     # Whose video arrives where: every tile shows its owner's colour.
     for name, page in pages.items():
         for other, (colour, _) in PEOPLE.items():
@@ -221,18 +225,14 @@ async def test_tutor_and_two_students_see_and_hear_each_other(
     await _remote_video_flows(sinta, 2)
     await sinta.wait_for_function("() => kelasLive.firstFrameMs !== undefined")
     back_after = await sinta.evaluate("() => kelasLive.firstFrameMs")
-    print(f"back with video {back_after} ms after the drop")
     assert back_after < 5000
     await expect(tutor.locator(f'#people li[data-user="{sinta_id}"]')).to_have_count(1)
     await expect(tutor.locator("#people li")).to_have_count(3)
-    first_frames = [
-        await page.evaluate("() => window.kelasLive.firstFrameMs || null")
-        for page in pages.values()
-    ]
-    print(
-        "join to first remote frame (ms):",
-        first_frames,
-        statistics.median([f for f in first_frames if f] or [0]),
+    # Timings for the record (not asserted): join order matters, the first to join waits
+    # for the others to arrive.
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "live-timings.json").write_text(
+        json.dumps({"join_to_first_remote_frame_ms": join_ms, "reconnect_to_video_ms": back_after})
     )
 
 
