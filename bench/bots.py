@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -39,8 +40,13 @@ from packet_replay import PacketReplay, Recording
 
 TIMEOUT = 15.0
 NAMESPACE = "/class"
-Handler = Callable[[RtpPacket, int], Awaitable[None]]
-FEEDBACK = {("PSFB", 1): "PLI", ("PSFB", 4): "FIR", ("PSFB", 15): "REMB", ("RTPFB", 1): "NACK"}
+Handler = Callable[[RtpPacket, int], Coroutine[Any, Any, None]]
+FEEDBACK: dict[tuple[str, int | None], str] = {
+    ("PSFB", 1): "PLI",
+    ("PSFB", 4): "FIR",
+    ("PSFB", 15): "REMB",
+    ("RTPFB", 1): "NACK",
+}
 
 
 class Silence(MediaStreamTrack):
@@ -79,32 +85,46 @@ class Camera:
             return audio, video
         return self._relay.subscribe(audio), self._relay.subscribe(video)
 
+    def request_keyframe(self) -> None:
+        """A PLI or FIR reached the publisher: MediaPlayer cannot answer it, a replay can."""
+        if isinstance(self.player, PacketReplay):
+            self.player.video.request_keyframe()
+
     def stop(self) -> None:
         for track in (self.player.audio, self.player.video):
             if track is not None:
                 track.stop()
 
 
-def new_pc() -> RTCPeerConnection:
-    return RTCPeerConnection(
-        RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
-    )
+def new_pc(reception: Reception | None = None) -> RTCPeerConnection:
+    """A peer connection on loopback; notes in ``reception`` when it is connected."""
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+    if reception is not None:
+
+        @pc.on("connectionstatechange")
+        def changed() -> None:
+            if pc.connectionState == "connected" and reception.connected_at is None:
+                reception.connected_at = time.perf_counter()
+
+    return pc
 
 
 def prefer(transceiver: RTCRtpTransceiver) -> None:
     """One codec per kind (Opus, VP8), as the SFU requires of everyone."""
     mime = "audio/opus" if transceiver.kind == "audio" else "video/vp8"
-    codecs = RTCRtpReceiver.getCapabilities(transceiver.kind).codecs
+    capabilities = RTCRtpReceiver.getCapabilities(transceiver.kind)
+    codecs = capabilities.codecs if capabilities else []
     transceiver.setCodecPreferences([c for c in codecs if c.mimeType.lower() == mime])
 
 
-def log_sends(pc: RTCPeerConnection, log: SentLog) -> None:
-    """Log every RTP packet ``pc`` sends, before SRTP: the send time of each payload."""
+def log_sends(pc: RTCPeerConnection, log: SentLog, camera: Camera) -> None:
+    """Log every RTP packet ``pc`` sends, before SRTP: the send time of each payload; count
+    the RTCP feedback it gets, and pass keyframe requests on to the camera."""
     senders = [t.sender for t in pc.getTransceivers() if t.sender.track is not None]
     for sender in senders:
         kind = sender.track.kind if sender.track else ""
         (log.video_ssrcs if kind == "video" else log.audio_ssrcs).add(sender._ssrc)
-        sender._handle_rtcp_packet = count_rtcp(sender._handle_rtcp_packet, log)
+        sender._handle_rtcp_packet = feedback(sender._handle_rtcp_packet, log, camera)  # type: ignore[method-assign]
     transports = {id(s.transport): s.transport for s in senders}
     for transport in transports.values():
         original = transport._send_rtp
@@ -113,15 +133,19 @@ def log_sends(pc: RTCPeerConnection, log: SentLog) -> None:
             log.on_send(data, time.perf_counter())
             await original(data)
 
-        transport._send_rtp = send
+        transport._send_rtp = send  # type: ignore[method-assign]
 
 
-def count_rtcp(original: Callable[[Any], Awaitable[None]], log: SentLog) -> Any:
-    """Count the RTCP feedback a publisher gets (receiver reports, NACK, PLI, REMB...)."""
+def feedback(original: Callable[[Any], Awaitable[None]], log: SentLog, camera: Camera) -> Any:
+    """Count the RTCP a publisher gets (receiver reports, NACK, PLI, REMB...) and answer
+    keyframe requests, as a browser's encoder would."""
 
     async def handle(packet: Any) -> None:
         name = type(packet).__name__.removeprefix("Rtcp").removesuffix("Packet").upper()
-        log.rtcp[FEEDBACK.get((name, getattr(packet, "fmt", None)), name)] += 1
+        name = FEEDBACK.get((name, getattr(packet, "fmt", None)), name)
+        log.rtcp[name] += 1
+        if name in ("PLI", "FIR"):
+            camera.request_keyframe()
         await original(packet)
 
     return handle
@@ -165,6 +189,10 @@ class ClassBot:
         self.layout = {int(index): int(who) for index, who in data.get("slots", {}).items()}
         self.slots_seen.set()
 
+    def shown_in(self, slot: int) -> int | None:
+        """The publisher the server says it forwards into ``slot`` (from media:slots)."""
+        return self.layout.get(slot)
+
     async def call(self, event: str, data: Any = None) -> Any:
         return await self.client.call(event, data, namespace=NAMESPACE, timeout=TIMEOUT)
 
@@ -184,7 +212,7 @@ class ClassBot:
         if "error" in hello:
             raise RuntimeError(f"hello refused: {hello}")
         slots = int(hello["media"]["slots"])
-        pc = self.pc = new_pc()
+        pc = self.pc = new_pc(self.reception)
         self.camera = camera
         audio, video = camera.tracks() if camera else (Silence("audio"), Silence("video"))
         up = [
@@ -204,12 +232,12 @@ class ClassBot:
         await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
         if camera is not None:
             logs[self.user_id] = self.sent
-            log_sends(pc, self.sent)
+            log_sends(pc, self.sent, camera)
         for index, transceiver in enumerate(down[: 2 * slots]):
             video_slot = index >= slots
             slot = index - slots if video_slot else index
-            transceiver.receiver._handle_rtp_packet = counter(
-                self.reception, video_slot, lambda s=slot: self.layout.get(s), logs
+            transceiver.receiver._handle_rtp_packet = counter(  # type: ignore[method-assign,assignment]
+                self.reception, video_slot, partial(self.shown_in, slot), logs
             )
         on = camera is not None
         ack = await self.call("media:state", {"mic": on, "cam": on, "screen": False})
@@ -234,8 +262,8 @@ class DirectPair:
         self.sent = SentLog()
         self.reception = Reception(window)
 
-    async def connect(self, audio: MediaStreamTrack, video: MediaStreamTrack) -> None:
-        for track in (audio, video):
+    async def connect(self, camera: Camera) -> None:
+        for track in camera.tracks():
             prefer(self.sender.addTransceiver(track, direction="sendonly"))
         await self.sender.setLocalDescription(await self.sender.createOffer())
         await self.receiver.setRemoteDescription(self.sender.localDescription)
@@ -243,10 +271,10 @@ class DirectPair:
             transceiver.direction = "recvonly"
         await self.receiver.setLocalDescription(await self.receiver.createAnswer())
         await self.sender.setRemoteDescription(self.receiver.localDescription)
-        log_sends(self.sender, self.sent)
+        log_sends(self.sender, self.sent, camera)
         logs = {self.publisher_id: self.sent}
         for transceiver in self.receiver.getTransceivers():
-            transceiver.receiver._handle_rtp_packet = counter(
+            transceiver.receiver._handle_rtp_packet = counter(  # type: ignore[method-assign,assignment]
                 self.reception, transceiver.kind == "video", lambda: self.publisher_id, logs
             )
 
@@ -262,9 +290,9 @@ class RelayBot:
 
     def __init__(self, base_url: str, window: Window) -> None:
         self.base_url = base_url
-        self.pc = new_pc()
         self.sent = SentLog()
         self.reception = Reception(window)
+        self.pc = new_pc(self.reception)
         self.camera: Camera | None = None
 
     async def _signal(self, path: str) -> None:
@@ -282,7 +310,7 @@ class RelayBot:
         for track in camera.tracks():
             prefer(self.pc.addTransceiver(track, direction="sendonly"))
         await self._signal("/publish")
-        log_sends(self.pc, self.sent)
+        log_sends(self.pc, self.sent, camera)
 
     async def subscribe(self) -> None:
         """Re-encoded media cannot be matched by payload: only counted (no log given)."""
@@ -290,7 +318,7 @@ class RelayBot:
             prefer(self.pc.addTransceiver(kind, direction="recvonly"))
         await self._signal("/subscribe")
         for transceiver in self.pc.getTransceivers():
-            transceiver.receiver._handle_rtp_packet = counter(
+            transceiver.receiver._handle_rtp_packet = counter(  # type: ignore[method-assign,assignment]
                 self.reception, transceiver.kind == "video", lambda: self.PUBLISHER, {}
             )
 

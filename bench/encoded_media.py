@@ -83,9 +83,9 @@ def encode(
     out.mux(video.encode(None))
     noise = f"anoisesrc=color=pink:amplitude=0.2:sample_rate={AUDIO_RATE}:duration={seconds}"
     with av.open(noise, format="lavfi") as source:
-        for frame in source.decode(audio=0):
-            frame.pts = None
-            out.mux(audio.encode(frame))
+        for samples in source.decode(audio=0):
+            samples.pts = None
+            out.mux(audio.encode(samples))
     out.mux(audio.encode(None))
     out.close()
     return describe(path, name, plan, seconds)

@@ -7,6 +7,9 @@ its own process and in the servers it starts, so it narrows aioice's address lis
 Run a module as ``__main__`` with the same restriction (how the Kelas server is started):
 
     .venv/bin/python bench/loopback.py web serve      # = python -m web serve, on loopback
+
+With ``BENCH_GC_LOG`` set, the process also logs its garbage-collector pauses
+(bench/gc_pauses.py).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import runpy
 import sys
 
 import aioice.ice
+import gc_pauses
 
 LOOPBACK = "127.0.0.1"
 
@@ -34,6 +38,7 @@ def main() -> None:
     if len(sys.argv) < 2:
         raise SystemExit("usage: loopback.py MODULE [ARGS...]")
     restrict_ice_to_loopback()
+    gc_pauses.install_from_env()
     module = sys.argv[1]
     sys.argv = [module, *sys.argv[2:]]
     runpy.run_module(module, run_name="__main__", alter_sys=True)

@@ -112,6 +112,7 @@ class Reception:
 
     window: Window
     joined_at: float = 0.0  # offer sent
+    connected_at: float | None = None  # ICE and DTLS up
     packets: int = 0  # arrived inside the window
     unmatched: int = 0
     marker_frames: int = 0  # video frames ended inside the window (for re-encoded media)

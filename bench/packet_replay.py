@@ -1,18 +1,20 @@
-"""Encoded packets replayed from memory: what ``MediaPlayer(path, decode=False)`` does,
-without its demuxing thread.
+"""Encoded packets replayed from memory: what ``MediaPlayer(path, decode=False)`` does for a
+publisher, with three differences that matter to a benchmark.
 
-MediaPlayer gives each publisher a thread that demuxes the file and hands every packet to the
-event loop with ``run_coroutine_threadsafe`` (a task per packet). With 13 publishers in the
-benchmark process those threads took about 40 % of its samples and, fighting the event loop
-for the GIL, delayed the bots' socket reads by tens of milliseconds: the subscribing bots'
-sockets overflowed and the lost frames were charged to the server. Here the file is demuxed
-once, and each track returns the same ``av.Packet``\\ s on the event loop at their pace, looping
-with timestamps that keep growing. aiortc's sender handles them exactly as MediaPlayer's:
-``pack()`` only, no encoder.
+- Looping: MediaPlayer paces packets by their timestamps, which restart at 0 when it loops
+  a file; from the second pass on it sends as fast as it can (aiortc issue #869). Here the
+  timestamps keep growing, so the stream loops at its own pace.
+- Keyframe requests: a browser's encoder answers a PLI or FIR with a keyframe; MediaPlayer
+  cannot, so a subscriber would wait for the file's next keyframe. Here the video track skips
+  ahead to the recording's next keyframe (pace and timestamps stay continuous, the stream
+  stays decodable), so "join to first keyframe" measures the server, not the file.
+- No thread: MediaPlayer demuxes in a thread per publisher and hands each packet to the
+  event loop through ``run_coroutine_threadsafe``; 14 such threads share the GIL with the
+  bots' event loop (in a class of 13 here: bench CPU 47 % instead of 41 %, loop lag up to
+  10 ms instead of 5). The file is demuxed once and its packets shared.
 
-Unlike MediaPlayer, the video track answers keyframe requests (PLI, FIR) as a browser's
-encoder does: its next frame is a keyframe. It skips ahead to the recording's next keyframe,
-keeping its pace and timestamps continuous, so the stream stays decodable.
+aiortc's sender handles these ``av.Packet`` objects exactly as MediaPlayer's: ``pack()`` only,
+no encoder. ``bench/sfu.py --player mediaplayer`` uses MediaPlayer instead.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ import fractions
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from av.packet import Packet
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ class Recording:
         time_base: dict[str, fractions.Fraction] = {}
         with av.open(str(path)) as container:
             for packet in container.demux():
-                kind = packet.stream.type
+                kind: str = packet.stream.type
                 if packet.size and packet.pts is not None and kind in packets:
                     time_base[kind] = packet.time_base
                     packets[kind].append(Recorded(bytes(packet), packet.pts, packet.is_keyframe))
@@ -101,14 +105,16 @@ class ReplayTrack(MediaStreamTrack):
         recorded, pts = self._position(self._next)
         if recorded.keyframe:
             return
-        target = self._next + 1
-        while not self._position(target)[0].keyframe:
-            target += 1
+        target = next(  # a recording starts on a keyframe, so one is at most a loop away
+            t
+            for t in range(self._next + 1, self._next + len(self._packets) + 1)
+            if self._position(t)[0].keyframe
+        )
         self._skipped += self._position(target)[1] - pts
         self._next = target
         self.keyframes_forced += 1
 
-    async def recv(self) -> av.Packet:  # type: ignore[override]
+    async def recv(self) -> Packet[Any]:
         if self.readyState != "live":
             raise MediaStreamError
         if self._keyframe_wanted:
@@ -119,7 +125,7 @@ class ReplayTrack(MediaStreamTrack):
         delay = self._player.start() + float(pts * self._time_base) - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        packet = av.Packet(recorded.data)
+        packet: Packet[Any] = av.Packet(recorded.data)
         packet.pts = packet.dts = pts
         packet.time_base = self._time_base
         packet.is_keyframe = recorded.keyframe

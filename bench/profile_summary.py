@@ -2,7 +2,8 @@
 
 Each line of the file is ``frame;frame;...;frame COUNT``, outermost frame first, each frame
 ``function (path:line)``. py-spy only samples threads that are running, so the shares are
-shares of the CPU the process used.
+shares of the CPU the process used. With ``--nonblocking`` a few stacks come out truncated,
+so the totals are slight underestimates.
 """
 
 from __future__ import annotations
@@ -11,6 +12,18 @@ import collections
 import re
 from pathlib import Path
 
+WAITING = "EpollSelector.select "
+TRUNK = (
+    "<module> ",
+    "_run_code ",
+    "_run_module_code ",
+    "run_module ",
+    "main ",
+    "run_app ",
+    "BaseEventLoop.run_",
+    "BaseEventLoop._run_once ",
+    "Handle._run ",
+)
 FRAME = re.compile(r"^(?P<function>.*?) \((?P<path>[^():]*)(?::\d+)?\)$")
 
 
@@ -37,16 +50,22 @@ def read(path: Path) -> list[tuple[list[str], int]]:
 
 def summary(path: Path, top: int = 15) -> str:
     """The functions with the most samples on top of the stack (self) and anywhere in it
-    (total), as % of all samples."""
+    (total), as % of the samples that were not waiting in the event loop's epoll."""
     stacks = read(path)
-    total = sum(count for _, count in stacks) or 1
+    samples = sum(count for _, count in stacks) or 1
+    busy = [(frames, count) for frames, count in stacks if not frames[-1].startswith(WAITING)]
+    total = sum(count for _, count in busy) or 1
     own: collections.Counter[str] = collections.Counter()
     inclusive: collections.Counter[str] = collections.Counter()
-    for frames, count in stacks:
+    for frames, count in busy:
         own[frames[-1]] += count
         for name in set(frames):
-            inclusive[name] += count
-    lines = [f"{total} samples of the running threads"]
+            if not name.startswith(TRUNK):  # the event loop itself, in nearly every stack
+                inclusive[name] += count
+    lines = [
+        f"{samples} samples; {100 * (samples - total) / samples:.0f} % waiting in epoll "
+        f"(py-spy counts a select() that returns at once as running); shares of the rest:"
+    ]
     for title, counter in (("self", own), ("total (self + callees)", inclusive)):
         lines.append(f"  top by {title}:")
         for name, count in counter.most_common(top):

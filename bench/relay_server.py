@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 import aiortc.codecs.vpx
+import gc_pauses
 from aiohttp import web
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
@@ -78,7 +79,8 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def close_peers(app: web.Application) -> None:
-    for pc in list(app[PEERS]):
+    peers: set[RTCPeerConnection] = app[PEERS]
+    for pc in list(peers):
         await pc.close()
 
 
@@ -100,6 +102,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     restrict_ice_to_loopback()
+    gc_pauses.install_from_env()
     aiortc.codecs.vpx.DEFAULT_BITRATE = BITRATE  # read by each new Vp8Encoder
     web.run_app(create_app(), host="127.0.0.1", port=args.port, print=None)
 

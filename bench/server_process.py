@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+import gc_pauses
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -97,6 +98,12 @@ class ServerProcess:
     log: Path
     ready_url: str
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def gc_log(self) -> Path | None:
+        """Where the server logs its garbage-collector pauses (bench/gc_pauses.py)."""
+        path = self.env.get(gc_pauses.ENV)
+        return Path(path) if path else None
 
     @property
     def pid(self) -> int:

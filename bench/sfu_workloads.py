@@ -7,6 +7,7 @@ import asyncio
 import collections
 import gc
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -16,10 +17,11 @@ from typing import Any, Literal
 
 from bots import Camera, ClassBot, DirectPair, RelayBot
 from encoded_media import EncodedStream
+from gc_pauses import Pauses, between
 from live_school import LiveSchool
 from packet_log import Reception, SentLog, Window, percentile
 from packet_replay import Recording
-from server_process import CpuMeter, cpu_seconds, machine_busy_seconds, udp_drops
+from server_process import CpuMeter, ServerProcess, cpu_seconds, machine_busy_seconds, udp_drops
 
 GRACE_S = 1.0  # after the window, for the last frames' packets still on their way
 KEYFRAME_TIMEOUT_S = 30.0
@@ -87,6 +89,7 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     direct: list[float] = field(default_factory=list)
     join_keyframe: list[float] = field(default_factory=list)
+    join_connected: list[float] = field(default_factory=list)
     keyframes_missing: int = 0
     unmatched: int = 0
     rtcp: collections.Counter[str] = field(default_factory=collections.Counter)
@@ -95,10 +98,12 @@ class Result:
     quiet_s: float = float("nan")  # after the bots left, until the server was idle again
     other_cpu: float = 0.0  # % of a core used by other processes on the machine in the window
     waited_s: float = 0.0  # for the other processes to calm down before the window
+    setup_plis: int = 0  # keyframe requests the publishers got before the window
     server_drops: int = 0  # datagrams dropped on full sockets, in the window
     bench_drops: int = 0
     bench_lag: list[float] = field(default_factory=list)  # event-loop lateness in the window
     profile: Path | None = None
+    gc: Pauses | None = None  # the server's collector pauses in the window
 
     @property
     def packets_per_s(self) -> float:
@@ -170,9 +175,16 @@ async def until(check: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 async def close_all(closers: Sequence[Callable[[], Awaitable[None]]]) -> None:
-    results = await asyncio.wait_for(
-        asyncio.gather(*(close() for close in closers), return_exceptions=True), CLOSE_TIMEOUT_S
-    )
+    """Close every peer; problems are printed, never raised (a failed run's own error is
+    the one worth seeing)."""
+    try:
+        results = await asyncio.wait_for(
+            asyncio.gather(*(close() for close in closers), return_exceptions=True),
+            CLOSE_TIMEOUT_S,
+        )
+    except TimeoutError:
+        print(f"  (closing {len(closers)} peers took more than {CLOSE_TIMEOUT_S:.0f} s)")
+        return
     for result in results:
         if isinstance(result, BaseException) and not isinstance(result, ConnectionError):
             print(f"  (closing a peer failed: {result!r})")
@@ -183,12 +195,14 @@ async def measure(
     window: Window,
     logs: Sequence[SentLog],
     options: Options,
-    server_pid: int,
+    server: ServerProcess,
 ) -> None:
     """The steady-state window: server and bench CPU, and the publishers' packets."""
+    server_pid = server.pid
     await asyncio.sleep(options.settle)
     result.waited_s = await others_quiet(server_pid, options.max_others, options.others_timeout)
     rtcp_before = sum((log.rtcp for log in logs), collections.Counter[str]())
+    result.setup_plis = rtcp_before["PLI"] + rtcp_before["FIR"]
     sent_before = sum(log.packets_sent for log in logs)
     # A full collection in this process takes ~0.2 s with so many peers alive: long enough
     # to overflow the bots' sockets. Collect now and keep the window free of it (the
@@ -215,6 +229,8 @@ async def measure(
     gc.enable()
     gc.unfreeze()
     await asyncio.wait_for(lag, 1.0)
+    if server.gc_log is not None:
+        result.gc = between(server.gc_log, window.start, window.end)
     result.server_drops = udp_drops(server_pid) - drops[0]
     result.bench_drops = udp_drops(os.getpid()) - drops[1]
     if result.workload.slug in options.profile and options.profile_dir is not None:
@@ -226,22 +242,34 @@ async def py_spy(pid: int, slug: str, options: Options) -> Path:
     so the sampling does not disturb the figures)."""
     assert options.profile_dir is not None
     out = options.profile_dir / f"{slug}.txt"
-    process = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).with_name("py-spy")),
-        *("record", "--nonblocking", "--format", "raw", "--rate", "200"),
-        *("-d", str(int(options.profile_seconds)), "-o", str(out), "--pid", str(pid)),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, stderr = await asyncio.wait_for(process.communicate(), options.profile_seconds + 30)
-    if process.returncode != 0:
-        raise RuntimeError(f"py-spy failed: {stderr.decode(errors='replace')[-500:]}")
+    log = options.profile_dir / f"{slug}.log"
+    with log.open("wb") as messages:
+        process = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("py-spy")),
+                *("record", "--nonblocking", "--format", "raw", "--rate", "50"),
+                *("-d", str(int(options.profile_seconds)), "-o", str(out), "--pid", str(pid)),
+            ],
+            stdout=messages,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + options.profile_seconds + 30
+    while process.poll() is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    if process.poll() is None:
+        process.kill()
+        process.wait(5)
+    if process.returncode != 0 or not out.exists():
+        raise RuntimeError(f"py-spy failed: {log.read_text(errors='replace')[-500:]}")
     return out
 
 
 def keyframe_delays(result: Result, pairs: list[tuple[Reception, int]], logs: Any) -> None:
     """Join (offer sent) to first keyframe, for every subscriber joining a publisher that
     was already sending."""
+    for reception in {id(r): r for r, _ in pairs}.values():
+        if reception.connected_at is not None:
+            result.join_connected.append(reception.connected_at - reception.joined_at)
     for reception, publisher in pairs:
         log = logs.get(publisher)
         if log is None or log.first_sent is None or log.first_sent > reception.joined_at:
@@ -258,7 +286,7 @@ async def kelas_run(
     school: LiveSchool,
     lesson_id: int,
     media: Media,
-    server_pid: int,
+    server: ServerProcess,
     options: Options,
 ) -> Result:
     """A fan-out (the tutor to N observers) or a full class (everyone to everyone)."""
@@ -268,9 +296,9 @@ async def kelas_run(
     result = Result(
         workload,
         workload.size if workload.kind == "fanout" else workload.size + 1,
-        CpuMeter(server_pid),
+        CpuMeter(server.pid),
         CpuMeter(os.getpid()),
-        await idle_cpu(server_pid, options.idle_seconds),
+        await idle_cpu(server.pid, options.idle_seconds),
     )
     people = school.observers if workload.kind == "fanout" else school.students
     if len(people) < workload.size:
@@ -286,7 +314,7 @@ async def kelas_run(
         camera = media.camera("large", copies=2)
         await tutor.join(lesson_id)
         await tutor.publish(camera, logs)
-        await direct.connect(*camera.tracks())
+        await direct.connect(camera)
         for person in people[: workload.size]:
             member = bot(person)
             bots.append(member)
@@ -309,10 +337,10 @@ async def kelas_run(
             f"{sum(p not in r.first_keyframe for r, p in pairs)} subscriptions without a keyframe",
         )
         result.setup_s = time.perf_counter() - started
-        await measure(result, window, [logs[p] for p in logs], options, server_pid)
+        await measure(result, window, [logs[p] for p in logs], options, server)
     finally:
         await close_all([b.close for b in bots] + [direct.close])
-        result.quiet_s = await wait_quiet(server_pid)
+        result.quiet_s = await wait_quiet(server.pid)
     for reception, publisher in pairs:
         complete, sent = reception.frames_complete(publisher, logs[publisher])
         result.frames_complete += complete
@@ -328,7 +356,7 @@ async def kelas_run(
 
 
 async def relay_run(
-    workload: Workload, base_url: str, media: Media, server_pid: int, options: Options
+    workload: Workload, base_url: str, media: Media, server: ServerProcess, options: Options
 ) -> Result:
     """The baseline: one publisher to N subscribers through aiortc's MediaRelay."""
     window = Window()
@@ -336,9 +364,9 @@ async def relay_run(
     result = Result(
         workload,
         workload.size,
-        CpuMeter(server_pid),
+        CpuMeter(server.pid),
         CpuMeter(os.getpid()),
-        await idle_cpu(server_pid, options.idle_seconds),
+        await idle_cpu(server.pid, options.idle_seconds),
     )
     publisher = RelayBot(base_url, window)
     subscribers = [RelayBot(base_url, window) for _ in range(workload.size)]
@@ -352,7 +380,7 @@ async def relay_run(
             "relay subscriptions without a keyframe",
         )
         result.setup_s = time.perf_counter() - started
-        await measure(result, window, [publisher.sent], options, server_pid)
+        await measure(result, window, [publisher.sent], options, server)
     finally:
         await close_all([b.close for b in [publisher, *subscribers]])
     sent = len(publisher.sent.frames_between(window.start, window.end))
@@ -360,6 +388,10 @@ async def relay_run(
         result.packets += subscriber.reception.packets
         result.frames_complete += min(subscriber.reception.marker_frames, sent)
         result.frames_sent += sent
+        if subscriber.reception.connected_at is not None:
+            result.join_connected.append(
+                subscriber.reception.connected_at - subscriber.reception.joined_at
+            )
         arrived = subscriber.reception.first_keyframe.get(RelayBot.PUBLISHER)
         if arrived is None:
             result.keyframes_missing += 1
