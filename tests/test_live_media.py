@@ -36,6 +36,15 @@ async def test_everyone_receives_everyone_else_and_muting_stops_the_audio(school
                 )
             )  # type: ignore[misc]
             assert bot.keyframes[index] >= 1  # each slot started on a keyframe
+
+    # Each publisher is told its plan's bitrate (REMB): the tutor's camera large, students small.
+    def target(member: Member) -> int:
+        assert member.bot is not None
+        sender = member.bot.pc.getTransceivers()[1].sender
+        return int(sender._RTCRtpSender__encoder.target_bitrate)  # type: ignore[attr-defined]
+
+    await tutor.bot.until(lambda: target(tutor) == 1_000_000)  # type: ignore[union-attr]
+    await one.bot.until(lambda: target(one) == 300_000)  # type: ignore[union-attr]
     # The tutor mutes student one: their audio stops reaching student two, video goes on.
     assert two.bot is not None
     audio_slot = await slot_of(two, one.user.id)

@@ -31,6 +31,8 @@ from signaling.media.hooks import set_sender_report
 Kind = Literal["audio", "video", "screen"]
 HISTORY = 512  # packets kept per slot for retransmission (~1.5 s of video at 1 Mbit/s)
 KEYFRAME_RETRY_S = 0.5  # re-request a keyframe this often while any subscriber waits
+KEYFRAME_FLOOR_S = 0.1  # a new reason to ask (a join, a PLI) may ask again this soon
+REMB_EVERY_S = 1.0
 HEADER = struct.Struct("!BBHII")
 NTP_EPOCH = 2_208_988_800
 
@@ -82,6 +84,7 @@ class Slot:
     _last_ts: int = 0
     _last_sent: float = 0.0
     _fresh: bool = True
+    _connected: bool = False
     _history: list[tuple[int, bytes] | None] = field(default_factory=lambda: [None] * HISTORY)
     packets: int = 0
     octets: int = 0
@@ -102,8 +105,13 @@ class Slot:
 
     async def forward(self, packet: RtpPacket, keyframe: bool) -> None:
         if self.waiting_keyframe:
-            if not keyframe or self.sender.transport.state != "connected":
+            if self.sender.transport.state != "connected":
                 return  # a keyframe sent before DTLS is up would be lost: wait for the next
+            if not self._connected and self.source is not None:
+                self._connected = True  # ask now: the one asked for at attach went nowhere
+                self.source.want_keyframe(force=True)
+            if not keyframe:
+                return
             self.waiting_keyframe = False
         if self._fresh:
             # A new source continues this slot's numbering, so the browser sees one stream.
@@ -147,13 +155,16 @@ class Source:
     kind: Kind
     request_keyframe: Callable[[int], Awaitable[None]]
     request_retransmit: Callable[[int, list[int]], Awaitable[None]]
+    send_remb: Callable[[int, int], Awaitable[None]] | None = None
     on_level: Callable[[int, int], None] | None = None
+    max_bitrate: int = 0  # the server's plan for this stream, sent upstream as REMB
     forwarding: bool = False
     slots: set[Slot] = field(default_factory=set)
     ssrc: int | None = None
     packets_in: int = 0
     _nacks: NackGenerator = field(default_factory=NackGenerator)
     _last_pli: float = 0.0
+    _last_remb: float = 0.0
     _keyframe_due: bool = False
 
     def want_keyframe(self, force: bool = False) -> None:
@@ -167,6 +178,11 @@ class Source:
             await self.request_retransmit(packet.ssrc, sorted(self._nacks.missing))
         if self.kind == "audio" and self.on_level and packet.extensions.audio_level is not None:
             self.on_level(self.publisher_id, packet.extensions.audio_level[1])
+        elif self.send_remb and self.max_bitrate:
+            now = time.monotonic()
+            if now - self._last_remb >= REMB_EVERY_S:
+                self._last_remb = now
+                await self.send_remb(packet.ssrc, self.max_bitrate)
         if not self.forwarding or not self.slots:
             return
         keyframe = self.kind != "audio" and vp8_keyframe_start(packet.payload)
@@ -181,9 +197,11 @@ class Source:
         if keyframe:
             self._keyframe_due = False
             return
-        waiting = self._keyframe_due or any(slot.waiting_keyframe for slot in self.slots)
         now = time.monotonic()
-        if waiting and self.ssrc is not None and now - self._last_pli >= KEYFRAME_RETRY_S:
+        since = now - self._last_pli
+        due = self._keyframe_due and since >= KEYFRAME_FLOOR_S
+        waiting = any(slot.waiting_keyframe for slot in self.slots) and since >= KEYFRAME_RETRY_S
+        if (due or waiting) and self.ssrc is not None:
             self._last_pli = now
             self._keyframe_due = False
             await self.request_keyframe(self.ssrc)

@@ -11,12 +11,14 @@ from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcrtpreceiver import NackGenerator, RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci
 
 PINNED = "1.16.0"
 REQUIRED = [
     (RTCRtpReceiver, "_handle_rtp_packet"),  # replaced per receiver: packets, not frames
     (RTCRtpReceiver, "_send_rtcp_pli"),  # keyframe requests to the publisher
     (RTCRtpReceiver, "_send_rtcp_nack"),  # retransmission requests to the publisher
+    (RTCRtpReceiver, "_send_rtcp"),  # REMB to the publisher
     (RTCRtpSender, "_handle_rtcp_packet"),  # replaced per sender: NACK, PLI from subscribers
     (RTCDtlsTransport, "_send_rtp"),  # SRTP protect + send of a forwarded packet
     (NackGenerator, "add"),
@@ -40,6 +42,12 @@ def check() -> None:
         for name in SENDER_COUNTERS
         if f"_RTCRtpSender__{name}" not in sender_names
     ]
+    receiver_names = RTCRtpReceiver.__init__.__code__.co_names
+    missing += [
+        f"RTCRtpReceiver.__{name}"
+        for name in ("remote_bitrate_estimator", "rtcp_ssrc")
+        if f"_RTCRtpReceiver__{name}" not in receiver_names
+    ]
     if missing:
         raise RuntimeError("aiortc internals missing: " + ", ".join(missing))
 
@@ -51,3 +59,18 @@ def set_sender_report(sender: RTCRtpSender, ntp: int, rtp: int, packets: int, oc
     sender._RTCRtpSender__rtp_timestamp = rtp  # type: ignore[attr-defined]
     sender._RTCRtpSender__packet_count = packets  # type: ignore[attr-defined]
     sender._RTCRtpSender__octet_count = octets  # type: ignore[attr-defined]
+
+
+def drop_bitrate_estimator(receiver: RTCRtpReceiver) -> None:
+    """Packets never reach aiortc's receive path here, so its bitrate estimator would only
+    hold some 1,000 idle objects per video receiver for the garbage collector to walk."""
+    receiver._RTCRtpReceiver__remote_bitrate_estimator = None  # type: ignore[attr-defined]
+
+
+async def send_remb(receiver: RTCRtpReceiver, media_ssrc: int, bitrate: int) -> None:
+    """Tell the publisher how much it may send (REMB): the server's plan for that stream,
+    since forwarded packets feed no bandwidth estimator."""
+    rtcp_ssrc = receiver._RTCRtpReceiver__rtcp_ssrc  # type: ignore[attr-defined]
+    fci = pack_remb_fci(bitrate, [media_ssrc])
+    packet = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=fci)
+    await receiver._send_rtcp(packet)

@@ -24,6 +24,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from classroom.errors import InvalidInput
 from signaling.media.forwarding import Kind, Slot, Source, slot_rtcp_handler
+from signaling.media.hooks import drop_bitrate_estimator
 
 UP_KINDS: tuple[Kind, ...] = ("audio", "video", "screen")
 OPUS_FMTP = "minptime=10;useinbandfec=1;usedtx=1"
@@ -143,6 +144,8 @@ async def negotiate(
             peer.video_slots.append(slot)
         else:
             peer.screen_slot = slot
+    for transceiver in transceivers:
+        drop_bitrate_estimator(transceiver.receiver)
     answer = await pc.createAnswer()
     await pc.setLocalDescription(answer)
     return munge_answer(pc.localDescription.sdp)

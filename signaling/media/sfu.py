@@ -102,9 +102,15 @@ class Sfu:
         current publishers (keeping people in the slot they had). Returns, per subscriber,
         which slot shows whom."""
         peers = {uid: p for (lid, uid), p in self._peers.items() if lid == room.lesson_id}
+        peers = {uid: p for uid, p in peers.items() if uid in room.participants}
         for uid, peer in peers.items():
+            plan = room.send_plan(uid)
             for kind, source in peer.sources.items():
                 self._gate(source, room.forwards(uid, kind))
+                if kind != "audio":
+                    source.max_bitrate = plan["screen" if kind == "screen" else "camera"][
+                        "max_bitrate"
+                    ]
         publishers = [p.user_id for p in room.publishers()]
         tutor_screen = next(
             (
@@ -168,7 +174,14 @@ class Sfu:
             if peer_key in self._voice or self._on_speaking(room.lesson_id, publisher, True):
                 self._voice[peer_key] = time.monotonic()
 
-        return Source(user_id, kind, keyframe, retransmit, level if kind == "audio" else None)
+        async def remb(ssrc: int, bitrate: int) -> None:
+            peer = self._peers.get(peer_key)
+            if peer is not None:
+                await hooks.send_remb(_receiver(peer, kind), ssrc, bitrate)
+
+        if kind == "audio":
+            return Source(user_id, kind, keyframe, retransmit, on_level=level)
+        return Source(user_id, kind, keyframe, retransmit, send_remb=remb)
 
     async def _sweep_quiet(self) -> None:
         while True:
