@@ -223,3 +223,16 @@ def slot_rtcp_handler(
             await original(packet)
 
     return handle
+
+
+def slot_report_sender(
+    slot: Slot, original: Callable[[list[Any]], Awaitable[None]]
+) -> Callable[[list[Any]], Awaitable[None]]:
+    """Replaces aiortc's sender RTCP output: a slot that never forwarded anything has nothing
+    to report, and the reports of dozens of idle slots per person cost real CPU."""
+
+    async def send(packets: list[Any]) -> None:
+        if slot.packets:
+            await original(packets)
+
+    return send

@@ -20,6 +20,7 @@ REQUIRED = [
     (RTCRtpReceiver, "_send_rtcp_nack"),  # retransmission requests to the publisher
     (RTCRtpReceiver, "_send_rtcp"),  # REMB to the publisher
     (RTCRtpSender, "_handle_rtcp_packet"),  # replaced per sender: NACK, PLI from subscribers
+    (RTCRtpSender, "_send_rtcp"),  # wrapped per sender: idle slots send no reports
     (RTCDtlsTransport, "_send_rtp"),  # SRTP protect + send of a forwarded packet
     (NackGenerator, "add"),
 ]

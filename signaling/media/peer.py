@@ -23,7 +23,13 @@ from aiortc.rtcconfiguration import RTCBundlePolicy, RTCIceServer
 from aiortc.sdp import candidate_from_sdp
 
 from classroom.errors import InvalidInput
-from signaling.media.forwarding import Kind, Slot, Source, slot_rtcp_handler
+from signaling.media.forwarding import (
+    Kind,
+    Slot,
+    Source,
+    slot_report_sender,
+    slot_rtcp_handler,
+)
 from signaling.media.hooks import drop_bitrate_estimator
 
 UP_KINDS: tuple[Kind, ...] = ("audio", "video", "screen")
@@ -137,6 +143,7 @@ async def negotiate(
         sender = transceiver.sender
         sender.replaceTrack(IdleTrack("audio" if kind == "audio" else "video"))
         slot = Slot(sender, kind, sender._ssrc, payload_type, clock_rate)
+        sender._send_rtcp = slot_report_sender(slot, sender._send_rtcp)  # type: ignore[method-assign,assignment]
         sender._handle_rtcp_packet = slot_rtcp_handler(slot, sender._handle_rtcp_packet)  # type: ignore[method-assign,assignment]
         if kind == "audio":
             peer.audio_slots.append(slot)
