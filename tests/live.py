@@ -197,7 +197,9 @@ def _prefer(transceiver: Any, mime: str) -> None:
     transceiver.setCodecPreferences([c for c in codecs if c.mimeType.lower() == mime])
 
 
-async def publish(member: Member, *, mic: bool = True, cam: bool = True) -> Bot:
+async def publish(
+    member: Member, *, mic: bool = True, cam: bool = True, screen: bool = False
+) -> Bot:
     """Connect a bot's media the way the browser does (docs/protocol.md, "Media")."""
     hello = await member.call("hello", {"after": 0})
     slots = hello["media"]["slots"]
@@ -206,7 +208,7 @@ async def publish(member: Member, *, mic: bool = True, cam: bool = True) -> Bot:
     up = [
         pc.addTransceiver(AudioStreamTrack() if mic else "audio", direction="sendonly"),
         pc.addTransceiver(VideoStreamTrack() if cam else "video", direction="sendonly"),
-        pc.addTransceiver("video", direction="sendonly"),
+        pc.addTransceiver(VideoStreamTrack() if screen else "video", direction="sendonly"),
     ]
     down = [pc.addTransceiver("audio", direction="recvonly") for _ in range(slots)]
     down += [pc.addTransceiver("video", direction="recvonly") for _ in range(slots + 1)]
@@ -220,7 +222,7 @@ async def publish(member: Member, *, mic: bool = True, cam: bool = True) -> Bot:
         kind = "audio" if index < slots else "video"
         position = index if index < slots else index - slots
         transceiver.receiver._handle_rtp_packet = bot.counter(kind, position)  # type: ignore[method-assign]
-    ack = await member.call("media:state", {"mic": mic, "cam": cam, "screen": False})
+    ack = await member.call("media:state", {"mic": mic, "cam": cam, "screen": screen})
     assert ack.get("ok"), ack
     member.bot = bot
     return bot

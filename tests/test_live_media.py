@@ -144,3 +144,25 @@ async def test_lost_packets_are_resent_from_the_slot_history(school: School) -> 
     await bot.until(lambda: len(dropped) >= 10 and all(s in seen for s in sorted(dropped)[:10]))
     for member in (tutor, student):
         await member.close()
+
+
+async def test_the_tutors_screen_reaches_the_students_and_only_the_tutor_shares(
+    school: School,
+) -> None:
+    setup = await live_class(school, students=1)
+    lesson_id = setup.lesson["id"]
+    tutor = await join(school, *setup.tutor, lesson_id)
+    await publish(tutor, screen=True)
+    student = await join(school, *setup.students[0], lesson_id)
+    bot = await publish(student)
+    layout = await student.events.wait("media:slots", lambda s: s["screen"] == tutor.user.id)
+    assert layout["screen"] == tutor.user.id
+    await bot.until(
+        lambda: bot.keyframes[bot.slots] >= 1 and bot.received[("video", bot.slots)] > 10
+    )
+    denied = await student.call("media:state", {"mic": True, "cam": True, "screen": True})
+    assert denied["error"]["code"] == "forbidden"
+    assert (await tutor.call("media:state", {"mic": True, "cam": True, "screen": False})).get("ok")
+    await student.events.wait("media:slots", lambda s: s["screen"] is None)
+    for member in (tutor, student):
+        await member.close()
