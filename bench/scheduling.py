@@ -486,6 +486,7 @@ async def bench(args: argparse.Namespace) -> None:
     rng = random.Random(args.seed)
     first_monday = await fill(url, school.Size(args.tutors, args.students, args.lessons), args.seed)
     gc.collect()
+    gc.freeze()  # as the app does after start-up (web/app.py), so pauses are the queries' own
     pool_size, overflow = await pool_for(url, args.clients)
     pool = f"pool_size={pool_size}, max_overflow={overflow}"
     engine = create_engine(url, pool_size=pool_size, max_overflow=overflow)

@@ -31,6 +31,7 @@ class Settings:
     redis_url: str | None = None
     ice_servers: tuple[dict[str, Any], ...] = ()
     process_name: str = "local"
+    freeze_heap: bool = False  # gc.freeze() after start-up; on for the real server
 
     @property
     def secure_cookies(self) -> bool:
@@ -79,6 +80,7 @@ class Settings:
             redis_url=env.get("REDIS_URL") or None,
             ice_servers=_ice_servers(env),
             process_name=env.get("KELAS_PROCESS_NAME", base_url),
+            freeze_heap=True,
         )
 
 
