@@ -97,6 +97,24 @@ def event(
     return wrap
 
 
+def _student_control(
+    apply: Callable[[Room, int, int], Participant], tell: str, *, media: bool = True
+) -> Callable[Concatenate[ClassNamespace, str, ...], Awaitable[Ack]]:
+    """A tutor control aimed at one student: the room applies the rule, the student is told,
+    and everyone sees the change."""
+
+    async def control(
+        self: ClassNamespace, sid: str, who: Who, room: Room, payload: protocol.Target
+    ) -> None:
+        student = apply(room, who.user_id, payload.user_id)
+        await self.emit(tell, {}, to=student.sid)
+        if media:
+            await self.updated(room, student)
+
+    control.__name__ = f"control {tell}"
+    return event(protocol.Target)(control)
+
+
 class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     def __init__(self, namespace: str, deps: LiveDeps) -> None:
         super().__init__(namespace)
@@ -299,14 +317,6 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     # -- tutor controls -------------------------------------------------------------------
 
-    @event(protocol.Target)
-    async def on_control_mute(
-        self, sid: str, who: Who, room: Room, payload: protocol.Target
-    ) -> None:
-        student = room.mute(who.user_id, payload.user_id)
-        await self.emit("you:muted", {}, to=student.sid)
-        await self.updated(room, student)
-
     @event()
     async def on_control_mute_all(self, sid: str, who: Who, room: Room, _: None) -> None:
         students = room.mute_all(who.user_id)
@@ -314,36 +324,14 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             await self.emit("you:muted", {}, to=student.sid)
         await self.updated(room, *students)
 
-    @event(protocol.Target)
-    async def on_control_allow_unmute(
-        self, sid: str, who: Who, room: Room, payload: protocol.Target
-    ) -> None:
-        student = room.allow_unmute(who.user_id, payload.user_id)
-        await self.emit("you:may_unmute", {}, to=student.sid)
-        await self.updated(room, student)
-
-    @event(protocol.Target)
-    async def on_control_request_unmute(
-        self, sid: str, who: Who, room: Room, payload: protocol.Target
-    ) -> None:
-        student = room.request_unmute(who.user_id, payload.user_id)
-        await self.emit("you:unmute_requested", {}, to=student.sid)
-
-    @event(protocol.Target)
-    async def on_control_camera_off(
-        self, sid: str, who: Who, room: Room, payload: protocol.Target
-    ) -> None:
-        student = room.camera_off(who.user_id, payload.user_id)
-        await self.emit("you:camera_off", {}, to=student.sid)
-        await self.updated(room, student)
-
-    @event(protocol.Target)
-    async def on_control_allow_camera(
-        self, sid: str, who: Who, room: Room, payload: protocol.Target
-    ) -> None:
-        student = room.allow_camera(who.user_id, payload.user_id)
-        await self.emit("you:may_use_camera", {}, to=student.sid)
-        await self.updated(room, student)
+    # One student, one rule, one word to that student (and, when media changes, to all).
+    on_control_mute = _student_control(Room.mute, "you:muted")
+    on_control_allow_unmute = _student_control(Room.allow_unmute, "you:may_unmute")
+    on_control_request_unmute = _student_control(
+        Room.request_unmute, "you:unmute_requested", media=False
+    )
+    on_control_camera_off = _student_control(Room.camera_off, "you:camera_off")
+    on_control_allow_camera = _student_control(Room.allow_camera, "you:may_use_camera")
 
     @event(protocol.OptionalTarget)
     async def on_control_spotlight(
