@@ -55,7 +55,7 @@ def set_session_cookie(request: web.Request, response: web.StreamResponse, token
     )
 
 
-async def log_in(request: web.Request, data: Any) -> tuple[User, str]:
+async def log_in(request: web.Request, data: Any) -> tuple[User, str, str]:
     """Check the credentials and start a fresh session (ending the one the browser had)."""
     credentials = schemas.parse(schemas.Login, data)
     now = request.app[CLOCK]()
@@ -67,10 +67,10 @@ async def log_in(request: web.Request, data: Any) -> tuple[User, str]:
             old_token = request[SESSION_TOKEN]
             if old_token:
                 await accounts.end_session(db, old_token)
-            token, _ = await accounts.start_session(db, user, now, request.app[LOGIN_POLICY])
+            token, auth = await accounts.start_session(db, user, now, request.app[LOGIN_POLICY])
     if user is None:
         raise NotAuthenticated("Wrong e-mail address or password.")
-    return user, token
+    return user, token, auth.csrf_token
 
 
 async def login(request: web.Request) -> web.StreamResponse:
@@ -84,7 +84,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         nxt = _safe_next(data.pop("next", None))
         context.update(email=data.get("email", ""), next=nxt)
         try:
-            user, token = await log_in(request, data)
+            user, token, _ = await log_in(request, data)
         except (InvalidInput, NotAuthenticated) as exc:
             context["error"] = i18n.notice(exc.notice)
             return render("login.html", request, context, status=422)
@@ -104,13 +104,13 @@ async def logout(request: web.Request) -> web.StreamResponse:
     raise response
 
 
-async def sign_up(request: web.Request, data: Any) -> tuple[User, str]:
+async def sign_up(request: web.Request, data: Any) -> tuple[User, str, str]:
     details = schemas.parse(schemas.Signup, data)
     now = request.app[CLOCK]()
     async with request.app[DB].begin() as db:
         user = await accounts.register(db, request.app[PASSWORDS], details, Role.STUDENT, now)
-        token, _ = await accounts.start_session(db, user, now, request.app[LOGIN_POLICY])
-    return user, token
+        token, auth = await accounts.start_session(db, user, now, request.app[LOGIN_POLICY])
+    return user, token, auth.csrf_token
 
 
 async def signup(request: web.Request) -> web.StreamResponse:
@@ -124,7 +124,7 @@ async def signup(request: web.Request) -> web.StreamResponse:
         data = await form_data(request)
         context["form"] = data
         try:
-            _, token = await sign_up(request, data)
+            _, token, _ = await sign_up(request, data)
         except InvalidInput as exc:
             context["errors"] = i18n.field_errors(exc.fields)
             return render("signup.html", request, context, status=422)

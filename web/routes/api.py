@@ -25,7 +25,7 @@ from classroom import (
     timetable,
 )
 from classroom.clock import week_range
-from classroom.models import BookingStatus, Role
+from classroom.models import BookingStatus, Role, User
 from web import api_models as out
 from web import i18n
 from web.forms import int_param, json_data, query_data
@@ -74,14 +74,15 @@ async def get_session(request: web.Request) -> web.StreamResponse:
     return reply(out.SessionInfo(user=me, csrf_token=csrf_token(request)))
 
 
-async def post_login(request: web.Request) -> web.StreamResponse:
-    user, token = await log_in(request, await json_data(request))
-    async with request.app[DB].begin() as db:
-        auth = await accounts.load_session(db, token, request.app[CLOCK]())
-    assert auth is not None
-    response = reply(out.SessionInfo(user=out.Me.model_validate(user), csrf_token=auth.csrf_token))
+def _started(request: web.Request, user: User, token: str, csrf: str, status: int) -> web.Response:
+    """The answer to a login or sign-up: who, the new CSRF token, and the session cookie."""
+    response = reply(out.SessionInfo(user=out.Me.model_validate(user), csrf_token=csrf), status)
     set_session_cookie(request, response, token)
     return response
+
+
+async def post_login(request: web.Request) -> web.StreamResponse:
+    return _started(request, *await log_in(request, await json_data(request)), 200)
 
 
 async def post_logout(request: web.Request) -> web.StreamResponse:
@@ -95,15 +96,7 @@ async def post_logout(request: web.Request) -> web.StreamResponse:
 
 
 async def post_signup(request: web.Request) -> web.StreamResponse:
-    user, token = await sign_up(request, await json_data(request))
-    async with request.app[DB].begin() as db:
-        auth = await accounts.load_session(db, token, request.app[CLOCK]())
-    assert auth is not None
-    response = reply(
-        out.SessionInfo(user=out.Me.model_validate(user), csrf_token=auth.csrf_token), 201
-    )
-    set_session_cookie(request, response, token)
-    return response
+    return _started(request, *await sign_up(request, await json_data(request)), 201)
 
 
 async def patch_me(request: web.Request) -> web.StreamResponse:
