@@ -4,6 +4,7 @@ KelasError
 ├── InvalidInput        bad field values; carries {field: message}
 ├── NotAuthenticated    no valid session or credentials
 ├── LoginThrottled      too many failed logins for this account
+├── RateLimited         too many requests in a short time; carries retry_after (seconds)
 ├── PermissionDenied    the role or relation does not allow it
 ├── NotFound            no such object (or not visible to the actor)
 └── Conflict            the request clashes with current state
@@ -64,6 +65,14 @@ class NotAuthenticated(KelasError):
 
 class LoginThrottled(KelasError):
     code = "login_throttled"
+
+
+class RateLimited(KelasError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: float, **params: str) -> None:
+        super().__init__(message, None, **params)
+        self.retry_after = retry_after
 
 
 class PermissionDenied(KelasError):

@@ -1,36 +1,63 @@
 """The live-class Socket.IO namespace: thin handlers over the room and the SFU.
 
 Each handler validates its payload, applies one room rule (no await between check and
-change), then does the effects: emits, media, durable records. Errors become
-``{"error": {"code", "message"}}`` acks in the user's language; nothing a client sends can
-crash the namespace.
+change), and hands the returned ``Change`` to ``_apply``, the one place that turns a room
+change into its effects: emits, media gating, plans and slots, departures. ``_depart`` is the
+one way a connection leaves a room (its socket closed, the same person connected again, the
+tutor removed them, the class ended). Errors become ``{"error": {"code", "message"}}`` acks in
+the user's language; nothing a client sends can crash the namespace.
+
+A class lives in one process (its home), so every socket of a room is connected here: the
+room's emits skip the message queue (``ignore_queue``), which also keeps a class going while
+Redis is down.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import wraps
-from typing import Any, Concatenate, TypeVar
+from typing import Any, Concatenate
 
 import socketio
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from classroom import live
-from classroom.errors import KelasError, NotAuthenticated, Notice, PermissionDenied
+from classroom.errors import (
+    KelasError,
+    NotAuthenticated,
+    Notice,
+    PermissionDenied,
+    RateLimited,
+)
 from classroom.models import User
 from signaling import protocol
 from signaling.media.sfu import Sfu
 from signaling.presence import Presence
-from signaling.room import Participant, Room, Rooms
+from signaling.ratelimit import Buckets, Rate, TokenBucket
+from signaling.room import Change, Departure, Room, Rooms
 
 log = logging.getLogger(__name__)
-M = TypeVar("M", bound=BaseModel)
 Ack = dict[str, Any]
+Handler = Callable[
+    ["ClassNamespace", str, "Who", Room, Any], Awaitable[protocol.Ok | Change | None]
+]
+Wrapped = Callable[Concatenate["ClassNamespace", str, ...], Awaitable[Ack]]
+RESERVED = frozenset({"connect", "disconnect", "message", "connect_error"})
+# Per connection: an offer builds a peer connection (a few a second at most); chat at a
+# human pace; ICE candidates come in a quick burst; everything else is a click.
+EVENT_RATES: dict[str, Rate] = {
+    "media:offer": Rate(per_second=1.0, burst=5),
+    "chat:send": Rate(per_second=1.0, burst=8),
+    "media:candidate": Rate(per_second=10.0, burst=40),
+}
+CLICK_RATE = Rate(per_second=5.0, burst=20)
+JOIN_RATE = Rate(per_second=5.0, burst=10)  # per client address
 
 
 @dataclass(frozen=True)
@@ -45,6 +72,9 @@ class LiveDeps:
     sfu: Sfu
     ice_servers: list[dict[str, Any]]
     process: str = "local"
+    monotonic: Callable[[], float] = time.monotonic
+    join_rate: Rate = JOIN_RATE
+    rate_limits: bool = True
 
 
 @dataclass(frozen=True)
@@ -56,22 +86,33 @@ class Who:
     language: str
 
 
+@dataclass
+class Limits:
+    """A connection's token buckets, one per kind of event; kept in its Socket.IO session."""
+
+    started: float
+    buckets: dict[str, TokenBucket] = field(default_factory=dict)
+
+    def take(self, event: str, now: float) -> float:
+        rate = EVENT_RATES.get(event, CLICK_RATE)
+        key = event if event in EVENT_RATES else "click"
+        bucket = self.buckets.get(key)
+        if bucket is None:
+            bucket = self.buckets[key] = TokenBucket(rate, self.started)
+        return bucket.take(now)
+
+
 def channel(lesson_id: int) -> str:
     return f"lesson:{lesson_id}"
 
 
-def event(
-    model: type[M] | None = None,
-) -> Callable[
-    [Callable[[ClassNamespace, str, Who, Room, Any], Awaitable[Ack | None]]],
-    Callable[Concatenate[ClassNamespace, str, ...], Awaitable[Ack]],
-]:
-    """Wrap a handler: find who is asking and their room, validate the payload, and turn
-    every failure into an error ack."""
+def event(name: str) -> Callable[[Handler], Wrapped]:
+    """Wrap the handler of the client event ``name``: find who is asking and their room,
+    validate the payload with the model that ``protocol.CLIENT_EVENTS`` names, apply the
+    returned Change, and turn every failure into an error ack."""
+    spec = protocol.CLIENT_EVENTS[name]
 
-    def wrap(
-        handler: Callable[[ClassNamespace, str, Who, Room, Any], Awaitable[Ack | None]],
-    ) -> Callable[Concatenate[ClassNamespace, str, ...], Awaitable[Ack]]:
+    def wrap(handler: Handler) -> Wrapped:
         @wraps(handler)
         async def run(self: ClassNamespace, sid: str, data: Any = None, *_: Any) -> Ack:
             who: Who | None = None
@@ -80,16 +121,21 @@ def event(
                 room = self.deps.rooms.get(who.lesson_id)
                 if room is None:
                     raise PermissionDenied("You are not in this class.")
-                payload = model.model_validate(data if data is not None else {}) if model else None
-                return {"ok": True, **(await handler(self, sid, who, room, payload) or {})}
-            except ValidationError:
-                return self.error(
-                    who, "invalid_payload", Notice("That message was not understood.", {})
-                )
+                try:
+                    payload = _parse(spec, data)
+                except ValidationError:
+                    return self.error(
+                        who, "invalid_payload", Notice("That message was not understood.", {})
+                    )
+                result = await handler(self, sid, who, room, payload)
+                if isinstance(result, Change):
+                    await self._apply(room, result, actor=sid)
+                    result = None
+                return (result or protocol.Ok()).wire()
             except KelasError as exc:
-                return self.error(who, exc.code, exc.notice)
+                return self.error(who, exc.code, exc.notice, exc)
             except Exception:
-                log.exception("live event %s failed", handler.__name__)
+                log.exception("live event %s failed", name)
                 return self.error(who, "internal", Notice("Something went wrong on our side.", {}))
 
         return run
@@ -97,22 +143,23 @@ def event(
     return wrap
 
 
-def _student_control(
-    apply: Callable[[Room, int, int], Participant], tell: str, *, media: bool = True
-) -> Callable[Concatenate[ClassNamespace, str, ...], Awaitable[Ack]]:
-    """A tutor control aimed at one student: the room applies the rule, the student is told,
-    and everyone sees the change."""
+def _parse(spec: protocol.ClientEvent, data: Any) -> protocol.Payload | None:
+    if spec.payload is not None:
+        return spec.payload.model_validate(data if data is not None else {})
+    protocol.Empty.model_validate(data if data is not None else {})
+    return None
+
+
+def _student_control(apply: Callable[[Room, int, int], Change], name: str) -> Wrapped:
+    """A tutor control aimed at one student: the room applies the rule and says who is told."""
 
     async def control(
         self: ClassNamespace, sid: str, who: Who, room: Room, payload: protocol.Target
-    ) -> None:
-        student = apply(room, who.user_id, payload.user_id)
-        await self.emit(tell, {}, to=student.sid)
-        if media:
-            await self.updated(room, student)
+    ) -> Change:
+        return apply(room, who.user_id, payload.user_id)
 
-    control.__name__ = f"control {tell}"
-    return event(protocol.Target)(control)
+    control.__name__ = f"on_{name.replace(':', '_')}"
+    return event(name)(control)
 
 
 class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
@@ -120,14 +167,39 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         super().__init__(namespace)
         self.deps = deps
         self._tasks: set[asyncio.Task[None]] = set()  # emits started from SFU callbacks
+        self._joins = Buckets(deps.join_rate, deps.monotonic)
+        deps.sfu.listen(self)
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
-        """Events are named ``area:verb`` on the wire and handled by ``on_area_verb``;
-        unknown events get an error ack instead of silence."""
-        name = (event or "").replace(":", "_")
-        if event not in ("connect", "disconnect") and not hasattr(self, f"on_{name}"):
+        """Events are named ``area:verb`` on the wire and handled by ``on_area_verb``. Only
+        python-socketio itself may trigger ``connect`` and ``disconnect`` (it does so while
+        the connection is not yet, or no longer, connected); a client that sends an event of
+        that name, or any name not in the protocol, gets ``unknown_event``."""
+        sid = args[0] if args else None
+        if event in ("connect", "disconnect") and not self._connected(sid):
+            return await super().trigger_event(event, *args)
+        if not isinstance(event, str) or event not in protocol.CLIENT_EVENTS:
             return self.error(None, "unknown_event", Notice("That message was not understood.", {}))
-        return await super().trigger_event(name, *args)
+        waited = await self._limited(sid, event) if self.deps.rate_limits else 0.0
+        if waited:
+            return self.error(
+                None,
+                "rate_limited",
+                Notice("Too many messages at once. Please wait a moment.", {}),
+                RateLimited("", retry_after=waited),
+            )
+        return await super().trigger_event(event.replace(":", "_"), *args)
+
+    def _connected(self, sid: Any) -> bool:
+        return isinstance(sid, str) and bool(self.server.manager.is_connected(sid, self.namespace))
+
+    async def _limited(self, sid: Any, event: str) -> float:
+        try:
+            session = await self.get_session(sid)
+        except KeyError:
+            return 0.0
+        limits = session.get("limits")
+        return limits.take(event, self.deps.monotonic()) if isinstance(limits, Limits) else 0.0
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -141,32 +213,37 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             raise PermissionDenied("You are not in this class.")
         return who
 
-    def error(self, who: Who | None, code: str, notice: Notice) -> Ack:
+    def error(
+        self, who: Who | None, code: str, notice: Notice, exc: KelasError | None = None
+    ) -> Ack:
         language = who.language if who else "en"
-        return {"error": {"code": code, "message": self.deps.translate(notice, language)}}
+        message = self.deps.translate(notice, language)
+        body = protocol.ErrorBody(
+            code=code,
+            message=message,
+            retry_after=exc.retry_after if isinstance(exc, RateLimited) else None,
+        )
+        return protocol.ErrorAck(error=body).wire()
 
-    async def broadcast(self, room: Room, name: str, data: Any, skip: str | None = None) -> None:
-        await self.emit(name, data, room=channel(room.lesson_id), skip_sid=skip)
+    async def tell(self, name: str, data: protocol.Out, to: str) -> None:
+        await self.emit(name, data.wire(), to=to, ignore_queue=True)
 
-    async def updated(self, room: Room, *people: Participant) -> None:
-        for person in people:
-            await self.broadcast(room, "participant:updated", person.public())
-        await self.sync_media(room)
+    async def broadcast(
+        self, room: Room, name: str, data: protocol.Out, skip: str | None = None
+    ) -> None:
+        await self.emit(
+            name, data.wire(), room=channel(room.lesson_id), skip_sid=skip, ignore_queue=True
+        )
 
-    async def sync_media(self, room: Room) -> None:
-        """Gate and re-point media after any change, then tell each browser its slots."""
-        layout = self.deps.sfu.sync(room)
-        for user_id, slots in layout.items():
-            person = room.participants.get(user_id)
-            if person is not None:
-                await self.emit("media:slots", slots, to=person.sid)
+    async def close_socket(self, sid: str) -> None:
+        await self.server.disconnect(sid, namespace=self.namespace, ignore_queue=True)
 
     def speaking(self, lesson_id: int, user_id: int, speaking: bool) -> bool:
         """Called by the SFU from audio levels (RFC 6464), without decoding anything."""
         room = self.deps.rooms.get(lesson_id)
         if room is None or not room.set_speaking(user_id, speaking):
             return False
-        payload = {"user_id": user_id, "speaking": speaking}
+        payload = protocol.Speaking(user_id=user_id, speaking=speaking)
         task = asyncio.get_running_loop().create_task(
             self.broadcast(room, "participant:speaking", payload)
         )
@@ -174,12 +251,70 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         task.add_done_callback(self._tasks.discard)
         return True
 
+    # -- the one path from a room change to its effects ------------------------------------
+
+    async def _apply(self, room: Room, change: Change, actor: str | None = None) -> None:
+        if change.ended:
+            await self.broadcast(room, "room:ended", protocol.Nothing())
+        for departure in change.departures:
+            await self._depart(room, departure, actor)
+        if change.joined is not None:
+            joined = change.joined
+            await self.broadcast(room, "participant:joined", joined.public(), skip=joined.sid)
+        for person in change.updated:
+            await self.broadcast(room, "participant:updated", person.public())
+        for person, notice in change.told:
+            await self.tell(notice, protocol.Nothing(), to=person.sid)
+        if change.hands:
+            await self.broadcast(room, "hands", protocol.Hands(hands=list(room.hands)))
+        if change.room:
+            await self.broadcast(room, "room:updated", room.state())
+        for person in change.plans:
+            plans = room.send_plan(person.user_id)
+            self.deps.sfu.plan(room, person.user_id, plans)
+            await self.tell("media:plan", plans.public(), to=person.sid)
+        if change.media:
+            self.deps.sfu.gate(room)
+            for user_id, layout in self.deps.sfu.assign(room).items():
+                await self.tell("media:slots", layout, to=room.participants[user_id].sid)
+        if change.departures and room.empty:
+            self.deps.rooms.forget_if_empty(room)
+            await self.deps.presence.release(room.lesson_id, self.deps.process)
+
+    async def _depart(self, room: Room, departure: Departure, actor: str | None) -> None:
+        """A connection leaves the room: its socket is closed unless it already is (or it is
+        the actor's own, which closes after its ack); unless the person is still here on a
+        newer connection, the others are told, their media stops and attendance records it."""
+        person, sid, reason = departure.person, departure.sid, departure.reason
+        if reason != "left":
+            if reason == "removed":
+                await self.tell("you:removed", protocol.Nothing(), to=sid)
+            await self.save_session(sid, {})
+            if sid != actor:
+                await self.close_socket(sid)
+        if reason == "replaced":
+            log.info("class %s: user %s reconnected", room.lesson_id, person.user_id)
+            return
+        if reason in ("left", "removed"):
+            await self.broadcast(
+                room, "participant:left", protocol.Left(user_id=person.user_id, reason=reason)
+            )
+        await self.deps.sfu.leave(room, person.user_id)
+        await self.deps.presence.offline(room.lesson_id, person.user_id)
+        async with self.deps.maker.begin() as db:
+            await live.record_leave(
+                db, room.lesson_id, person.user_id, self.deps.clock(), removed=reason == "removed"
+            )
+        log.info("class %s: user %s %s", room.lesson_id, person.user_id, reason)
+
     # -- connection -------------------------------------------------------------------
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        user = await self.deps.authenticate(environ)
-        language = user.language if user else "en"
+        user: User | None = None
         try:
+            if self.deps.rate_limits:
+                self._admit_rate(environ)
+            user = await self.deps.authenticate(environ)
             if user is None:
                 raise NotAuthenticated("Please log in first.")
             try:
@@ -193,24 +328,41 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             if home != self.deps.process:
                 raise PermissionDenied("This class is hosted by another server: {home}", home=home)
             room = self.deps.rooms.open(admission)
-            person, replaced = room.join(admission, sid)
+            person, change = room.join(admission, sid)
         except KelasError as exc:
+            language = user.language if user else "en"
+            refusal = protocol.Refusal(
+                code=exc.code,
+                message=self.deps.translate(exc.notice, language),
+                retry_after=exc.retry_after if isinstance(exc, RateLimited) else None,
+            )
+            # The first argument becomes the error's message, the second its data: the page
+            # reads data.code to know whether reconnecting can help.
             raise socketio.exceptions.ConnectionRefusedError(
-                {"code": exc.code, "message": self.deps.translate(exc.notice, language)}
+                refusal.message, refusal.wire()
             ) from None
-        await self.save_session(sid, {"who": Who(user.id, room.lesson_id, language)})
+        session = {
+            "who": Who(user.id, room.lesson_id, user.language),
+            "limits": Limits(self.deps.monotonic()),
+        }
+        await self.save_session(sid, session)
         await self.enter_room(sid, channel(room.lesson_id))
-        if replaced is not None:
-            # The same person on a new connection: the old one goes, no ghost remains.
-            await self.save_session(replaced, {})
-            await self.disconnect(replaced)
-        else:
-            await self.broadcast(room, "participant:joined", person.public(), skip=sid)
+        await self._apply(room, change)
         await self.deps.presence.online(
             room.lesson_id, user.id, {"name": user.name, "role": person.role.value}
         )
         async with self.deps.maker.begin() as db:
             await live.record_join(db, room.lesson_id, user.id, now)
+
+    def _admit_rate(self, environ: dict[str, Any]) -> None:
+        request = environ.get("aiohttp.request")
+        address = getattr(request, "remote", None) or "unknown"
+        waited = self._joins.take(address)
+        if waited:
+            raise RateLimited(
+                "Too many people joining from your address. Please try again in a moment.",
+                retry_after=waited,
+            )
 
     async def on_disconnect(self, sid: str, *_: Any) -> None:
         try:
@@ -218,72 +370,68 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         except PermissionDenied:
             return  # replaced by a newer connection, removed, or never admitted
         room = self.deps.rooms.get(who.lesson_id)
-        if room is None or not room.leave(who.user_id, sid):
-            return
-        await self.broadcast(room, "participant:left", {"user_id": who.user_id})
-        await self.deps.sfu.leave(room, who.user_id)
-        await self.sync_media(room)
-        await self.deps.presence.offline(room.lesson_id, who.user_id)
-        self.deps.rooms.forget_if_empty(room)
-        if room.empty:
-            await self.deps.presence.release(room.lesson_id, self.deps.process)
-        async with self.deps.maker.begin() as db:
-            await live.record_leave(db, room.lesson_id, who.user_id, self.deps.clock())
+        if room is not None:
+            await self._apply(room, room.leave(who.user_id, sid))
 
     # -- state, chat, media -----------------------------------------------------------
 
-    @event(protocol.ChatSince)
-    async def on_hello(self, sid: str, who: Who, room: Room, payload: protocol.ChatSince) -> Ack:
+    @event("hello")
+    async def on_hello(
+        self, sid: str, who: Who, room: Room, payload: protocol.ChatSince
+    ) -> protocol.HelloAck:
         """Everything a (re)joining browser needs: room, self, chat since ``after``, media."""
         async with self.deps.maker.begin() as db:
             chat = await live.chat_since(db, room.lesson_id, payload.after)
         me = room.member(who.user_id)
-        return {
-            "room": room.snapshot(),
-            "me": me.public(),
-            "chat": [_chat(line) for line in chat],
-            "media": {
-                "ice_servers": self.deps.ice_servers,
-                "slots": self.deps.sfu.slots_for(room),
-                "plan": room.send_plan(who.user_id),
-            },
-        }
+        return protocol.HelloAck(
+            room=room.snapshot(),
+            me=me.public(),
+            chat=[_chat(line) for line in chat],
+            media=protocol.HelloMedia(
+                ice_servers=self.deps.ice_servers,
+                slots=self.deps.sfu.slots_for(room),
+                plan=room.send_plan(who.user_id).public(),
+            ),
+        )
 
-    @event(protocol.ChatSend)
-    async def on_chat_send(self, sid: str, who: Who, room: Room, payload: protocol.ChatSend) -> Ack:
+    @event("chat:send")
+    async def on_chat_send(
+        self, sid: str, who: Who, room: Room, payload: protocol.ChatSend
+    ) -> protocol.SentAck:
         room.may_chat(who.user_id)
         async with self.deps.maker.begin() as db:
             line = await live.post_chat(
                 db, room.lesson_id, who.user_id, payload.text, self.deps.clock()
             )
         await self.broadcast(room, "chat:message", _chat(line))
-        return {"seq": line.seq}
+        return protocol.SentAck(seq=line.seq)
 
-    @event(protocol.ChatSince)
+    @event("chat:since")
     async def on_chat_since(
         self, sid: str, who: Who, room: Room, payload: protocol.ChatSince
-    ) -> Ack:
+    ) -> protocol.MessagesAck:
         async with self.deps.maker.begin() as db:
             lines = await live.chat_since(db, room.lesson_id, payload.after)
-        return {"messages": [_chat(line) for line in lines]}
+        return protocol.MessagesAck(messages=[_chat(line) for line in lines])
 
-    @event(protocol.MediaState)
+    @event("media:state")
     async def on_media_state(
         self, sid: str, who: Who, room: Room, payload: protocol.MediaState
-    ) -> None:
-        person = room.set_media(
-            who.user_id, mic=payload.mic, cam=payload.cam, screen=payload.screen
-        )
-        await self.updated(room, person)
+    ) -> Change:
+        return room.set_media(who.user_id, mic=payload.mic, cam=payload.cam, screen=payload.screen)
 
-    @event(protocol.Offer)
-    async def on_media_offer(self, sid: str, who: Who, room: Room, payload: protocol.Offer) -> Ack:
+    @event("media:offer")
+    async def on_media_offer(
+        self, sid: str, who: Who, room: Room, payload: protocol.Offer
+    ) -> protocol.AnswerAck:
         room.member(who.user_id)
-        answer, slots = await self.deps.sfu.connect(room, who.user_id, payload.sdp)
-        await self.sync_media(room)
-        return {"type": "answer", "sdp": answer, "slots": slots}
+        plans = room.send_plan(who.user_id)
+        answer, slots = await self.deps.sfu.connect(room, who.user_id, payload.sdp, plans)
+        if who.user_id in room.participants:  # still here after the await
+            await self._apply(room, Change(media=True))
+        return protocol.AnswerAck(type="answer", sdp=answer, slots=slots)
 
-    @event(protocol.Candidate)
+    @event("media:candidate")
     async def on_media_candidate(
         self, sid: str, who: Who, room: Room, payload: protocol.Candidate
     ) -> None:
@@ -293,106 +441,66 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     # -- hands ----------------------------------------------------------------------------
 
-    @event()
-    async def on_hand_raise(self, sid: str, who: Who, room: Room, _: None) -> None:
-        room.raise_hand(who.user_id)
-        await self.broadcast(room, "hands", {"hands": room.hands})
+    @event("hand:raise")
+    async def on_hand_raise(self, sid: str, who: Who, room: Room, _: None) -> Change:
+        return room.raise_hand(who.user_id)
 
-    @event(protocol.OptionalTarget)
+    @event("hand:lower")
     async def on_hand_lower(
         self, sid: str, who: Who, room: Room, payload: protocol.OptionalTarget
-    ) -> None:
-        room.lower_hand(who.user_id, payload.user_id or who.user_id)
-        await self.broadcast(room, "hands", {"hands": room.hands})
+    ) -> Change:
+        return room.lower_hand(who.user_id, payload.user_id or who.user_id)
 
-    @event()
-    async def on_hand_lower_all(self, sid: str, who: Who, room: Room, _: None) -> None:
-        room.require_tutor(who.user_id)
-        room.hands.clear()
-        await self.broadcast(room, "hands", {"hands": room.hands})
+    @event("hand:lower_all")
+    async def on_hand_lower_all(self, sid: str, who: Who, room: Room, _: None) -> Change:
+        return room.lower_all_hands(who.user_id)
 
-    @event()
-    async def on_unmute_accept(self, sid: str, who: Who, room: Room, _: None) -> None:
-        await self.updated(room, room.accept_unmute(who.user_id))
+    @event("unmute:accept")
+    async def on_unmute_accept(self, sid: str, who: Who, room: Room, _: None) -> Change:
+        return room.accept_unmute(who.user_id)
 
     # -- tutor controls -------------------------------------------------------------------
 
-    @event()
-    async def on_control_mute_all(self, sid: str, who: Who, room: Room, _: None) -> None:
-        students = room.mute_all(who.user_id)
-        for student in students:
-            await self.emit("you:muted", {}, to=student.sid)
-        await self.updated(room, *students)
+    @event("control:mute_all")
+    async def on_control_mute_all(self, sid: str, who: Who, room: Room, _: None) -> Change:
+        return room.mute_all(who.user_id)
 
-    # One student, one rule, one word to that student (and, when media changes, to all).
-    on_control_mute = _student_control(Room.mute, "you:muted")
-    on_control_allow_unmute = _student_control(Room.allow_unmute, "you:may_unmute")
-    on_control_request_unmute = _student_control(
-        Room.request_unmute, "you:unmute_requested", media=False
-    )
-    on_control_camera_off = _student_control(Room.camera_off, "you:camera_off")
-    on_control_allow_camera = _student_control(Room.allow_camera, "you:may_use_camera")
+    on_control_mute = _student_control(Room.mute, "control:mute")
+    on_control_allow_unmute = _student_control(Room.allow_unmute, "control:allow_unmute")
+    on_control_request_unmute = _student_control(Room.request_unmute, "control:request_unmute")
+    on_control_camera_off = _student_control(Room.camera_off, "control:camera_off")
+    on_control_allow_camera = _student_control(Room.allow_camera, "control:allow_camera")
+    on_control_remove = _student_control(Room.remove, "control:remove")
 
-    @event(protocol.OptionalTarget)
+    @event("control:spotlight")
     async def on_control_spotlight(
         self, sid: str, who: Who, room: Room, payload: protocol.OptionalTarget
-    ) -> None:
-        before = room.spotlight
-        room.set_spotlight(who.user_id, payload.user_id)
-        await self.broadcast(
-            room, "room:updated", {"spotlight": room.spotlight, "locked": room.locked}
-        )
-        for user_id in {before, room.spotlight} - {None}:
-            person = room.participants.get(user_id) if user_id else None
-            if person is not None:
-                await self.emit("media:plan", room.send_plan(person.user_id), to=person.sid)
+    ) -> Change:
+        return room.set_spotlight(who.user_id, payload.user_id)
 
-    @event(protocol.Target)
-    async def on_control_remove(
-        self, sid: str, who: Who, room: Room, payload: protocol.Target
-    ) -> None:
-        student = room.remove(who.user_id, payload.user_id)
-        await self.emit("you:removed", {}, to=student.sid)
-        await self.save_session(student.sid, {})
-        await self.disconnect(student.sid)
-        await self.broadcast(room, "participant:left", {"user_id": student.user_id})
-        await self.broadcast(room, "hands", {"hands": room.hands})
-        await self.deps.sfu.leave(room, student.user_id)
-        await self.sync_media(room)
-        await self.deps.presence.offline(room.lesson_id, student.user_id)
-        async with self.deps.maker.begin() as db:
-            await live.record_leave(
-                db, room.lesson_id, student.user_id, self.deps.clock(), removed=True
-            )
+    @event("control:lock")
+    async def on_control_lock(
+        self, sid: str, who: Who, room: Room, payload: protocol.Lock
+    ) -> Change:
+        return room.lock(who.user_id, payload.locked)
 
-    @event(protocol.Lock)
-    async def on_control_lock(self, sid: str, who: Who, room: Room, payload: protocol.Lock) -> None:
-        room.lock(who.user_id, payload.locked)
-        await self.broadcast(
-            room, "room:updated", {"spotlight": room.spotlight, "locked": room.locked}
-        )
+    @event("control:end")
+    async def on_control_end(self, sid: str, who: Who, room: Room, _: None) -> Change:
+        return room.end(who.user_id)
 
-    @event()
-    async def on_control_end(self, sid: str, who: Who, room: Room, _: None) -> None:
-        everyone = room.end(who.user_id)
-        await self.broadcast(room, "room:ended", {})
-        await self.deps.sfu.close_room(room.lesson_id)
-        now = self.deps.clock()
-        for person in everyone:
-            await self.deps.presence.offline(room.lesson_id, person.user_id)
-            async with self.deps.maker.begin() as db:
-                await live.record_leave(db, room.lesson_id, person.user_id, now)
-            await self.save_session(person.sid, {})
-            if person.sid != sid:  # the tutor's own connection closes after the ack
-                await self.disconnect(person.sid)
-        await self.deps.presence.release(room.lesson_id, self.deps.process)
+    # -- shutting down ----------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Close every live connection and peer (server shutdown): people reconnect to
+        whichever process serves the class next."""
+        for room in self.deps.rooms.all():
+            for person in list(room.participants.values()):
+                await self.close_socket(person.sid)
+            await self.deps.presence.release(room.lesson_id, self.deps.process)
+        await self.deps.sfu.close()
 
 
-def _chat(line: live.ChatLine) -> dict[str, Any]:
-    return {
-        "seq": line.seq,
-        "user_id": line.user_id,
-        "name": line.name,
-        "text": line.body,
-        "at": line.at.isoformat(),
-    }
+def _chat(line: live.ChatLine) -> protocol.ChatMessage:
+    return protocol.ChatMessage(
+        seq=line.seq, user_id=line.user_id, name=line.name, text=line.body, at=line.at.isoformat()
+    )

@@ -1,17 +1,41 @@
-"""Every client-to-server payload of the live-class protocol, validated (docs/protocol.md)."""
+"""Every payload of the live-class protocol, both ways, validated (docs/protocol.md).
+
+Client to server: the payload models, and ``CLIENT_EVENTS`` (event name -> payload model and
+ack model). Server to client: the emitted models, and ``SERVER_EVENTS``. A test checks
+docs/protocol.md against these two tables, so the document cannot drift from the code.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 MAX_SDP = 100_000
+MAX_SEQ = 2**31 - 1  # chat sequence numbers are 32-bit integers in the database
 UserId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _printable(text: str) -> str:
+    """Text a person typed: no NUL or other control characters (newlines and tabs are fine).
+    PostgreSQL refuses NUL in text, and control characters only serve to confuse a screen."""
+    if _CONTROL.search(text):
+        raise ValueError("control characters are not allowed")
+    return text
 
 
 class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# -- client to server --------------------------------------------------------------------
+
+
+class Empty(Payload):
+    """The payload of an event that takes none: nothing, or an empty object."""
 
 
 class Join(Payload):
@@ -21,11 +45,18 @@ class Join(Payload):
 
 
 class ChatSend(Payload):
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    text: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+        AfterValidator(_printable),
+    ]
+    # Chosen by the page for each message it types: sending it again (after an `unavailable`
+    # answer or a reconnect) never stores it twice.
+    key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")] | None = None
 
 
 class ChatSince(Payload):
-    after: Annotated[int, Field(ge=0)]
+    after: Annotated[int, Field(ge=0, le=MAX_SEQ)]
 
 
 class MediaState(Payload):
@@ -55,3 +86,191 @@ class Candidate(Payload):
     candidate: Annotated[str, StringConstraints(max_length=1000)]
     sdpMid: Annotated[str, StringConstraints(max_length=64)] | None = None  # noqa: N815
     sdpMLineIndex: Annotated[int, Field(ge=0, le=255)] | None = None  # noqa: N815
+
+
+# -- server to client --------------------------------------------------------------------
+
+
+class Out(BaseModel):
+    """A server-to-client payload; emitted as ``model_dump(mode="json")``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def wire(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class Nothing(Out):
+    pass
+
+
+class ParticipantView(Out):
+    user_id: int
+    name: str
+    role: Literal["tutor", "student", "observer"]
+    mic: bool
+    cam: bool
+    screen: bool
+    mic_blocked: bool
+    cam_blocked: bool
+    speaking: bool
+
+
+class Left(Out):
+    user_id: int
+    reason: Literal["left", "removed"]
+
+
+class Speaking(Out):
+    user_id: int
+    speaking: bool
+
+
+class Hands(Out):
+    hands: list[int]
+
+
+class RoomState(Out):
+    spotlight: int | None
+    locked: bool
+
+
+class RoomSnapshot(Out):
+    lesson_id: int
+    topic: str
+    participants: list[ParticipantView]
+    hands: list[int]
+    spotlight: int | None
+    locked: bool
+    ended: bool
+
+
+class ChatMessage(Out):
+    seq: int
+    user_id: int
+    name: str
+    text: str
+    at: str
+
+
+class Layout(Out):
+    """Which slot shows whom: ``slots`` maps a slot index (as a string) to a publisher."""
+
+    slots: dict[str, int]
+    screen: int | None
+
+
+class PlanView(Out):
+    max_bitrate: int
+    width: int
+    height: int
+    framerate: int
+
+
+class MediaPlan(Out):
+    camera: PlanView
+    screen: PlanView
+
+
+class MediaFailed(Out):
+    reason: str
+    message: str
+
+
+class Refusal(Out):
+    """The data of a refused connection (``connect_error``)."""
+
+    code: str
+    message: str
+    retry_after: float | None = None
+
+
+class ErrorBody(Out):
+    code: str
+    message: str
+    retry_after: float | None = None  # with rate_limited: seconds before trying again
+
+
+class ErrorAck(Out):
+    error: ErrorBody
+
+
+class Ok(Out):
+    ok: Literal[True] = True
+
+
+class HelloMedia(Out):
+    ice_servers: list[dict[str, Any]]
+    slots: int
+    plan: MediaPlan
+
+
+class HelloAck(Ok):
+    room: RoomSnapshot
+    me: ParticipantView
+    chat: list[ChatMessage]
+    media: HelloMedia
+
+
+class SentAck(Ok):
+    seq: int
+
+
+class MessagesAck(Ok):
+    messages: list[ChatMessage]
+
+
+class AnswerAck(Ok):
+    type: Literal["answer"]
+    sdp: str
+    slots: int
+
+
+@dataclass(frozen=True)
+class ClientEvent:
+    payload: type[Payload] | None
+    ack: type[Ok]
+
+
+CLIENT_EVENTS: dict[str, ClientEvent] = {
+    "hello": ClientEvent(ChatSince, HelloAck),
+    "chat:send": ClientEvent(ChatSend, SentAck),
+    "chat:since": ClientEvent(ChatSince, MessagesAck),
+    "media:offer": ClientEvent(Offer, AnswerAck),
+    "media:candidate": ClientEvent(Candidate, Ok),
+    "media:state": ClientEvent(MediaState, Ok),
+    "hand:raise": ClientEvent(None, Ok),
+    "hand:lower": ClientEvent(OptionalTarget, Ok),
+    "hand:lower_all": ClientEvent(None, Ok),
+    "unmute:accept": ClientEvent(None, Ok),
+    "control:mute": ClientEvent(Target, Ok),
+    "control:mute_all": ClientEvent(None, Ok),
+    "control:allow_unmute": ClientEvent(Target, Ok),
+    "control:request_unmute": ClientEvent(Target, Ok),
+    "control:camera_off": ClientEvent(Target, Ok),
+    "control:allow_camera": ClientEvent(Target, Ok),
+    "control:spotlight": ClientEvent(OptionalTarget, Ok),
+    "control:remove": ClientEvent(Target, Ok),
+    "control:lock": ClientEvent(Lock, Ok),
+    "control:end": ClientEvent(None, Ok),
+}
+
+SERVER_EVENTS: dict[str, type[Out]] = {
+    "participant:joined": ParticipantView,
+    "participant:updated": ParticipantView,
+    "participant:left": Left,
+    "participant:speaking": Speaking,
+    "hands": Hands,
+    "room:updated": RoomState,
+    "room:ended": Nothing,
+    "chat:message": ChatMessage,
+    "media:slots": Layout,
+    "media:plan": MediaPlan,
+    "media:failed": MediaFailed,
+    "you:muted": Nothing,
+    "you:may_unmute": Nothing,
+    "you:unmute_requested": Nothing,
+    "you:camera_off": Nothing,
+    "you:may_use_camera": Nothing,
+    "you:removed": Nothing,
+}

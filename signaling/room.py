@@ -1,19 +1,33 @@
 """A live class's state and its rules, in one place.
 
 Every method checks and changes state without awaiting, so that asyncio cannot interleave
-two changes (the event loop is the lock). Effects (emits, media changes) are the caller's job,
-done after the method returns. Time is passed in, never read here.
+two changes (the event loop is the lock). Each transition returns a ``Change``: what it
+changed, and so what must follow (who is told what, whether media gating or slots move, whose
+send plan changed, who left and why). The namespace applies a Change in one place, after the
+method returns. Time is passed in, never read here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from classroom.errors import Conflict, NotFound, PermissionDenied, TooLate
 from classroom.live import Admission, LiveRole
+from signaling import protocol
 
 Kind = Literal["audio", "video", "screen"]
+# Why a connection leaves the room: its socket closed, the same person connected again, the
+# tutor removed them, or the class ended.
+Reason = Literal["left", "replaced", "removed", "ended"]
+# What the tutor's controls tell the student concerned (server-to-client events).
+Notice = Literal[
+    "you:muted",
+    "you:may_unmute",
+    "you:unmute_requested",
+    "you:camera_off",
+    "you:may_use_camera",
+]
 
 
 @dataclass
@@ -30,21 +44,63 @@ class Participant:
     unmute_requested: bool = False
     speaking: bool = False
 
-    def public(self) -> dict[str, Any]:
-        return {
-            "user_id": self.user_id,
-            "name": self.name,
-            "role": self.role.value,
-            "mic": self.mic,
-            "cam": self.cam,
-            "screen": self.screen,
-            "mic_blocked": self.mic_blocked,
-            "cam_blocked": self.cam_blocked,
-            "speaking": self.speaking,
-        }
+    def public(self) -> protocol.ParticipantView:
+        return protocol.ParticipantView(
+            user_id=self.user_id,
+            name=self.name,
+            role=self.role.value,
+            mic=self.mic,
+            cam=self.cam,
+            screen=self.screen,
+            mic_blocked=self.mic_blocked,
+            cam_blocked=self.cam_blocked,
+            speaking=self.speaking,
+        )
+
+
+@dataclass(frozen=True)
+class Departure:
+    """A connection that leaves the room. For ``replaced`` the person stays (on their new
+    connection); for the other reasons they are gone from the room."""
+
+    person: Participant
+    sid: str
+    reason: Reason
 
 
 @dataclass
+class Change:
+    """What one transition changed. Empty means nothing to do."""
+
+    joined: Participant | None = None  # a new person: everyone else hears of them
+    updated: list[Participant] = field(default_factory=list)  # their public state changed
+    told: list[tuple[Participant, Notice]] = field(default_factory=list)  # a private word
+    departures: list[Departure] = field(default_factory=list)
+    media: bool = False  # forwarding gates or publishers changed: re-gate, re-point slots
+    plans: list[Participant] = field(default_factory=list)  # their send plan changed
+    room: bool = False  # spotlight or lock changed
+    hands: bool = False  # the queue of raised hands changed
+    ended: bool = False
+
+    def __add__(self, other: Change) -> Change:
+        return Change(
+            joined=self.joined or other.joined,
+            updated=_unique(self.updated + other.updated),
+            told=self.told + other.told,
+            departures=self.departures + other.departures,
+            media=self.media or other.media,
+            plans=_unique(self.plans + other.plans),
+            room=self.room or other.room,
+            hands=self.hands or other.hands,
+            ended=self.ended or other.ended,
+        )
+
+
+def _unique(people: list[Participant]) -> list[Participant]:
+    return list({id(p): p for p in people}.values())
+
+
+@dataclass(frozen=True)
 class SendPlan:
     """What a participant's browser should send, set through RTCRtpSender.setParameters."""
 
@@ -53,13 +109,24 @@ class SendPlan:
     height: int
     framerate: int = 30
 
-    def public(self) -> dict[str, int]:
-        return {
-            "max_bitrate": self.max_bitrate,
-            "width": self.width,
-            "height": self.height,
-            "framerate": self.framerate,
-        }
+    def public(self) -> protocol.PlanView:
+        return protocol.PlanView(
+            max_bitrate=self.max_bitrate,
+            width=self.width,
+            height=self.height,
+            framerate=self.framerate,
+        )
+
+
+@dataclass(frozen=True)
+class Plans:
+    """A publisher's plans: their camera and (the tutor's) screen."""
+
+    camera: SendPlan
+    screen: SendPlan
+
+    def public(self) -> protocol.MediaPlan:
+        return protocol.MediaPlan(camera=self.camera.public(), screen=self.screen.public())
 
 
 LARGE = SendPlan(max_bitrate=1_000_000, width=640, height=480)
@@ -83,9 +150,9 @@ class Room:
 
     # -- arriving and leaving -----------------------------------------------------------
 
-    def join(self, admission: Admission, sid: str) -> tuple[Participant, str | None]:
+    def join(self, admission: Admission, sid: str) -> tuple[Participant, Change]:
         """Admit a participant, or take them back after a reconnect: the same person keeps
-        their state and only their connection changes. Returns the replaced connection."""
+        their state and only their connection changes (the old one departs, "replaced")."""
         if self.ended:
             raise TooLate("The tutor has ended this class.")
         if admission.user_id in self.removed:
@@ -93,27 +160,35 @@ class Room:
         present = self.participants.get(admission.user_id)
         if present is not None:
             replaced, present.sid = present.sid, sid
-            return present, replaced
+            return present, Change(departures=[Departure(present, replaced, "replaced")])
         if self.locked and admission.role == LiveRole.STUDENT:
             raise PermissionDenied("The tutor has locked the room.")
         participant = Participant(admission.user_id, admission.name, admission.role, sid)
         mic_blocked, cam_blocked = self.restrictions.pop(admission.user_id, (False, False))
         participant.mic_blocked, participant.cam_blocked = mic_blocked, cam_blocked
         self.participants[admission.user_id] = participant
-        return participant, None
+        return participant, Change(joined=participant, media=True)
 
-    def leave(self, user_id: int, sid: str) -> bool:
-        """Forget a participant, unless they already came back on another connection."""
+    def leave(self, user_id: int, sid: str) -> Change:
+        """Forget a participant whose connection closed, unless they already came back on
+        another connection (then nothing changes)."""
         present = self.participants.get(user_id)
         if present is None or present.sid != sid:
-            return False
-        del self.participants[user_id]
-        if present.mic_blocked or present.cam_blocked:
-            self.restrictions[user_id] = (present.mic_blocked, present.cam_blocked)
-        self._drop_hand(user_id)
-        if self.spotlight == user_id:
+            return Change()
+        return self._forget(present, "left")
+
+    def _forget(self, person: Participant, reason: Reason) -> Change:
+        del self.participants[person.user_id]
+        if person.mic_blocked or person.cam_blocked:
+            self.restrictions[person.user_id] = (person.mic_blocked, person.cam_blocked)
+        change = Change(departures=[Departure(person, person.sid, reason)], media=True)
+        if person.user_id in self.hands:
+            self.hands.remove(person.user_id)
+            change.hands = True
+        if self.spotlight == person.user_id:
             self.spotlight = None
-        return True
+            change.room = True
+        return change
 
     @property
     def empty(self) -> bool:
@@ -121,7 +196,7 @@ class Room:
 
     # -- the participant's own media and hand -------------------------------------------
 
-    def set_media(self, user_id: int, *, mic: bool, cam: bool, screen: bool) -> Participant:
+    def set_media(self, user_id: int, *, mic: bool, cam: bool, screen: bool) -> Change:
         me = self.member(user_id)
         if me.role == LiveRole.OBSERVER and (mic or cam or screen):
             raise PermissionDenied("Observers watch silently.")
@@ -131,35 +206,48 @@ class Room:
             raise PermissionDenied("The tutor has turned your camera off.")
         if screen and me.role != LiveRole.TUTOR:
             raise PermissionDenied("Only the tutor can share a screen.")
+        if (me.mic, me.cam, me.screen) == (mic, cam, screen):
+            return Change()
         me.mic, me.cam, me.screen = mic, cam, screen
         if not mic:
             me.speaking = False
-        return me
+        return Change(updated=[me], media=True)
 
     def may_chat(self, user_id: int) -> None:
         if self.member(user_id).role == LiveRole.OBSERVER:
             raise PermissionDenied("Observers watch silently.")
 
-    def raise_hand(self, user_id: int) -> None:
+    def raise_hand(self, user_id: int) -> Change:
         me = self.member(user_id)
         if me.role != LiveRole.STUDENT:
             raise PermissionDenied("Only students raise their hands.")
-        if user_id not in self.hands:
-            self.hands.append(user_id)
+        if user_id in self.hands:
+            return Change()
+        self.hands.append(user_id)
+        return Change(hands=True)
 
-    def lower_hand(self, actor: int, target: int) -> None:
+    def lower_hand(self, actor: int, target: int) -> Change:
         if actor != target:
             self.require_tutor(actor)
         self.member(actor)
-        self._drop_hand(target)
+        if target not in self.hands:
+            return Change()
+        self.hands.remove(target)
+        return Change(hands=True)
 
-    def accept_unmute(self, user_id: int) -> Participant:
+    def lower_all_hands(self, actor: int) -> Change:
+        self.require_tutor(actor)
+        lowered = bool(self.hands)
+        self.hands.clear()
+        return Change(hands=lowered)
+
+    def accept_unmute(self, user_id: int) -> Change:
         me = self.member(user_id)
         if not me.unmute_requested:
             raise Conflict("The tutor has not asked you to unmute.")
         me.unmute_requested = me.mic_blocked = False
         me.mic = True
-        return me
+        return Change(updated=[me], media=True)
 
     def set_speaking(self, user_id: int, speaking: bool) -> bool:
         """Record who speaks (from audio levels); True when it changed."""
@@ -187,69 +275,79 @@ class Room:
             raise NotFound("That student is not in the class.")
         return target
 
-    def mute(self, actor: int, target: int) -> Participant:
+    def mute(self, actor: int, target: int) -> Change:
         self.require_tutor(actor)
         student = self.student(target)
         student.mic = student.speaking = student.unmute_requested = False
         student.mic_blocked = True
-        return student
+        return Change(updated=[student], told=[(student, "you:muted")], media=True)
 
-    def mute_all(self, actor: int) -> list[Participant]:
+    def mute_all(self, actor: int) -> Change:
         self.require_tutor(actor)
-        students = [p for p in self.participants.values() if p.role == LiveRole.STUDENT]
-        return [self.mute(actor, p.user_id) for p in students]
+        change = Change()
+        for person in list(self.participants.values()):
+            if person.role == LiveRole.STUDENT:
+                change += self.mute(actor, person.user_id)
+        return change
 
-    def allow_unmute(self, actor: int, target: int) -> Participant:
-        """Let the student unmute themselves when they wish."""
+    def allow_unmute(self, actor: int, target: int) -> Change:
+        """Let the student unmute themselves when they wish (nothing is forwarded yet)."""
         self.require_tutor(actor)
         student = self.student(target)
         student.mic_blocked = False
-        return student
+        return Change(updated=[student], told=[(student, "you:may_unmute")])
 
-    def request_unmute(self, actor: int, target: int) -> Participant:
+    def request_unmute(self, actor: int, target: int) -> Change:
         """Ask the student to unmute; their microphone opens only if they accept."""
         self.require_tutor(actor)
         student = self.student(target)
         student.unmute_requested = True
-        return student
+        return Change(told=[(student, "you:unmute_requested")])
 
-    def camera_off(self, actor: int, target: int) -> Participant:
+    def camera_off(self, actor: int, target: int) -> Change:
         self.require_tutor(actor)
         student = self.student(target)
         student.cam, student.cam_blocked = False, True
-        return student
+        return Change(updated=[student], told=[(student, "you:camera_off")], media=True)
 
-    def allow_camera(self, actor: int, target: int) -> Participant:
+    def allow_camera(self, actor: int, target: int) -> Change:
         self.require_tutor(actor)
         student = self.student(target)
         student.cam_blocked = False
-        return student
+        return Change(updated=[student], told=[(student, "you:may_use_camera")])
 
-    def set_spotlight(self, actor: int, target: int | None) -> None:
+    def set_spotlight(self, actor: int, target: int | None) -> Change:
+        """Show one student large to everyone (their camera plan grows), or nobody."""
         self.require_tutor(actor)
         if target is not None:
             self.student(target)
+        if target == self.spotlight:
+            return Change()
+        moved = [self.participants[u] for u in (self.spotlight, target) if u in self.participants]
         self.spotlight = target
+        return Change(room=True, plans=moved)
 
-    def remove(self, actor: int, target: int) -> Participant:
+    def remove(self, actor: int, target: int) -> Change:
         """Send a student out; they cannot come back to this class."""
         self.require_tutor(actor)
         student = self.student(target)
         self.removed.add(target)
-        self.leave(target, student.sid)
-        return student
+        return self._forget(student, "removed")
 
-    def lock(self, actor: int, locked: bool) -> None:
+    def lock(self, actor: int, locked: bool) -> Change:
         self.require_tutor(actor)
+        if locked == self.locked:
+            return Change()
         self.locked = locked
+        return Change(room=True)
 
-    def end(self, actor: int) -> list[Participant]:
+    def end(self, actor: int) -> Change:
         self.require_tutor(actor)
         self.ended = True
-        everyone = list(self.participants.values())
+        departures = [Departure(p, p.sid, "ended") for p in self.participants.values()]
         self.participants.clear()
         self.hands.clear()
-        return everyone
+        return Change(departures=departures, ended=True, media=True)
 
     # -- what the media layer should do -------------------------------------------------
 
@@ -264,10 +362,10 @@ class Room:
             return me.cam and not me.cam_blocked
         return me.screen and me.role == LiveRole.TUTOR
 
-    def send_plan(self, user_id: int) -> dict[str, Any]:
+    def send_plan(self, user_id: int) -> Plans:
         me = self.member(user_id)
         large = me.role == LiveRole.TUTOR or self.spotlight == user_id
-        return {"camera": (LARGE if large else SMALL).public(), "screen": SCREEN.public()}
+        return Plans(camera=LARGE if large else SMALL, screen=SCREEN)
 
     def publishers(self) -> list[Participant]:
         """Everyone whose media others receive, the tutor first."""
@@ -282,20 +380,19 @@ class Room:
             raise PermissionDenied("You are not in this class.")
         return me
 
-    def snapshot(self) -> dict[str, Any]:
-        return {
-            "lesson_id": self.lesson_id,
-            "topic": self.topic,
-            "participants": [p.public() for p in self.participants.values()],
-            "hands": list(self.hands),
-            "spotlight": self.spotlight,
-            "locked": self.locked,
-            "ended": self.ended,
-        }
+    def snapshot(self) -> protocol.RoomSnapshot:
+        return protocol.RoomSnapshot(
+            lesson_id=self.lesson_id,
+            topic=self.topic,
+            participants=[p.public() for p in self.participants.values()],
+            hands=list(self.hands),
+            spotlight=self.spotlight,
+            locked=self.locked,
+            ended=self.ended,
+        )
 
-    def _drop_hand(self, user_id: int) -> None:
-        if user_id in self.hands:
-            self.hands.remove(user_id)
+    def state(self) -> protocol.RoomState:
+        return protocol.RoomState(spotlight=self.spotlight, locked=self.locked)
 
 
 class Rooms:

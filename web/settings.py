@@ -32,6 +32,9 @@ class Settings:
     ice_servers: tuple[dict[str, Any], ...] = ()
     process_name: str = "local"
     freeze_heap: bool = False  # gc.freeze() after start-up; on for the real server
+    # Per-connection event limits and the join rate per address on live sockets; off only in
+    # tests that must flood a room on purpose (fuzzing).
+    live_rate_limits: bool = True
 
     @property
     def secure_cookies(self) -> bool:

@@ -67,6 +67,42 @@ def ntp_now() -> int:
     return (int(now) << 32) | int((now % 1) * (1 << 32))
 
 
+@dataclass
+class Renumbering:
+    """A slot's own sequence numbers and timestamps, continuous across the sources it shows.
+
+    The browser sees one stream per slot: when the slot switches to another publisher (or the
+    same publisher restarts), numbering continues from where it was, one packet on, and the
+    timestamp moves on by the wall-clock time that passed, so the jitter buffer neither waits
+    for missing packets nor plays the new picture late. Both wrap (2^16 and 2^32); a
+    retransmitted or reordered packet maps to the number it had and does not move "next".
+    """
+
+    clock_rate: int
+    seq_offset: int = 0
+    ts_offset: int = 0
+    next_seq: int = 0
+    last_ts: int = 0
+    last_at: float | None = None
+    fresh: bool = True
+
+    def switch(self) -> None:
+        self.fresh = True
+
+    def map(self, seq: int, ts: int, now: float) -> tuple[int, int]:
+        if self.fresh:
+            gap = int((now - self.last_at) * self.clock_rate) if self.last_at is not None else 0
+            self.seq_offset = (self.next_seq - seq) & 0xFFFF
+            self.ts_offset = (self.last_ts + max(gap, 1) - ts) & 0xFFFFFFFF
+            self.fresh = False
+        out_seq = (seq + self.seq_offset) & 0xFFFF
+        out_ts = (ts + self.ts_offset) & 0xFFFFFFFF
+        if (out_seq - self.next_seq) & 0xFFFF < 0x8000:  # newer than anything sent (RFC 3550)
+            self.next_seq, self.last_ts = (out_seq + 1) & 0xFFFF, out_ts
+        self.last_at = now
+        return out_seq, out_ts
+
+
 @dataclass(eq=False)
 class Slot:
     """One downstream sender of a subscriber: shows one publisher's stream at a time."""
@@ -78,16 +114,14 @@ class Slot:
     clock_rate: int
     source: Source | None = None
     waiting_keyframe: bool = False
-    _seq_offset: int = 0
-    _ts_offset: int = 0
-    _next_seq: int = 0
-    _last_ts: int = 0
-    _last_sent: float = 0.0
-    _fresh: bool = True
+    numbering: Renumbering = field(init=False)
     _connected: bool = False
     _history: list[tuple[int, bytes] | None] = field(default_factory=lambda: [None] * HISTORY)
     packets: int = 0
     octets: int = 0
+
+    def __post_init__(self) -> None:
+        self.numbering = Renumbering(self.clock_rate)
 
     def attach(self, source: Source | None) -> None:
         """Show ``source`` in this slot from its next keyframe on (audio at once)."""
@@ -96,7 +130,7 @@ class Slot:
         if self.source is not None:
             self.source.slots.discard(self)
         self.source = source
-        self._fresh = True
+        self.numbering.switch()
         if source is not None:
             source.slots.add(self)
             self.waiting_keyframe = self.kind != "audio"
@@ -113,20 +147,10 @@ class Slot:
             if not keyframe:
                 return
             self.waiting_keyframe = False
-        if self._fresh:
-            # A new source continues this slot's numbering, so the browser sees one stream.
-            gap = int((time.monotonic() - self._last_sent) * self.clock_rate) if self.packets else 0
-            self._seq_offset = (self._next_seq - packet.sequence_number) & 0xFFFF
-            self._ts_offset = (self._last_ts + max(gap, 1) - packet.timestamp) & 0xFFFFFFFF
-            self._fresh = False
-        seq = (packet.sequence_number + self._seq_offset) & 0xFFFF
-        ts = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
+        seq, ts = self.numbering.map(packet.sequence_number, packet.timestamp, time.monotonic())
         data = HEADER.pack(0x80, (packet.marker << 7) | self.payload_type, seq, ts, self.ssrc)
         data += packet.payload
         self._history[seq % HISTORY] = (seq, data)
-        if (seq - self._next_seq) & 0xFFFF < 0x8000:
-            self._next_seq, self._last_ts = (seq + 1) & 0xFFFF, ts
-        self._last_sent = time.monotonic()
         self.packets += 1
         self.octets += len(packet.payload)
         await self._send(data)

@@ -23,6 +23,7 @@ from aiortc.rtcconfiguration import RTCBundlePolicy, RTCIceServer
 from aiortc.sdp import candidate_from_sdp
 
 from classroom.errors import InvalidInput
+from signaling import protocol
 from signaling.media.forwarding import (
     Kind,
     Slot,
@@ -60,6 +61,7 @@ class Peer:
     video_slots: list[Slot] = field(default_factory=list)
     screen_slot: Slot | None = None
     assignment: dict[int, int] = field(default_factory=dict)  # slot index -> publisher
+    layout: protocol.Layout | None = None  # the layout this subscriber was last told
 
     async def close(self) -> None:
         for slot in self.all_slots():

@@ -1,37 +1,60 @@
-"""The SFU: peers by class and person, sources gated by the room's rules, slots assigned."""
+"""The SFU: peers by class and person, sources gated by the room's rules, slots assigned.
+
+The room decides; the SFU applies, in three separate steps that the namespace calls when a
+room change says so: ``gate`` (whose media is forwarded), ``plan`` (the bitrate each
+publisher is told to send) and ``assign`` (which slot of each subscriber shows whom, returning
+only the layouts that changed, so only those people are told).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from aiortc import RTCPeerConnection
 
+from signaling import protocol
 from signaling.media import hooks
 from signaling.media.forwarding import Kind, Source
+from signaling.media.layout import assign_slots
 from signaling.media.peer import Peer, add_candidate, configuration, negotiate
-from signaling.room import Room
+from signaling.room import Plans, Room
 
-# Told when someone starts or stops speaking; returns whether the room took note (it does not
-# while that person's microphone is not forwarded).
-SpeakingCallback = Callable[[int, int, bool], bool]
+log = logging.getLogger(__name__)
 LOUD_DBOV = 50  # RFC 6464 level: 0 is loudest, 127 silence; louder than -50 dBov is speech
 QUIET_AFTER_S = 0.8
+
+
+class MediaListener(Protocol):
+    """What the SFU tells the room layer."""
+
+    def speaking(self, lesson_id: int, user_id: int, speaking: bool) -> bool:
+        """Someone started or stopped speaking; returns whether the room took note (it does
+        not while that person's microphone is not forwarded)."""
+        ...
+
+
+class _Nobody:
+    def speaking(self, lesson_id: int, user_id: int, speaking: bool) -> bool:
+        return False
 
 
 class Sfu:
     """Every peer connection of this process, and the forwarding between them."""
 
-    def __init__(self, ice_servers: list[dict[str, Any]], on_speaking: SpeakingCallback) -> None:
+    def __init__(self, ice_servers: list[dict[str, Any]]) -> None:
         hooks.check()
         self._ice_servers = ice_servers
-        self._on_speaking = on_speaking
+        self._listener: MediaListener = _Nobody()
         self._peers: dict[tuple[int, int], Peer] = {}
         self._voice: dict[tuple[int, int], float] = {}  # last loud packet
         self._sweeper: asyncio.Task[None] | None = None
+
+    def listen(self, listener: MediaListener) -> None:
+        self._listener = listener
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -43,15 +66,16 @@ class Sfu:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
-        for peer in list(self._peers.values()):
-            await peer.close()
+        peers = list(self._peers.values())
         self._peers.clear()
+        await asyncio.gather(*(peer.close() for peer in peers))
 
     # -- peers --------------------------------------------------------------------------
 
-    async def connect(self, room: Room, user_id: int, offer: str) -> tuple[str, int]:
+    async def connect(self, room: Room, user_id: int, offer: str, plans: Plans) -> tuple[str, int]:
         """A (new) peer connection for this participant; an older one is closed, as after a
-        network change. Returns the answer SDP and the number of slots."""
+        network change. Returns the answer SDP and the number of slots. Call ``gate`` and
+        ``assign`` afterwards, as after any change of the room."""
         key = (room.lesson_id, user_id)
         old = self._peers.pop(key, None)
         if old is not None:
@@ -66,7 +90,8 @@ class Sfu:
             await peer.pc.close()
             raise
         self._peers[key] = peer
-        self.sync(room)
+        self.plan(room, user_id, plans)
+        log.info("class %s: peer of user %s connected", room.lesson_id, user_id)
         return answer, slots
 
     @staticmethod
@@ -82,37 +107,52 @@ class Sfu:
             await add_candidate(peer, candidate, mid, index)
 
     async def leave(self, room: Room, user_id: int) -> None:
+        """Close this person's peer; call ``assign`` afterwards to re-point the others."""
         peer = self._peers.pop((room.lesson_id, user_id), None)
         self._voice.pop((room.lesson_id, user_id), None)
         if peer is not None:
             await peer.close()
-        self.sync(room)
+            log.info("class %s: peer of user %s closed", room.lesson_id, user_id)
 
     async def close_room(self, lesson_id: int) -> None:
         for key in [k for k in self._peers if k[0] == lesson_id]:
+            self._voice.pop(key, None)
             await self._peers.pop(key).close()
 
     def peer(self, lesson_id: int, user_id: int) -> Peer | None:
         return self._peers.get((lesson_id, user_id))
 
-    # -- forwarding ---------------------------------------------------------------------
+    def _room_peers(self, room: Room) -> dict[int, Peer]:
+        return {
+            uid: peer
+            for (lid, uid), peer in self._peers.items()
+            if lid == room.lesson_id and uid in room.participants
+        }
 
-    def sync(self, room: Room) -> dict[int, dict[str, Any]]:
-        """Apply the room's rules: gate each source, and point each subscriber's slots at the
-        current publishers (keeping people in the slot they had). Returns, per subscriber,
-        which slot shows whom."""
-        peers = {uid: p for (lid, uid), p in self._peers.items() if lid == room.lesson_id}
-        peers = {uid: p for uid, p in peers.items() if uid in room.participants}
-        for uid, peer in peers.items():
-            plan = room.send_plan(uid)
+    # -- applying the room's rules ------------------------------------------------------
+
+    def gate(self, room: Room) -> None:
+        """Forward each source or not, as the room's rules say (a mute drops audio here)."""
+        for uid, peer in self._room_peers(room).items():
             for kind, source in peer.sources.items():
-                self._gate(source, room.forwards(uid, kind))
-                if kind != "audio":
-                    source.max_bitrate = plan["screen" if kind == "screen" else "camera"][
-                        "max_bitrate"
-                    ]
+                _gate(source, room.forwards(uid, kind))
+
+    def plan(self, room: Room, user_id: int, plans: Plans) -> None:
+        """The bitrate this publisher is asked for (REMB) follows their plan."""
+        peer = self._peers.get((room.lesson_id, user_id))
+        if peer is None:
+            return
+        for kind, source in peer.sources.items():
+            if kind != "audio":
+                plan = plans.screen if kind == "screen" else plans.camera
+                source.max_bitrate = plan.max_bitrate
+
+    def assign(self, room: Room) -> dict[int, protocol.Layout]:
+        """Point each subscriber's slots at the current publishers (people keep the slot they
+        had). Returns the layouts that changed since each subscriber was last told."""
+        peers = self._room_peers(room)
         publishers = [p.user_id for p in room.publishers()]
-        tutor_screen = next(
+        screen = next(
             (
                 peers[p].sources.get("screen")
                 for p in publishers
@@ -120,40 +160,28 @@ class Sfu:
             ),
             None,
         )
-        layout: dict[int, dict[str, Any]] = {}
+        changed: dict[int, protocol.Layout] = {}
         for uid, peer in peers.items():
-            others = [p for p in publishers if p != uid]
-            kept = {i: p for i, p in peer.assignment.items() if p in others}
-            free = [i for i in range(len(peer.video_slots)) if i not in kept]
-            for p in others:
-                if p not in kept.values() and free:
-                    kept[free.pop(0)] = p
-            peer.assignment = kept
-            for index in range(len(peer.video_slots)):
-                publisher = peers.get(kept[index]) if index in kept else None
-                peer.audio_slots[index].attach(
-                    publisher.sources.get("audio") if publisher else None
-                )
-                peer.video_slots[index].attach(
-                    publisher.sources.get("video") if publisher else None
-                )
+            peer.assignment = assign_slots(peer.assignment, publishers, uid, len(peer.video_slots))
+            for index, (audio, video) in enumerate(
+                zip(peer.audio_slots, peer.video_slots, strict=True)
+            ):
+                owner = peer.assignment.get(index)
+                publisher = peers.get(owner) if owner is not None else None
+                audio.attach(publisher.sources.get("audio") if publisher else None)
+                video.attach(publisher.sources.get("video") if publisher else None)
+            shown = screen if screen is not None and screen.publisher_id != uid else None
             if peer.screen_slot is not None:
-                peer.screen_slot.attach(
-                    tutor_screen if tutor_screen and tutor_screen.publisher_id != uid else None
-                )
-            layout[uid] = {
-                "slots": {str(i): p for i, p in sorted(kept.items())},
-                "screen": tutor_screen.publisher_id if tutor_screen else None,
-            }
-        return layout
+                peer.screen_slot.attach(shown)
+            layout = protocol.Layout(
+                slots={str(i): p for i, p in peer.assignment.items()},
+                screen=screen.publisher_id if screen else None,
+            )
+            if layout != peer.layout:
+                peer.layout = changed[uid] = layout
+        return changed
 
-    @staticmethod
-    def _gate(source: Source, on: bool) -> None:
-        if on and not source.forwarding and source.kind != "audio":
-            for slot in source.slots:
-                slot.waiting_keyframe = True
-            source.want_keyframe(force=True)
-        source.forwarding = on
+    # -- sources ------------------------------------------------------------------------
 
     def _source(self, room: Room, user_id: int, kind: Kind) -> Source:
         peer_key = (room.lesson_id, user_id)
@@ -161,6 +189,7 @@ class Sfu:
         async def keyframe(ssrc: int) -> None:
             peer = self._peers.get(peer_key)
             if peer is not None:
+                log.debug("class %s: keyframe asked of user %s (%s)", *peer_key, kind)
                 await _receiver(peer, kind)._send_rtcp_pli(ssrc)
 
         async def retransmit(ssrc: int, lost: list[int]) -> None:
@@ -171,7 +200,7 @@ class Sfu:
         def level(publisher: int, dbov: int) -> None:
             if dbov > LOUD_DBOV:
                 return
-            if peer_key in self._voice or self._on_speaking(room.lesson_id, publisher, True):
+            if peer_key in self._voice or self._listener.speaking(room.lesson_id, publisher, True):
                 self._voice[peer_key] = time.monotonic()
 
         async def remb(ssrc: int, bitrate: int) -> None:
@@ -190,7 +219,7 @@ class Sfu:
             for key, last in list(self._voice.items()):
                 if now - last > QUIET_AFTER_S:
                     del self._voice[key]
-                    self._on_speaking(key[0], key[1], False)
+                    self._listener.speaking(key[0], key[1], False)
 
     def stats(self) -> dict[str, int]:
         sources = [s for p in self._peers.values() for s in p.sources.values()]
@@ -200,6 +229,14 @@ class Sfu:
             "packets_in": sum(s.packets_in for s in sources),
             "packets_out": sum(s.packets for s in slots),
         }
+
+
+def _gate(source: Source, on: bool) -> None:
+    if on and not source.forwarding and source.kind != "audio":
+        for slot in source.slots:
+            slot.waiting_keyframe = True
+        source.want_keyframe(force=True)
+    source.forwarding = on
 
 
 def _receiver(peer: Peer, kind: Kind) -> Any:
