@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+from classroom.errors import N_, Unavailable
+
+UNREACHABLE = N_("The school's database cannot be reached just now. Please try again in a moment.")
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -50,3 +57,24 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached (down, restarting, the network
+    cut), as opposed to a query that failed on its own (a constraint, a bug)."""
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))
+    return isinstance(exc, (OSError, TimeoutError))
+
+
+@asynccontextmanager
+async def transaction(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """One transaction, all or nothing; an unreachable database raises Unavailable, which
+    every transport answers with "try again in a moment" instead of an internal error."""
+    try:
+        async with maker.begin() as db:
+            yield db
+    except (DBAPIError, OSError, TimeoutError) as exc:
+        if unreachable(exc):
+            raise Unavailable(UNREACHABLE) from exc
+        raise

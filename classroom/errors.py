@@ -5,6 +5,7 @@ KelasError
 ├── NotAuthenticated    no valid session or credentials
 ├── LoginThrottled      too many failed logins for this account
 ├── RateLimited         too many requests in a short time; carries retry_after (seconds)
+├── Unavailable         a service it needs (the database, Redis) cannot be reached now
 ├── PermissionDenied    the role or relation does not allow it
 ├── NotFound            no such object (or not visible to the actor)
 └── Conflict            the request clashes with current state
@@ -73,6 +74,10 @@ class RateLimited(KelasError):
     def __init__(self, message: str, retry_after: float, **params: str) -> None:
         super().__init__(message, None, **params)
         self.retry_after = retry_after
+
+
+class Unavailable(KelasError):
+    code = "unavailable"
 
 
 class PermissionDenied(KelasError):

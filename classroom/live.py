@@ -154,21 +154,43 @@ class ChatLine:
 
 
 async def post_chat(
-    db: AsyncSession, lesson_id: int, user_id: int, body: str, now: datetime
+    db: AsyncSession,
+    lesson_id: int,
+    user_id: int,
+    body: str,
+    now: datetime,
+    key: str | None = None,
 ) -> ChatLine:
     """Store a chat message with the next sequence number of its class (the class's row lock
-    serialises writers, so numbers have no gaps and no duplicates)."""
+    serialises writers, so numbers have no gaps and no duplicates). A message whose ``key``
+    this person already used in this class is the same message sent again: it is returned
+    as stored, not stored twice."""
     await db.get(Lesson, lesson_id, with_for_update=True)
+    name = await db.scalar(select(User.name).where(User.id == user_id)) or ""
+    if key is not None:
+        sent = await db.scalar(
+            select(ChatMessage).where(
+                ChatMessage.lesson_id == lesson_id,
+                ChatMessage.user_id == user_id,
+                ChatMessage.client_key == key,
+            )
+        )
+        if sent is not None:
+            return ChatLine(sent.seq, user_id, name, sent.body, sent.created_at)
     last = await db.scalar(
         select(func.max(ChatMessage.seq)).where(ChatMessage.lesson_id == lesson_id)
     )
     message = ChatMessage(
-        lesson_id=lesson_id, seq=(last or 0) + 1, user_id=user_id, body=body, created_at=now
+        lesson_id=lesson_id,
+        seq=(last or 0) + 1,
+        user_id=user_id,
+        body=body,
+        created_at=now,
+        client_key=key,
     )
     db.add(message)
     await db.flush()
-    name = await db.scalar(select(User.name).where(User.id == user_id))
-    return ChatLine(message.seq, user_id, name or "", body, now)
+    return ChatLine(message.seq, user_id, name, body, now)
 
 
 async def chat_since(

@@ -282,7 +282,12 @@ class ChatMessage(Base):
     """A message in a live class's chat; ``seq`` orders it within the class, gap-free."""
 
     __tablename__ = "chat_messages"
-    __table_args__ = (UniqueConstraint("lesson_id", "seq", name="uq_chat_messages_lesson_seq"),)
+    __table_args__ = (
+        UniqueConstraint("lesson_id", "seq", name="uq_chat_messages_lesson_seq"),
+        UniqueConstraint(
+            "lesson_id", "user_id", "client_key", name="uq_chat_messages_lesson_user_key"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"))
@@ -290,6 +295,8 @@ class ChatMessage(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Chosen by the sender's page per message: a message sent again is stored once.
+    client_key: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class Attendance(Base):

@@ -28,12 +28,14 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from classroom import live
+from classroom.db import transaction
 from classroom.errors import (
     KelasError,
     NotAuthenticated,
     Notice,
     PermissionDenied,
     RateLimited,
+    Unavailable,
 )
 from classroom.models import User
 from signaling import protocol
@@ -301,10 +303,9 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             )
         await self.deps.sfu.leave(room, person.user_id)
         await self.deps.presence.offline(room.lesson_id, person.user_id)
-        async with self.deps.maker.begin() as db:
-            await live.record_leave(
-                db, room.lesson_id, person.user_id, self.deps.clock(), removed=reason == "removed"
-            )
+        await self._record(
+            live.record_leave, room.lesson_id, person.user_id, removed=reason == "removed"
+        )
         log.info("class %s: user %s %s", room.lesson_id, person.user_id, reason)
 
     # -- connection -------------------------------------------------------------------
@@ -322,7 +323,7 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             except ValidationError:
                 raise PermissionDenied("Say which class to join.") from None
             now = self.deps.clock()
-            async with self.deps.maker.begin() as db:
+            async with transaction(self.deps.maker) as db:
                 admission = await live.admit(db, user, join.lesson_id, now, self.deps.window)
             home = await self.deps.presence.claim(admission.lesson_id, self.deps.process)
             if home != self.deps.process:
@@ -351,8 +352,17 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         await self.deps.presence.online(
             room.lesson_id, user.id, {"name": user.name, "role": person.role.value}
         )
-        async with self.deps.maker.begin() as db:
-            await live.record_join(db, room.lesson_id, user.id, now)
+        await self._record(live.record_join, room.lesson_id, user.id)
+
+    async def _record(
+        self, record: Callable[..., Awaitable[None]], lesson_id: int, user_id: int, **kw: Any
+    ) -> None:
+        """Attendance: recorded when the database answers; a class goes on when it does not."""
+        try:
+            async with transaction(self.deps.maker) as db:
+                await record(db, lesson_id, user_id, self.deps.clock(), **kw)
+        except Unavailable:
+            log.warning("class %s: attendance of user %s not recorded", lesson_id, user_id)
 
     def _admit_rate(self, environ: dict[str, Any]) -> None:
         request = environ.get("aiohttp.request")
@@ -380,7 +390,7 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self, sid: str, who: Who, room: Room, payload: protocol.ChatSince
     ) -> protocol.HelloAck:
         """Everything a (re)joining browser needs: room, self, chat since ``after``, media."""
-        async with self.deps.maker.begin() as db:
+        async with transaction(self.deps.maker) as db:
             chat = await live.chat_since(db, room.lesson_id, payload.after)
         me = room.member(who.user_id)
         return protocol.HelloAck(
@@ -399,9 +409,9 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self, sid: str, who: Who, room: Room, payload: protocol.ChatSend
     ) -> protocol.SentAck:
         room.may_chat(who.user_id)
-        async with self.deps.maker.begin() as db:
+        async with transaction(self.deps.maker) as db:
             line = await live.post_chat(
-                db, room.lesson_id, who.user_id, payload.text, self.deps.clock()
+                db, room.lesson_id, who.user_id, payload.text, self.deps.clock(), payload.key
             )
         await self.broadcast(room, "chat:message", _chat(line))
         return protocol.SentAck(seq=line.seq)
@@ -410,7 +420,7 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def on_chat_since(
         self, sid: str, who: Who, room: Room, payload: protocol.ChatSince
     ) -> protocol.MessagesAck:
-        async with self.deps.maker.begin() as db:
+        async with transaction(self.deps.maker) as db:
             lines = await live.chat_since(db, room.lesson_id, payload.after)
         return protocol.MessagesAck(messages=[_chat(line) for line in lines])
 

@@ -8,6 +8,7 @@ session creates its own database and drops it at the end.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import re
 import shutil
@@ -187,16 +188,29 @@ class School:
         return user, await self.login(user)
 
 
+SchoolFactory = Callable[..., Awaitable[School]]
+
+
 @pytest.fixture
-async def school(
+def school_with(
     settings: Settings,
     db: async_sessionmaker[AsyncSession],
     aiohttp_server: Any,
     aiohttp_client: Any,
-) -> School:
-    server = await aiohttp_server(create_app(settings))
+) -> SchoolFactory:
+    """Another running app on the same database, with some settings changed."""
 
-    async def new_client() -> TestClient[Any, Any]:
-        return await aiohttp_client(server)  # type: ignore[no-any-return]
+    async def make(**changes: Any) -> School:
+        server = await aiohttp_server(create_app(dataclasses.replace(settings, **changes)))
 
-    return School(server, db, new_client)
+        async def new_client() -> TestClient[Any, Any]:
+            return await aiohttp_client(server)  # type: ignore[no-any-return]
+
+        return School(server, db, new_client)
+
+    return make
+
+
+@pytest.fixture
+async def school(school_with: SchoolFactory) -> School:
+    return await school_with()

@@ -114,8 +114,9 @@ async def close_refused(client: socketio.AsyncClient) -> None:
         await http.close()
 
 
-async def refused(school: School, user: User, visitor: Visitor, lesson_id: int) -> str:
-    """The message with which the server refuses this connection."""
+async def refusal(school: School, user: User, visitor: Visitor, lesson_id: Any) -> dict[str, Any]:
+    """The data with which the server refuses this connection: ``{code, message}``, as a
+    browser's ``err.data`` receives it (and its message as ``err.message``)."""
     events = Events()
     client = socketio.AsyncClient(reconnection=False)
     try:
@@ -123,9 +124,16 @@ async def refused(school: School, user: User, visitor: Visitor, lesson_id: int) 
     except socketio.exceptions.ConnectionError:
         await close_refused(client)
         error = await events.wait("connect_error")
-        return str(error["message"])
+        data: dict[str, Any] = error["data"]
+        assert set(data) >= {"code", "message"} and data["message"] == error["message"], error
+        return data
     await client.disconnect()
     raise AssertionError("the connection was accepted")
+
+
+async def refused(school: School, user: User, visitor: Visitor, lesson_id: Any) -> str:
+    """The message with which the server refuses this connection."""
+    return str((await refusal(school, user, visitor, lesson_id))["message"])
 
 
 @dataclass
