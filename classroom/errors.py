@@ -6,10 +6,11 @@ KelasError
 ├── LoginThrottled      too many failed logins for this account
 ├── PermissionDenied    the role or relation does not allow it
 ├── NotFound            no such object (or not visible to the actor)
-└── Conflict            the request clashes with current state
-    ├── ClassFull           no free seat left
-    ├── DoubleBooked        overlapping class for the same person
-    └── TooLate             outside the allowed time window
+├── Conflict            the request clashes with current state
+│   ├── ClassFull           no free seat left
+│   ├── DoubleBooked        overlapping class for the same person
+│   └── TooLate             outside the allowed time window
+└── Unavailable         a service it needs is down just now; trying again later may work
 """
 
 from __future__ import annotations
@@ -88,3 +89,18 @@ class DoubleBooked(Conflict):
 
 class TooLate(Conflict):
     code = "too_late"
+
+
+class Unavailable(KelasError):
+    """A service the request needs (Redis, for a live class's home) cannot be reached just
+    now; nothing was changed, and the same request may succeed in a moment."""
+
+    code = "unavailable"
+
+    def __init__(
+        self,
+        message: str = N_("The class is not reachable just now. Please try again in a moment."),
+        fields: dict[str, str | Notice] | None = None,
+        **params: str,
+    ) -> None:
+        super().__init__(message, fields, **params)
