@@ -5,13 +5,14 @@ KelasError
 ├── NotAuthenticated    no valid session or credentials
 ├── LoginThrottled      too many failed logins for this account
 ├── RateLimited         too many requests in a short time; carries retry_after (seconds)
-├── Unavailable         a service it needs (the database, Redis) cannot be reached now
 ├── PermissionDenied    the role or relation does not allow it
 ├── NotFound            no such object (or not visible to the actor)
-└── Conflict            the request clashes with current state
-    ├── ClassFull           no free seat left
-    ├── DoubleBooked        overlapping class for the same person
-    └── TooLate             outside the allowed time window
+├── Conflict            the request clashes with current state
+│   ├── ClassFull           no free seat left
+│   ├── DoubleBooked        overlapping class for the same person
+│   └── TooLate             outside the allowed time window
+└── Unavailable         a service it needs (the database, Redis) is down just now; trying
+                        again later may work
 """
 
 from __future__ import annotations
@@ -76,10 +77,6 @@ class RateLimited(KelasError):
         self.retry_after = retry_after
 
 
-class Unavailable(KelasError):
-    code = "unavailable"
-
-
 class PermissionDenied(KelasError):
     code = "forbidden"
 
@@ -102,3 +99,18 @@ class DoubleBooked(Conflict):
 
 class TooLate(Conflict):
     code = "too_late"
+
+
+class Unavailable(KelasError):
+    """A service the request needs (the database; Redis, for a live class's home) cannot be
+    reached just now; nothing was changed, and the same request may succeed in a moment."""
+
+    code = "unavailable"
+
+    def __init__(
+        self,
+        message: str = N_("The class is not reachable just now. Please try again in a moment."),
+        fields: dict[str, str | Notice] | None = None,
+        **params: str,
+    ) -> None:
+        super().__init__(message, fields, **params)

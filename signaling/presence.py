@@ -2,15 +2,62 @@
 
 One interface, two backends: in memory for the single-process default, Redis when several
 processes serve one school (python-socketio's Redis manager carries their emits).
+
+With Redis, Redis is shared knowledge but never the only copy. Each process keeps the truth
+of what it holds (its people per class, the homes it hosts) and re-asserts it every
+``interval`` with a time to live, so:
+
+- a Redis restart (it runs without persistence) is repaired by the next re-assert, about one
+  interval after Redis accepts connections again;
+- what a process that died had asserted expires after ``ttl`` (its homes after ``lease``),
+  while the entries of live processes are rewritten before they can expire;
+- while Redis is down a live class goes on where it is hosted: reads answer from this
+  process's own knowledge, writes wait for the next re-assert, and only taking a home this
+  process does not hold is refused (Unavailable), since nobody can tell whether another
+  process hosts that class.
+
+Key layout (one Redis database; Redis 7.0 has no per-field expiry, so what expires together
+lives in one key):
+
+    kelas:people:<instance>  hash lesson -> JSON {user: info}: one process's people, the whole
+                             key with a PEXPIRE of ``ttl``, replaced whole by each re-assert
+    kelas:instances          set of the instances that may have people; readers visit each,
+                             and a re-assert drops those whose people key has expired
+    kelas:home:<lesson>      the name of the process hosting the class, with a PX lease of
+                             ``lease``, renewed by the holder's re-asserts
+
+``<instance>`` is unique per RedisPresence (host, pid and a random tag), so two processes
+given the same name by mistake cannot overwrite each other's people.
+
+Known limit, left to the failover design: right after a Redis restart the homes are gone
+until their holders' next re-assert; a claim by another process in that window wins, and the
+holder then logs a warning and stops claiming that class.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
+import os
+import secrets
+import socket
 from abc import ABC, abstractmethod
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, Final, TypeVar
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from classroom.errors import Unavailable
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+People = dict[int, dict[str, Any]]
 
 
 class Presence(ABC):
@@ -21,7 +68,7 @@ class Presence(ABC):
     async def offline(self, lesson_id: int, user_id: int) -> None: ...
 
     @abstractmethod
-    async def who(self, lesson_id: int) -> dict[int, dict[str, Any]]: ...
+    async def who(self, lesson_id: int) -> People: ...
 
     @abstractmethod
     async def live_lessons(self) -> list[int]: ...
@@ -29,10 +76,14 @@ class Presence(ABC):
     @abstractmethod
     async def claim(self, lesson_id: int, process: str) -> str:
         """Make ``process`` the home of the class unless another one already is; returns
-        the home."""
+        the home. Raises Unavailable when that cannot be known just now."""
 
     @abstractmethod
     async def release(self, lesson_id: int, process: str) -> None: ...
+
+    def start(self) -> None:
+        """Begin the backend's background work, if it has any (once, in a running loop)."""
+        return None
 
     async def close(self) -> None:
         return None
@@ -40,7 +91,7 @@ class Presence(ABC):
 
 class MemoryPresence(Presence):
     def __init__(self) -> None:
-        self._people: dict[int, dict[int, dict[str, Any]]] = {}
+        self._people: dict[int, People] = {}
         self._homes: dict[int, str] = {}
 
     async def online(self, lesson_id: int, user_id: int, info: dict[str, Any]) -> None:
@@ -52,7 +103,7 @@ class MemoryPresence(Presence):
         if not people:
             self._people.pop(lesson_id, None)
 
-    async def who(self, lesson_id: int) -> dict[int, dict[str, Any]]:
+    async def who(self, lesson_id: int) -> People:
         return dict(self._people.get(lesson_id, {}))
 
     async def live_lessons(self) -> list[int]:
@@ -66,46 +117,284 @@ class MemoryPresence(Presence):
             del self._homes[lesson_id]
 
 
+INSTANCES: Final = "kelas:instances"
+PEOPLE: Final = "kelas:people:"
+HOME: Final = "kelas:home:"
+
+# Replaces one instance's people whole (so an offline missed while Redis was down cannot
+# linger) and drops from the index every instance whose people have expired. The index is
+# pruned here, atomically, because a prune from outside could race a live instance's re-assert
+# and hide its people until the next one.
+ASSERT_PEOPLE = f"""
+redis.call('DEL', KEYS[2])
+for i = 3, #ARGV, 2 do
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+end
+if #ARGV > 2 then
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+  redis.call('SADD', KEYS[1], ARGV[1])
+end
+for _, instance in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', '{PEOPLE}' .. instance) == 0 then
+    redis.call('SREM', KEYS[1], instance)
+  end
+end
+return 1
+"""
+
+# Takes or renews each home KEYS[i] for the process ARGV[i + 1] with the lease ARGV[1] (ms);
+# returns each class's home after the call.
+CLAIM_HOMES = """
+local homes = {}
+for i, key in ipairs(KEYS) do
+  local process = ARGV[i + 1]
+  local home = redis.call('GET', key)
+  if not home then
+    redis.call('SET', key, process, 'PX', ARGV[1])
+    home = process
+  elseif home == process then
+    redis.call('PEXPIRE', key, ARGV[1])
+  end
+  homes[i] = home
+end
+return homes
+"""
+
+RELEASE_HOME = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+return 1
+"""
+
+# Redis being down shows as a RedisError (ConnectionError, TimeoutError) from the client, or
+# as a bare OSError from the socket on some paths.
+REDIS_DOWN = (RedisError, OSError)
+
+
+class _Down:
+    """What a guarded Redis call gives when Redis could not answer."""
+
+
+DOWN: Final = _Down()
+
+
 class RedisPresence(Presence):
-    """Hashes ``kelas:presence:<lesson>`` (user -> JSON), the set ``kelas:live`` and keys
-    ``kelas:home:<lesson>`` (the hosting process, with a lease renewed while it hosts)."""
+    """Presence shared through Redis, kept alive by this process (see the module docstring).
 
-    HOME_LEASE_S = 120
+    ``interval``: seconds between re-asserts; ``ttl``: how long this process's people outlive
+    its last re-assert; ``lease``: the same for the homes it hosts. The default lease, 10 s, is
+    ten missed renewals: it rides out a stalled Redis, and a dead process's classes can be
+    hosted elsewhere 10 s later (the 120 s lease of old was needed only because nothing renewed
+    it). ``redis`` must decode responses; ``from_url`` builds a client that fails fast.
+    """
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        interval: float = 1.0,
+        ttl: float = 5.0,
+        lease: float = 10.0,
+        instance: str | None = None,
+    ) -> None:
         self._redis = redis
+        self._interval = interval
+        self._ttl_ms = round(ttl * 1000)
+        self._lease_ms = round(lease * 1000)
+        self.instance = instance or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self._people: dict[int, People] = {}
+        self._homes: dict[int, str] = {}
+        self._reachable = True
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._assert_people = redis.register_script(ASSERT_PEOPLE)
+        self._claim_homes = redis.register_script(CLAIM_HOMES)
+        self._release_home = redis.register_script(RELEASE_HOME)
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> RedisPresence:
+        """A client that fails fast while Redis is down: the re-assert loop is the retry, and
+        a live class must not wait on Redis. One immediate retry, for a pooled connection
+        that a Redis restart left dead."""
+        redis = Redis.from_url(
+            url,
+            decode_responses=True,
+            retry=Retry(NoBackoff(), 1),
+            socket_timeout=2.0,
+            socket_connect_timeout=2.0,
+        )
+        return cls(redis, **options)
+
+    # -- the interface ------------------------------------------------------------------
 
     async def online(self, lesson_id: int, user_id: int, info: dict[str, Any]) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            _ = pipe.hset(f"kelas:presence:{lesson_id}", str(user_id), json.dumps(info))
-            _ = pipe.sadd("kelas:live", str(lesson_id))
-            await pipe.execute()
+        self._people.setdefault(lesson_id, {})[user_id] = info
+        await self._publish(lesson_id)
 
     async def offline(self, lesson_id: int, user_id: int) -> None:
-        key = f"kelas:presence:{lesson_id}"
-        await self._redis.hdel(key, str(user_id))
-        if not await self._redis.hlen(key):
-            await self._redis.srem("kelas:live", str(lesson_id))
+        people = self._people.get(lesson_id, {})
+        people.pop(user_id, None)
+        if not people:
+            self._people.pop(lesson_id, None)
+        await self._publish(lesson_id)
 
-    async def who(self, lesson_id: int) -> dict[int, dict[str, Any]]:
-        raw = await self._redis.hgetall(f"kelas:presence:{lesson_id}")
-        return {int(k): json.loads(v) for k, v in raw.items()}
+    async def who(self, lesson_id: int) -> People:
+        found: People = {}
+        others = await self._attempt(self._others(lambda pipe, key: pipe.hget(key, lesson_id)))
+        if not isinstance(others, _Down):
+            for raw in others:
+                found.update({int(user): info for user, info in json.loads(raw).items()})
+        found.update(self._people.get(lesson_id, {}))
+        return found
 
     async def live_lessons(self) -> list[int]:
-        return sorted(int(x) for x in await self._redis.smembers("kelas:live"))
+        lessons = set(self._people)
+        others = await self._attempt(self._others(lambda pipe, key: pipe.hkeys(key)))
+        if not isinstance(others, _Down):
+            lessons.update(int(lesson) for fields in others for lesson in fields)
+        return sorted(lessons)
 
     async def claim(self, lesson_id: int, process: str) -> str:
-        key = f"kelas:home:{lesson_id}"
-        await self._redis.set(key, process, nx=True, ex=self.HOME_LEASE_S)
-        home = await self._redis.get(key)
+        held = self._homes.get(lesson_id) == process
+        if held and not self._reachable:
+            return process  # ours already; the re-assert renews it once Redis is back
+        homes = await self._attempt(
+            self._claim_homes(keys=[HOME + str(lesson_id)], args=[self._lease_ms, process])
+        )
+        if isinstance(homes, _Down):
+            if held:
+                return process
+            raise Unavailable()
+        home = str(homes[0])
         if home == process:
-            await self._redis.expire(key, self.HOME_LEASE_S)
-        return str(home)
+            self._homes[lesson_id] = process
+        elif held:
+            self._lose_home(lesson_id, home)
+        return home
 
     async def release(self, lesson_id: int, process: str) -> None:
-        key = f"kelas:home:{lesson_id}"
-        if await self._redis.get(key) == process:
-            await self._redis.delete(key)
+        if self._homes.get(lesson_id) == process:
+            del self._homes[lesson_id]
+        if self._reachable:
+            # While Redis is down the lease runs out by itself.
+            await self._attempt(self._release_home(keys=[HOME + str(lesson_id)], args=[process]))
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._reassert_forever())
 
     async def close(self) -> None:
+        """Stop re-asserting and withdraw what this process asserted, then close the client."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._reachable:
+            await self._attempt(self._withdraw())
         await self._redis.aclose()
+
+    # -- re-asserting ---------------------------------------------------------------------
+
+    async def _reassert_forever(self) -> None:
+        while True:
+            try:
+                await self.reassert()
+            except Exception:  # a bug here must not end the loop: presence would expire
+                log.exception("re-asserting presence failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._interval)
+            self._wake.clear()
+
+    async def reassert(self) -> None:
+        """Write everything this process holds to Redis again (the loop does it every
+        ``interval``; a call does it now). Homes first: whoever sees this process's people
+        again also sees the classes it hosts."""
+        if self._homes:
+            held = list(self._homes.items())
+            homes = await self._attempt(
+                self._claim_homes(
+                    keys=[HOME + str(lesson) for lesson, _ in held],
+                    args=[self._lease_ms, *(process for _, process in held)],
+                )
+            )
+            if isinstance(homes, _Down):
+                return
+            for (lesson, process), home in zip(held, homes, strict=True):
+                if home != process and self._homes.get(lesson) == process:
+                    self._lose_home(lesson, str(home))
+        fields = [
+            str(item) for lesson, people in self._people.items() for item in (lesson, _dump(people))
+        ]
+        keys = [INSTANCES, PEOPLE + self.instance]
+        await self._attempt(
+            self._assert_people(keys=keys, args=[self.instance, self._ttl_ms, *fields])
+        )
+
+    def _lose_home(self, lesson_id: int, home: str) -> None:
+        del self._homes[lesson_id]
+        log.warning(
+            "class %s is now hosted by %s although this process still hosted it", lesson_id, home
+        )
+
+    # -- Redis calls, each guarded ----------------------------------------------------------
+
+    async def _publish(self, lesson_id: int) -> None:
+        """Write one class's people now if Redis is up; if it is down, the re-assert will."""
+        if not self._reachable:
+            return
+        key = PEOPLE + self.instance
+        people = self._people.get(lesson_id)
+
+        async def write() -> None:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                if people:
+                    _ = pipe.hset(key, str(lesson_id), _dump(people))
+                else:
+                    _ = pipe.hdel(key, str(lesson_id))
+                _ = pipe.pexpire(key, self._ttl_ms)
+                _ = pipe.sadd(INSTANCES, self.instance)
+                await pipe.execute()
+
+        await self._attempt(write())
+
+    async def _others(self, read: Any) -> list[Any]:
+        """``read(pipe, key)`` on the people of every other instance that answered."""
+        instances = await self._redis.smembers(INSTANCES)
+        others = [str(i) for i in instances if i != self.instance]
+        if not others:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for instance in others:
+                _ = read(pipe, PEOPLE + instance)
+            results = await pipe.execute()
+        return [r for r in results if r]
+
+    async def _withdraw(self) -> None:
+        await self._redis.delete(PEOPLE + self.instance)
+        for lesson, process in list(self._homes.items()):
+            await self._release_home(keys=[HOME + str(lesson)], args=[process])
+
+    async def _attempt(self, call: Awaitable[T]) -> T | _Down:
+        """Await a Redis call; if Redis is down, note it and give DOWN instead of raising."""
+        try:
+            result = await call
+        except REDIS_DOWN as exc:
+            if self._reachable:
+                self._reachable = False
+                log.warning(
+                    "Redis is unreachable (%s); live classes go on with this process's own "
+                    "presence until it is back",
+                    exc,
+                )
+            return DOWN
+        if not self._reachable:
+            self._reachable = True
+            self._wake.set()  # re-assert now rather than at the next tick
+            log.info("Redis is reachable again; re-asserting this process's presence")
+        return result
+
+
+def _dump(people: People) -> str:
+    return json.dumps({str(user): info for user, info in people.items()})

@@ -1,39 +1,64 @@
-"""Presence and class homes, on both backends: in memory and a real Redis server."""
+"""Presence and class homes, on both backends: in memory and a real Redis server; and with
+Redis, what happens when it goes down, comes back empty, or a process dies."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
+import sys
+import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 
+from classroom.errors import Unavailable
 from signaling.presence import MemoryPresence, Presence, RedisPresence
+from tests.redis_server import RedisServer
 
 REDIS_URL = os.environ.get("KELAS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+ROOT = Path(__file__).parent.parent
+AYU = {"name": "Ayu", "role": "tutor"}
+DEWI = {"name": "Dewi", "role": "student"}
+EKO = {"name": "Eko", "role": "student"}
+
+
+async def flush(url: str) -> None:
+    redis = Redis.from_url(url)
+    await redis.flushdb()
+    await redis.aclose()
 
 
 @pytest.fixture(params=["memory", "redis"])
 async def presence(request: pytest.FixtureRequest) -> AsyncIterator[Presence]:
+    backend: Presence
     if request.param == "memory":
-        yield MemoryPresence()
-        return
-    redis = Redis.from_url(REDIS_URL, decode_responses=True)
-    await redis.flushdb()
-    backend = RedisPresence(redis)
+        backend = MemoryPresence()
+    else:
+        await flush(REDIS_URL)
+        backend = RedisPresence.from_url(REDIS_URL)
+    backend.start()
     yield backend
-    await redis.flushdb()
     await backend.close()
+    if request.param == "redis":
+        await flush(REDIS_URL)
+
+
+@pytest.fixture
+async def redis_server() -> AsyncIterator[RedisServer]:
+    server = RedisServer()
+    await server.start()
+    yield server
+    await server.stop()
 
 
 async def test_who_is_online_where(presence: Presence) -> None:
-    await presence.online(7, 1, {"name": "Ayu", "role": "tutor"})
-    await presence.online(7, 2, {"name": "Dewi", "role": "student"})
-    await presence.online(8, 3, {"name": "Eko", "role": "student"})
-    assert await presence.who(7) == {
-        1: {"name": "Ayu", "role": "tutor"},
-        2: {"name": "Dewi", "role": "student"},
-    }
+    await presence.online(7, 1, AYU)
+    await presence.online(7, 2, DEWI)
+    await presence.online(8, 3, EKO)
+    assert await presence.who(7) == {1: AYU, 2: DEWI}
     assert await presence.live_lessons() == [7, 8]
     await presence.offline(8, 3)
     assert await presence.live_lessons() == [7]
@@ -48,3 +73,149 @@ async def test_one_process_is_home_to_a_class(presence: Presence) -> None:
     assert await presence.claim(7, "http://b:8082") == "http://a:8081"
     await presence.release(7, "http://a:8081")
     assert await presence.claim(7, "http://b:8082") == "http://b:8082"
+
+
+async def test_processes_see_each_others_people_and_homes() -> None:
+    await flush(REDIS_URL)
+    a, b = RedisPresence.from_url(REDIS_URL), RedisPresence.from_url(REDIS_URL)
+    try:
+        await a.online(7, 1, AYU)
+        await b.online(8, 3, EKO)
+        assert await b.who(7) == {1: AYU}
+        assert await a.live_lessons() == await b.live_lessons() == [7, 8]
+        assert await a.claim(7, "a") == "a"
+        assert await b.claim(7, "b") == "a"
+        await a.offline(7, 1)
+        assert await b.who(7) == {}
+        assert await b.live_lessons() == [8]
+    finally:
+        await a.close()
+        await b.close()
+        await flush(REDIS_URL)
+
+
+def presence_logs(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.levelname for r in caplog.records if r.name == "signaling.presence"]
+
+
+async def test_a_live_class_goes_on_while_redis_is_down(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="signaling.presence")
+    presence = RedisPresence.from_url(redis_server.url, interval=0.2)
+    presence.start()
+    observer = RedisPresence.from_url(redis_server.url)
+    try:
+        assert await presence.claim(7, "a") == "a"
+        await presence.online(7, 1, AYU)
+        await redis_server.kill()
+        await presence.online(7, 2, DEWI)
+        await presence.offline(7, 1)
+        assert await presence.who(7) == {2: DEWI}
+        assert await presence.live_lessons() == [7]
+        assert await presence.claim(7, "a") == "a"  # held here: the class goes on
+        with pytest.raises(Unavailable):
+            await presence.claim(8, "a")  # another process may host it: refuse clearly
+        await presence.release(8, "a")
+        assert presence_logs(caplog) == ["WARNING"]  # once, not once per call
+
+        await redis_server.start()
+
+        async def as_before() -> bool:
+            return await observer.who(7) == {2: DEWI} and await observer.live_lessons() == [7]
+
+        await redis_server.until(as_before)
+        assert await observer.claim(7, "b") == "a"  # the home came back with the people
+        assert presence_logs(caplog) == ["WARNING", "INFO"]
+    finally:
+        await presence.close()
+        await observer.close()
+
+
+async def test_presence_is_whole_again_soon_after_a_redis_restart(
+    redis_server: RedisServer, record_property: pytest.RecordProperty
+) -> None:
+    """Two processes with the production interval; a third one looks."""
+    first, second, observer = (RedisPresence.from_url(redis_server.url) for _ in range(3))
+    for backend in (first, second, observer):
+        backend.start()
+    try:
+        await first.online(7, 1, AYU)
+        await first.online(7, 2, DEWI)
+        await second.online(8, 3, EKO)
+
+        async def everyone() -> bool:
+            return (
+                await observer.who(7) == {1: AYU, 2: DEWI}
+                and await observer.who(8) == {3: EKO}
+                and await observer.live_lessons() == [7, 8]
+            )
+
+        await redis_server.until(everyone)
+        await redis_server.kill()
+        await redis_server.start()
+        back = time.monotonic()
+        await redis_server.until(everyone, timeout=10.0)
+        took = time.monotonic() - back
+        record_property("presence_recovery_s", round(took, 3))
+        print(f"\npresence whole again {took:.3f} s after Redis accepted connections")
+    finally:
+        for backend in (first, second, observer):
+            await backend.close()
+
+
+HOLDER = """
+import asyncio, sys
+from signaling.presence import RedisPresence
+
+async def main():
+    presence = RedisPresence.from_url(sys.argv[1], interval=0.2, ttl=1.0, lease=2.0)
+    presence.start()
+    await presence.online(9, 5, {"name": "Gone"})
+    assert await presence.claim(9, "dead") == "dead"
+    print("ready", flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+async def test_a_dead_process_leaves_no_ghosts(redis_server: RedisServer) -> None:
+    """A process killed with SIGKILL cleans nothing up: its people and its home expire, while
+    those of a live process with the same short TTL stay."""
+    alive = RedisPresence.from_url(redis_server.url, interval=0.2, ttl=1.0, lease=2.0)
+    alive.start()
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-c", HOLDER, redis_server.url),
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert holder.stdout is not None
+        assert await asyncio.wait_for(holder.stdout.readline(), 10.0) == b"ready\n"
+        await alive.online(9, 6, EKO)
+        assert await alive.who(9) == {5: {"name": "Gone"}, 6: EKO}
+        assert await alive.claim(9, "alive") == "dead"
+        holder.kill()
+        await holder.wait()
+        died = time.monotonic()
+
+        async def only_the_living() -> bool:
+            return await alive.who(9) == {6: EKO}
+
+        await redis_server.until(only_the_living, timeout=10.0)
+        gone = time.monotonic() - died
+
+        async def home_free() -> bool:
+            return await alive.claim(9, "alive") == "alive"
+
+        await redis_server.until(home_free, timeout=10.0)
+        print(f"\ndead process's people gone after {gone:.2f} s (TTL 1 s), its home freed")
+        assert await alive.who(9) == {6: EKO}
+        assert await alive.live_lessons() == [9]
+    finally:
+        if holder.returncode is None:
+            holder.kill()
+            await holder.wait()
+        await alive.close()

@@ -14,7 +14,7 @@ from web.i18n import LANGUAGES, LOCALE_DIR
 ROOT = Path(__file__).parent.parent
 ERROR_CLASSES = (
     "KelasError", "InvalidInput", "NotAuthenticated", "LoginThrottled", "PermissionDenied",
-    "NotFound", "Conflict", "ClassFull", "DoubleBooked", "TooLate", "Notice",
+    "NotFound", "Conflict", "ClassFull", "DoubleBooked", "TooLate", "Unavailable", "Notice",
 )  # fmt: skip
 KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, **{name: (1,) for name in ERROR_CLASSES}}
 METHODS = [

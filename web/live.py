@@ -9,7 +9,6 @@ from typing import Any
 
 import socketio
 from aiohttp import web
-from redis.asyncio import Redis
 
 from classroom import accounts
 from classroom.errors import Notice
@@ -52,10 +51,10 @@ def setup(app: web.Application) -> None:
 
 async def _live(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    redis = (
-        Redis.from_url(settings.redis_url, decode_responses=True) if settings.redis_url else None
+    presence: Presence = (
+        RedisPresence.from_url(settings.redis_url) if settings.redis_url else MemoryPresence()
     )
-    presence: Presence = RedisPresence(redis) if redis else MemoryPresence()
+    presence.start()
     sfu = Sfu(list(settings.ice_servers))
     namespace = ClassNamespace(
         NAMESPACE,

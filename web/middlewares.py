@@ -20,6 +20,7 @@ from classroom.errors import (
     NotAuthenticated,
     NotFound,
     PermissionDenied,
+    Unavailable,
 )
 from classroom.models import User
 from web import i18n
@@ -39,6 +40,7 @@ STATUS = [
     (PermissionDenied, 403),
     (NotFound, 404),
     (Conflict, 409),
+    (Unavailable, 503),
 ]
 
 
