@@ -188,7 +188,7 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 None,
                 "rate_limited",
                 Notice("Too many messages at once. Please wait a moment.", {}),
-                RateLimited("", retry_after=waited),
+                RateLimited("Too many messages at once. Please wait a moment.", waited),
             )
         return await super().trigger_event(event.replace(":", "_"), *args)
 

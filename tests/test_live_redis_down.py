@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.conftest import School
-from tests.live import join, live_class, refused
+from tests.live import join, live_class, refusal
 from tests.redis_server import RedisServer
 from web.app import create_app
 from web.settings import Settings
@@ -40,8 +40,8 @@ async def test_the_hosted_class_goes_on_and_others_are_refused_clearly(
         student = await join(school, *hosted.students[0], hosted.lesson["id"])
         await tutor.call("chat:send", {"text": "still here"})
         assert (await student.events.wait("chat:message"))["text"] == "still here"
-        message = await refused(school, *other.tutor, other.lesson["id"])
-        assert "'unavailable'" in message and "not reachable just now" in message
+        data = await refusal(school, *other.tutor, other.lesson["id"])
+        assert data["code"] == "unavailable" and "not reachable just now" in data["message"]
         await redis.start()
         for member in (tutor, student):
             await member.close()

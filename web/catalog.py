@@ -14,11 +14,13 @@ from web.i18n import LANGUAGES, LOCALE_DIR
 ROOT = Path(__file__).parent.parent
 ERROR_CLASSES = (
     "KelasError", "InvalidInput", "NotAuthenticated", "LoginThrottled", "PermissionDenied",
-    "NotFound", "Conflict", "ClassFull", "DoubleBooked", "TooLate", "Unavailable", "Notice",
+    "NotFound", "Conflict", "ClassFull", "DoubleBooked", "TooLate", "Unavailable", "RateLimited",
+    "Notice",
 )  # fmt: skip
 KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, **{name: (1,) for name in ERROR_CLASSES}}
 METHODS = [
     ("classroom/**.py", "python"),
+    ("signaling/**.py", "python"),
     ("web/**.py", "python"),
     ("web/templates/**.html", "jinja2"),
 ]
@@ -28,7 +30,7 @@ OPTIONS = {"web/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 def extract() -> Catalog:
     """Every translatable string in the code and templates."""
     catalog = Catalog(project="Kelas", charset="utf-8")
-    for sub in ("classroom", "web"):
+    for sub in ("classroom", "signaling", "web"):
         methods = [
             (pattern.removeprefix(f"{sub}/"), m)
             for pattern, m in METHODS
