@@ -330,18 +330,8 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 raise PermissionDenied("This class is hosted by another server: {home}", home=home)
             room = self.deps.rooms.open(admission)
             person, change = room.join(admission, sid)
-        except KelasError as exc:
-            language = user.language if user else "en"
-            refusal = protocol.Refusal(
-                code=exc.code,
-                message=self.deps.translate(exc.notice, language),
-                retry_after=exc.retry_after if isinstance(exc, RateLimited) else None,
-            )
-            # The first argument becomes the error's message, the second its data: the page
-            # reads data.code to know whether reconnecting can help.
-            raise socketio.exceptions.ConnectionRefusedError(
-                refusal.message, refusal.wire()
-            ) from None
+        except Exception as exc:
+            raise self._refusal(exc, user) from None
         session = {
             "who": Who(user.id, room.lesson_id, user.language),
             "limits": Limits(self.deps.monotonic()),
@@ -363,6 +353,24 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 await record(db, lesson_id, user_id, self.deps.clock(), **kw)
         except Unavailable:
             log.warning("class %s: attendance of user %s not recorded", lesson_id, user_id)
+
+    def _refusal(
+        self, exc: Exception, user: User | None
+    ) -> socketio.exceptions.ConnectionRefusedError:
+        """A refused connection, as data the page can read: ``{code, message}``."""
+        if not isinstance(exc, KelasError):
+            log.error("live connect failed", exc_info=exc)
+            exc = KelasError("Something went wrong on our side.")
+            exc.code = "internal"
+        language = user.language if user else "en"
+        refusal = protocol.Refusal(
+            code=exc.code,
+            message=self.deps.translate(exc.notice, language),
+            retry_after=exc.retry_after if isinstance(exc, RateLimited) else None,
+        )
+        # The first argument becomes the error's message, the second its data: the page
+        # reads data.code to know whether reconnecting can help.
+        return socketio.exceptions.ConnectionRefusedError(refusal.message, refusal.wire())
 
     def _admit_rate(self, environ: dict[str, Any]) -> None:
         request = environ.get("aiohttp.request")

@@ -11,6 +11,7 @@ import socketio
 from aiohttp import web
 
 from classroom import accounts
+from classroom.db import transaction
 from classroom.errors import Notice
 from classroom.live import JoinWindow
 from classroom.models import User
@@ -95,7 +96,7 @@ async def _authenticate(app: web.Application, environ: dict[str, Any]) -> User |
     morsel = cookies.get(SESSION_COOKIE)
     if morsel is None:
         return None
-    async with app[DB].begin() as db:
+    async with transaction(app[DB]) as db:
         auth = await accounts.load_session(db, morsel.value, app[CLOCK]())
     return auth.user if auth else None
 

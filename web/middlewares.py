@@ -12,6 +12,7 @@ from aiohttp.typedefs import Handler
 from babel.support import NullTranslations
 
 from classroom import accounts, notifications
+from classroom.db import UNREACHABLE, transaction, unreachable
 from classroom.errors import (
     Conflict,
     InvalidInput,
@@ -92,12 +93,21 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if is_api(request):
             return error_json(exc.status, "http_error", exc.reason)
         return error_page(request, exc.status, i18n.gettext(exc.reason))
-    except Exception:
+    except Exception as exc:
+        if unreachable(exc):  # a handler's own transaction found the database away
+            return _unavailable(request)
         log.exception("unhandled error in %s %s", request.method, request.path)
         message = i18n.gettext("Something went wrong on our side. Please try again.")
         if is_api(request):
             return error_json(500, "internal", message)
         return error_page(request, 500, message)
+
+
+def _unavailable(request: web.Request) -> web.Response:
+    exc = Unavailable(UNREACHABLE)
+    if is_api(request):
+        return error_json(503, exc.code, i18n.notice(exc.notice))
+    return error_page(request, 503, i18n.notice(exc.notice))
 
 
 @web.middleware
@@ -108,8 +118,10 @@ async def login_session(request: web.Request, handler: Handler) -> web.StreamRes
     request[SESSION_TOKEN] = None
     request[UNREAD] = 0
     token = request.cookies.get(SESSION_COOKIE)
-    if token and not request.path.startswith("/static/"):
-        async with request.app[DB].begin() as db:
+    # Live sockets authenticate in the namespace, which answers a refusal the page can read.
+    skip = request.path.startswith(("/static/", "/socket.io/"))
+    if token and not skip:
+        async with transaction(request.app[DB]) as db:
             auth = await accounts.load_session(db, token, request.app[CLOCK]())
             if auth is not None:
                 request[AUTH], request[USER], request[SESSION_TOKEN] = auth, auth.user, token

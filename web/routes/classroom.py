@@ -32,6 +32,7 @@ STRINGS = {
     "ended": N_("The tutor has ended the class. Thank you!"),
     "removed": N_("The tutor removed you from this class."),
     "no_answer": N_("The server did not answer. Please try again."),
+    "sending": N_("sending…"),
     "you_muted": N_("The tutor muted you. Raise your hand to ask to speak."),
     "you_may_unmute": N_("The tutor allows you to unmute."),
     "unmute_request": N_("The tutor asks you to unmute. Turn your microphone on?"),

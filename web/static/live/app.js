@@ -1,6 +1,7 @@
 // The live classroom page: device check, then the room (Socket.IO + one peer connection).
 import { io } from "socket.io-client";
 import { Media, openDevices, levelMeter } from "./media.js";
+import { Outbox } from "./outbox.js";
 
 const config = JSON.parse(document.getElementById("live-config").textContent);
 const T = config.strings;
@@ -15,6 +16,7 @@ const el = (tag, attrs = {}, ...children) => {
   return node;
 };
 
+const RETRY_CODES = new Set(["unavailable", "rate_limited", "internal"]);
 const state = {
   socket: null, media: null, local: new MediaStream(), room: null, me: null,
   people: new Map(), hands: [], slots: {}, screen: null, lastSeq: 0, plan: null,
@@ -68,8 +70,19 @@ function enter() {
   state.socket = socket;
   socket.on("connect", onConnected);
   socket.on("connect_error", (err) => {
-    banner(err.message && err.message !== "websocket error" ? err.message : T.reconnecting, true);
-    if (err.data?.code && err.data.code !== "not_authenticated") socket.io.opts.reconnection = err.data.code === "internal";
+    // A refusal comes as data {code, message}; a network error has no data.
+    const code = err.data?.code;
+    banner(code ? err.data.message : T.reconnecting, true);
+    if (!code) return; // the network: socket.io-client keeps reconnecting by itself
+    if (RETRY_CODES.has(code)) {
+      // Busy or briefly unreachable: try again after the time the server asked for.
+      const wait = Math.max(1000, (err.data.retry_after ?? 2) * 1000);
+      setTimeout(() => { if (!socket.connected && !state.ended) socket.connect(); }, wait);
+    } else {
+      state.ended = true; // not booked, removed, ended, locked: reconnecting cannot help
+      socket.io.opts.reconnection = false;
+      closeMedia();
+    }
   });
   socket.on("disconnect", (reason) => {
     if (state.ended) return;
@@ -96,19 +109,29 @@ function enter() {
   socket.on("you:camera_off", () => { setCam(false, false); banner(T.you_camera_off); });
   socket.on("you:may_use_camera", () => banner(T.you_may_use_camera));
   socket.on("you:removed", () => { state.ended = true; banner(T.removed, true); closeMedia(); });
+  state.outbox = new Outbox((payload) => call("chat:send", payload, { quiet: true }), {
+    onChange: renderOutbox,
+    onRefused: (item, error) => banner(error?.message || T.no_answer, true),
+  });
   wireControls();
 }
 
-function call(name, data) {
-  return new Promise((resolve) => state.socket.timeout(10000).emit(name, data ?? null, (err, ack) => {
-    if (err) { banner(T.no_answer, true); resolve({ error: { message: T.no_answer } }); return; }
-    if (ack?.error) banner(ack.error.message, true);
-    resolve(ack || {});
-  }));
+// Every event is sent with an ack, and every ack is checked: an error is shown (unless the
+// caller handles it quietly) and returned as {error: {code, message}}.
+function call(name, data, { quiet = false } = {}) {
+  return new Promise((resolve) => {
+    if (!state.socket?.connected) { resolve({ error: { code: "no_answer", message: T.no_answer } }); return; }
+    state.socket.timeout(10000).emit(name, data ?? null, (err, ack) => {
+      if (err) { if (!quiet) banner(T.no_answer, true); resolve({ error: { code: "no_answer", message: T.no_answer } }); return; }
+      if (ack?.error && !quiet) banner(ack.error.message, true);
+      resolve(ack || {});
+    });
+  });
 }
 
 async function onConnected() {
   banner("");
+  state.outbox?.flush(); // what was typed while the connection or the database was away
   const hello = await call("hello", { after: state.lastSeq });
   if (hello.error) return;
   state.room = hello.room;
@@ -323,6 +346,12 @@ function markSpeaking() {
   }
 }
 
+function renderOutbox(items) {
+  const box = $("#chat-outbox");
+  box.replaceChildren(...items.map((item) => el("li", { class: "muted", "data-key": item.key }, `${item.text} · ${T.sending}`)));
+  box.hidden = !items.length;
+}
+
 function addChat(m) {
   if (m.seq <= state.lastSeq) return; // already shown: no duplicates after a reconnect
   state.lastSeq = m.seq;
@@ -337,8 +366,8 @@ function wireControls() {
     const input = $("#chat-text");
     const text = input.value.trim();
     if (!text) return;
-    const ack = await call("chat:send", { text });
-    if (ack.ok) input.value = "";
+    input.value = "";
+    state.outbox.add(text); // kept until the server has stored it
   });
 }
 
