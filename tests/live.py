@@ -77,6 +77,7 @@ async def connect(
     lesson_id: int,
     events: Events | None = None,
     client: socketio.AsyncClient | None = None,
+    url: str | None = None,
 ) -> tuple[socketio.AsyncClient, Events]:
     events = events or Events()
     client = client or socketio.AsyncClient(reconnection=False)
@@ -90,7 +91,7 @@ async def connect(
         await events.add("connect_error", data)
 
     cookies = visitor.client.session.cookie_jar.filter_cookies(visitor.client.make_url("/"))
-    url = str(school.server.make_url("/"))
+    url = url or str(school.server.make_url("/"))
     await client.connect(
         url,
         headers={"Cookie": f"kelas_session={cookies['kelas_session'].value}"},

@@ -61,7 +61,12 @@ def main(argv: list[str] | None = None) -> int:
             "The database schema is not up to date: run `python -m web migrate`.", file=sys.stderr
         )
         return 1
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=lambda _: logging.getLogger("web").info("Kelas is serving on %s", settings.base_url),
+    )
     return 0
 
 
