@@ -16,6 +16,7 @@ from classroom.db import transaction
 from classroom.errors import Notice
 from classroom.live import JoinWindow
 from classroom.models import User
+from signaling import wire_json
 from signaling.media.sfu import Sfu
 from signaling.namespace import ClassNamespace, LiveDeps
 from signaling.presence import MemoryPresence, Presence, RedisPresence
@@ -44,6 +45,7 @@ def setup(app: web.Application) -> None:
         transports=["websocket"],
         cors_allowed_origins=list(settings.origins),
         max_http_buffer_size=MAX_MESSAGE_BYTES,
+        json=wire_json,
     )
     sio.attach(app)
     app[SIO] = sio

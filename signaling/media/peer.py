@@ -8,6 +8,7 @@ People joining and leaving never renegotiate: the server re-points slots.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from aiortc import (
     MediaStreamTrack,
     RTCConfiguration,
+    RTCIceCandidate,
     RTCPeerConnection,
     RTCRtpTransceiver,
     RTCSessionDescription,
@@ -160,12 +162,27 @@ async def negotiate(
     return munge_answer(pc.localDescription.sdp)
 
 
+def _check_candidate(candidate: RTCIceCandidate) -> None:
+    """What aioice would otherwise try to reach: an IP address (or a browser's mDNS name),
+    a real port, a known transport. Raises ValueError."""
+    if not candidate.ip.endswith(".local"):
+        ipaddress.ip_address(candidate.ip)
+    if not 0 < candidate.port < 65536 or candidate.component not in (1, 2):
+        raise ValueError("port or component out of range")
+    if candidate.protocol.lower() not in ("udp", "tcp"):
+        raise ValueError("unknown transport")
+
+
 async def add_candidate(peer: Peer, candidate: str, mid: str | None, index: int | None) -> None:
     if not candidate:
         return  # end of candidates
     try:
         parsed = candidate_from_sdp(candidate.removeprefix("candidate:"))
-    except (ValueError, IndexError):
+        _check_candidate(parsed)
+    except (ValueError, IndexError, AssertionError):  # aiortc asserts on a short line
         raise InvalidInput("That ICE candidate could not be read.") from None
     parsed.sdpMid, parsed.sdpMLineIndex = mid, index
-    await peer.pc.addIceCandidate(parsed)
+    try:
+        await peer.pc.addIceCandidate(parsed)
+    except ValueError:  # aiortc: no sdpMid or index, or one that names no media section
+        raise InvalidInput("That ICE candidate could not be read.") from None

@@ -73,13 +73,10 @@ class Sfu:
     # -- peers --------------------------------------------------------------------------
 
     async def connect(self, room: Room, user_id: int, offer: str, plans: Plans) -> tuple[str, int]:
-        """A (new) peer connection for this participant; an older one is closed, as after a
-        network change. Returns the answer SDP and the number of slots. Call ``gate`` and
-        ``assign`` afterwards, as after any change of the room."""
+        """A (new) peer connection for this participant; once it negotiated, an older one is
+        closed, as after a network change. Returns the answer SDP and the number of slots.
+        Call ``gate`` and ``assign`` afterwards, as after any change of the room."""
         key = (room.lesson_id, user_id)
-        old = self._peers.pop(key, None)
-        if old is not None:
-            await old.close()
         peer = Peer(user_id, RTCPeerConnection(configuration(self._ice_servers)))
         slots = self.slots_for(room)
         try:
@@ -89,6 +86,11 @@ class Sfu:
         except Exception:
             await peer.pc.close()
             raise
+        # Only a new peer that negotiated replaces the old one: a bad offer leaves media as
+        # it was.
+        old = self._peers.pop(key, None)
+        if old is not None:
+            await old.close()
         self._peers[key] = peer
         self.plan(room, user_id, plans)
         log.info("class %s: peer of user %s connected", room.lesson_id, user_id)
