@@ -4,6 +4,7 @@ KelasError
 ├── InvalidInput        bad field values; carries {field: message}
 ├── NotAuthenticated    no valid session or credentials
 ├── LoginThrottled      too many failed logins for this account
+├── RateLimited         too many attempts from one client address; carries retry_after
 ├── PermissionDenied    the role or relation does not allow it
 ├── NotFound            no such object (or not visible to the actor)
 └── Conflict            the request clashes with current state
@@ -64,6 +65,17 @@ class NotAuthenticated(KelasError):
 
 class LoginThrottled(KelasError):
     code = "login_throttled"
+
+
+class RateLimited(KelasError):
+    """Too many attempts from one place; ``retry_after`` is whole seconds until the next
+    attempt is let through."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int, **params: str) -> None:
+        super().__init__(message, None, **params)
+        self.retry_after = retry_after
 
 
 class PermissionDenied(KelasError):
