@@ -46,8 +46,9 @@ class TokenBucket:
         now = self.clock()
         tokens, at = self._buckets.pop(key, (self.burst, now))
         tokens = min(self.burst, tokens + max(now - at, 0.0) * self.rate)
-        wait = 0.0 if tokens >= 1 else (1 - tokens) / self.rate
-        self._buckets[key] = (tokens - 1 if wait == 0 else tokens, now)
+        # Refills summed over several requests may fall a rounding error short of a token.
+        wait = 0.0 if tokens >= 1 - 1e-9 else (1 - tokens) / self.rate
+        self._buckets[key] = (max(tokens - 1, 0.0) if wait == 0 else tokens, now)
         if len(self._buckets) > self.max_keys:
             self._forget(now)
         return wait
