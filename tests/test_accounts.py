@@ -152,10 +152,15 @@ async def test_logins_are_throttled_after_repeated_failures(school: School) -> N
     for _ in range(5):
         status, body = await visitor.api("POST", "/api/v1/login", wrong)
         assert status == 401, body
-    status, body = await visitor.api(
-        "POST", "/api/v1/login", {"email": user.email, "password": PASSWORD}
-    )
-    assert status == 429
+    async with visitor.client.post(
+        "/api/v1/login",
+        json={"email": user.email, "password": PASSWORD},
+        headers={"X-CSRF-Token": visitor.csrf},
+    ) as resp:
+        assert resp.status == 429
+        assert resp.headers["Retry-After"] == "900"  # the lockout, at most
+        body = await resp.json()
+    assert body["error"]["code"] == "login_throttled"
     assert "Too many failed logins" in body["error"]["message"]
 
 

@@ -7,6 +7,7 @@ import io
 import re
 from typing import Any
 
+import aiohttp
 import pytest
 
 from classroom.models import Role
@@ -359,3 +360,14 @@ async def test_login_redirects_only_to_local_paths(school: School) -> None:
         form = {"email": user.email, "password": "correct horse battery", "next": target}
         status, location, _ = await visitor.form("/login", form)
         assert (status, location) == (303, expected), target
+
+
+async def test_a_file_where_text_belongs_is_a_field_error(school: School) -> None:
+    visitor = await school.visitor()
+    form = aiohttp.FormData()
+    form.add_field("csrf_token", visitor.csrf)
+    form.add_field("name", b"\x00\x01binary", filename="name.bin")
+    async with visitor.client.post("/signup", data=form) as resp:
+        assert resp.status == 422
+        html = await resp.text()
+    assert "<code>name</code>: Please enter text" in html

@@ -9,7 +9,7 @@ from aiohttp.web_request import FileField
 from multidict import MultiDictProxy
 
 from classroom import schemas
-from classroom.errors import InvalidInput
+from classroom.errors import N_, InvalidInput
 
 LIST_FIELDS = frozenset({"weekdays"})
 
@@ -32,6 +32,8 @@ async def form_data(request: web.Request) -> dict[str, Any]:
     for key in dict.fromkeys(post.keys()):
         if key == "csrf_token":
             continue
+        if not all(isinstance(v, str) for v in post.getall(key)):  # an uploaded file
+            raise InvalidInput("Please correct the marked fields.", {key: N_("Please enter text")})
         values = [str(v) for v in post.getall(key) if str(v) != ""]
         if key in LIST_FIELDS:
             data[key] = values
