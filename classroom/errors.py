@@ -70,6 +70,9 @@ class LoginThrottled(KelasError):
 
 
 class RateLimited(KelasError):
+    """Too many requests from one place in a short time (a client address, a connection);
+    ``retry_after`` is the seconds until the next one is let through."""
+
     code = "rate_limited"
 
     def __init__(self, message: str, retry_after: float, **params: str) -> None:

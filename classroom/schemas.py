@@ -1,28 +1,73 @@
-"""Validated inputs of every operation, shared by the HTML forms and the JSON API."""
+"""Validated inputs of every operation, shared by the HTML forms and the JSON API.
+
+Every value a client controls is checked here, once, against what the database can hold:
+ids are 32-bit signed integers on PostgreSQL, text never carries control characters
+(PostgreSQL refuses NUL in text, and nobody types the others), dates stay in a range where
+converting them between time zones cannot overflow, and wall-clock times carry no offset
+(they are read in a named zone). The building blocks below are Annotated types; each model
+field uses one of them.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
-    EmailStr,
     Field,
     StringConstraints,
+    TypeAdapter,
     ValidationError,
+    WithJsonSchema,
     model_validator,
 )
-from pydantic_core import ErrorDetails
+from pydantic.networks import validate_email
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from classroom.errors import N_, InvalidInput, Notice
 from classroom.models import MAX_LESSON_MINUTES, Level
 
 LANGUAGES = ("en", "id")
 M = TypeVar("M", bound=BaseModel)
+MAX_ID = 2**31 - 1  # PostgreSQL INTEGER
+# Far enough either way for a school's calendar, and near enough that a local day or time
+# converted to UTC (up to 14 hours either way) and a class or series added to it stay
+# within what Python and the database store.
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
+
+# -- text ------------------------------------------------------------------------------
+# C0 and C1 controls, DEL, and lone UTF-16 surrogates (JSON can spell "\ud800"; no
+# database encoding can store one). Tab, line feed and carriage return are allowed in
+# multi-line text only.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+CONTROL_MESSAGE = N_(
+    "Please remove the control characters (such as NUL or line breaks) from this text"
+)
+
+
+def _one_line(value: object) -> object:
+    if isinstance(value, str) and _CONTROL.search(value):
+        raise ValueError(CONTROL_MESSAGE)
+    return value
+
+
+def _multi_line(value: object) -> object:
+    if isinstance(value, str) and _CONTROL_BUT_LINES.search(value):
+        raise ValueError(N_("Please remove the control characters (such as NUL) from this text"))
+    return value
+
+
+OneLine = BeforeValidator(_one_line)
+"""Refuses control characters: for names, e-mail addresses, topics, passwords."""
+MultiLine = BeforeValidator(_multi_line)
+"""Refuses control characters except tab and line breaks: for descriptions."""
 
 
 def _check_timezone(value: str) -> str:
@@ -35,18 +80,140 @@ def _check_timezone(value: str) -> str:
     return value
 
 
+def _lower_email(value: str) -> str:
+    """E-mail addresses are kept in lower case; lowering can lengthen a few letters (İ)."""
+    value = value.strip().lower()
+    if len(value) > 254:
+        raise ValueError(N_("This e-mail address is too long"))
+    return value
+
+
+def _valid_email(value: str) -> str:
+    try:
+        _, address = validate_email(value)
+    except PydanticCustomError:
+        raise ValueError(N_("Please enter a valid e-mail address")) from None
+    return _lower_email(address)
+
+
 _ZONES = frozenset(available_timezones())
 TIME_ZONES = tuple(sorted(_ZONES))
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-Topic = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-Password = Annotated[str, StringConstraints(min_length=10, max_length=200)]
-TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), OneLine
+]
+Topic = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), OneLine
+]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), MultiLine]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), OneLine]
+Password = Annotated[str, StringConstraints(min_length=10, max_length=200), OneLine]
+GivenPassword = Annotated[str, StringConstraints(min_length=1, max_length=200), OneLine]
+Email = Annotated[
+    str,
+    StringConstraints(max_length=254),
+    OneLine,
+    AfterValidator(_valid_email),
+    WithJsonSchema({"type": "string", "format": "email", "maxLength": 254}),
+]
+LoginEmail = Annotated[
+    str, StringConstraints(min_length=1, max_length=254), OneLine, AfterValidator(_lower_email)
+]
+TimeZoneName = Annotated[
+    str, StringConstraints(max_length=64), OneLine, AfterValidator(_check_timezone)
+]
 Language = Literal["en", "id"]
+
+# -- numbers ---------------------------------------------------------------------------
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Capacity = Annotated[int, Field(ge=1, le=12)]
 Duration = Annotated[int, Field(ge=15, le=MAX_LESSON_MINUTES)]
-Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Weekday = Annotated[int, Field(ge=0, le=6)]
+Weeks = Annotated[int, Field(ge=1, le=52)]
+
+# -- days and wall-clock times -----------------------------------------------------------
+_DAY = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_CLOCK = r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?"
+_LOCAL = rf"{_DAY}[T ]{_CLOCK}"
+_OFFSET = r"(?:[Zz]|[+-].*|\s*\[.*|\s*[A-Za-z].*)"  # "Z", "+07:00", " WIB", "[Asia/Jakarta]"...
+NO_ZONE_MESSAGE = N_("Please enter a local time without a UTC offset or time zone")
+NO_DAY_MESSAGE = N_("There is no such date")
+DAY_RANGE_MESSAGE = N_("Please enter a date between 1970-01-01 and 2999-12-31")
+
+
+def _within_range(day: date) -> None:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(DAY_RANGE_MESSAGE)
+
+
+def _calendar_day(value: object) -> date:
+    """YYYY-MM-DD only: not a timestamp ("0" is not 1970-01-01), not a date and time."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        day = value
+    elif isinstance(value, str) and re.fullmatch(_DAY, value):
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(NO_DAY_MESSAGE) from None
+    else:
+        raise ValueError(N_("Please enter a date"))
+    _within_range(day)
+    return day
+
+
+def _wall_time(value: object) -> time:
+    """HH:MM or HH:MM:SS on the clock of a named zone; an offset would contradict the zone."""
+    if isinstance(value, time):
+        if value.tzinfo is not None:
+            raise ValueError(NO_ZONE_MESSAGE)
+        return value
+    if isinstance(value, str):
+        if re.fullmatch(_CLOCK, value):
+            return time.fromisoformat(value)
+        if re.fullmatch(_CLOCK + r"(?:\.[0-9]+)?" + _OFFSET, value):
+            raise ValueError(NO_ZONE_MESSAGE)
+    raise ValueError(N_("Please enter a time"))
+
+
+def _wall_datetime(value: object) -> datetime:
+    """A date and a wall-clock time in a named zone (what a datetime-local input sends)."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str) and re.fullmatch(_LOCAL, value):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(NO_DAY_MESSAGE) from None
+    elif isinstance(value, str) and re.fullmatch(_LOCAL + r"(?:\.[0-9]+)?" + _OFFSET, value):
+        raise ValueError(NO_ZONE_MESSAGE)
+    else:
+        raise ValueError(N_("Please enter a date and time"))
+    if moment.tzinfo is not None:
+        raise ValueError(NO_ZONE_MESSAGE)
+    _within_range(moment.date())
+    return moment
+
+
+def _pattern(regex: str, example: str, description: str) -> WithJsonSchema:
+    schema = {"type": "string", "pattern": f"^{regex}$", "examples": [example]}
+    return WithJsonSchema({**schema, "description": description})
+
+
+Day = Annotated[
+    date,
+    BeforeValidator(_calendar_day),
+    WithJsonSchema({"type": "string", "format": "date", "examples": ["2026-03-02"]}),
+]
+WallTime = Annotated[
+    time,
+    BeforeValidator(_wall_time),
+    _pattern(_CLOCK, "09:00", "Wall-clock time (HH:MM), no UTC offset"),
+]
+WallDateTime = Annotated[
+    datetime,
+    BeforeValidator(_wall_datetime),
+    _pattern(_LOCAL, "2026-03-02T19:00", "Wall-clock date and time in `timezone`, no UTC offset"),
+]
 
 
 class Input(BaseModel):
@@ -55,7 +222,7 @@ class Input(BaseModel):
 
 class Signup(Input):
     name: Name
-    email: EmailStr
+    email: Email
     password: Password
     timezone: TimeZoneName = "Asia/Jakarta"
     language: Language = "en"
@@ -63,26 +230,26 @@ class Signup(Input):
 
 class NewCoordinator(Input):
     name: Name
-    email: EmailStr
+    email: Email
     password: Password
     timezone: TimeZoneName = "Asia/Jakarta"
     language: Language = "en"
 
 
 class Login(Input):
-    email: Annotated[str, StringConstraints(min_length=1, max_length=254)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    email: LoginEmail
+    password: GivenPassword
 
 
 class NewTutor(Input):
     name: Name
-    email: EmailStr
+    email: Email
     timezone: TimeZoneName = "Asia/Jakarta"
     language: Language = "en"
 
 
 class PasswordChange(Input):
-    current_password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    current_password: GivenPassword
     new_password: Password
 
 
@@ -106,18 +273,18 @@ class LessonDetails(Input):
 class NewLesson(LessonDetails):
     """A single class; ``starts_local`` is wall-clock time in ``timezone``."""
 
-    starts_local: datetime
+    starts_local: WallDateTime
     timezone: TimeZoneName
 
 
 class NewSeries(LessonDetails):
     """A weekly series, e.g. Mon and Wed 19:00 Asia/Jakarta for 8 weeks."""
 
-    weekdays: Annotated[list[Annotated[int, Field(ge=0, le=6)]], Field(min_length=1, max_length=7)]
-    local_time: time
+    weekdays: Annotated[list[Weekday], Field(min_length=1, max_length=7)]
+    local_time: WallTime
     timezone: TimeZoneName
-    start_date: date
-    weeks: Annotated[int, Field(ge=1, le=52)]
+    start_date: Day
+    weeks: Weeks
 
 
 class LessonEdit(Input):
@@ -126,7 +293,7 @@ class LessonEdit(Input):
     topic: Topic
     level: Level
     description: Description = ""
-    starts_local: datetime
+    starts_local: WallDateTime
     timezone: TimeZoneName
     duration_minutes: Duration
     capacity: Capacity
@@ -143,9 +310,11 @@ class Assign(Input):
 
 
 class AvailabilityWindowIn(Input):
-    weekday: Annotated[int, Field(ge=0, le=6)]
-    start_time: time
-    end_time: time
+    """A weekly window on the tutor's own clock: times carry no offset."""
+
+    weekday: Weekday
+    start_time: WallTime
+    end_time: WallTime
 
     @model_validator(mode="after")
     def _ordered(self) -> AvailabilityWindowIn:
@@ -157,9 +326,9 @@ class AvailabilityWindowIn(Input):
 class AvailabilityExceptionIn(Input):
     """Whole days off in the tutor's own time zone, first and last day included."""
 
-    first_day: date
-    last_day: date
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    first_day: Day
+    last_day: Day
+    reason: Reason = ""
 
     @model_validator(mode="after")
     def _ordered(self) -> AvailabilityExceptionIn:
@@ -170,9 +339,15 @@ class AvailabilityExceptionIn(Input):
 
 class LessonFilter(Input):
     level: Level | None = None
-    topic: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None = None
-    day: date | None = None
+    topic: Annotated[str, StringConstraints(max_length=120), OneLine] | None = None
+    day: Day | None = None
     tutor_id: Id | None = None
+
+
+class WeekChoice(Input):
+    """?week=YYYY-MM-DD: the week that holds this day."""
+
+    week: Day | None = None
 
 
 # Pydantic's messages are technical and English only: say it plainly, in a translatable way.
@@ -183,7 +358,10 @@ FRIENDLY = {
     "greater_than_equal": N_("Must be at least {ge}"),
     "less_than_equal": N_("Must be at most {le}"),
     "int_parsing": N_("Please enter a whole number"),
+    "int_parsing_size": N_("Please enter a whole number"),
     "int_type": N_("Please enter a whole number"),
+    "int_from_float": N_("Please enter a whole number"),
+    "finite_number": N_("Please enter a whole number"),
     "datetime_parsing": N_("Please enter a date and time"),
     "datetime_from_date_parsing": N_("Please enter a date and time"),
     "datetime_type": N_("Please enter a date and time"),
@@ -200,6 +378,7 @@ FRIENDLY = {
     "list_type": N_("Please choose from the list"),
     "extra_forbidden": N_("Unknown field"),
     "string_type": N_("Please enter text"),
+    "string_unicode": N_("Please enter text"),
     "model_type": N_("Send an object with the fields of this request"),
     "model_attributes_type": N_("Send an object with the fields of this request"),
 }
@@ -207,9 +386,17 @@ FRIENDLY = {
 
 def _friendly(err: ErrorDetails) -> Notice:
     kind, text = err["type"], err["msg"].removeprefix("Value error, ")
-    template = FRIENDLY.get(kind, text)  # value_error: one of our own N_() sentences
+    if kind == "value_error":  # one of our own N_() sentences
+        return Notice(text, {})
+    # Anything else we have not worded (e.g. the e-mail checker's English) gets a plain
+    # sentence rather than a technical one that cannot be translated.
+    template = FRIENDLY.get(kind, N_("Please check this value"))
     context = {k: str(v) for k, v in err.get("ctx", {}).items()} if kind in FRIENDLY else {}
     return Notice(template, context)
+
+
+def _where(err: ErrorDetails) -> str:
+    return ".".join(str(p) for p in err["loc"] if not isinstance(p, int)) or "__all__"
 
 
 def parse(model: type[M], data: object) -> M:
@@ -219,6 +406,22 @@ def parse(model: type[M], data: object) -> M:
     except ValidationError as exc:
         fields: dict[str, str | Notice] = {}
         for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"] if not isinstance(p, int)) or "__all__"
-            fields.setdefault(where, _friendly(err))
+            fields.setdefault(_where(err), _friendly(err))
         raise InvalidInput("Please correct the marked fields.", fields) from None
+
+
+_ID = TypeAdapter(Id)
+
+
+def parse_id(name: str, raw: str) -> int:
+    """An id from a path or query string, in 1..2**31-1, else a field error named ``name``."""
+    try:
+        return _ID.validate_python(raw, strict=False)
+    except ValidationError as exc:
+        notice = _friendly(exc.errors()[0])
+        raise InvalidInput("Please correct the marked fields.", {name: notice}) from None
+
+
+def value_schema(kind: Any) -> dict[str, Any]:
+    """The JSON schema of one annotated type (for documenting path parameters)."""
+    return TypeAdapter(kind).json_schema()

@@ -92,6 +92,10 @@ def settings(database_url: str) -> Settings:
         secret_key="test-secret",
         base_url="http://127.0.0.1",
         password_profile="CHEAPEST",
+        # Every test client comes from 127.0.0.1: room for a crowd of logins per test.
+        # The rate-limit tests set their own limits.
+        login_burst=1000,
+        signup_burst=1000,
     )
 
 

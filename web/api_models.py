@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -17,6 +17,7 @@ from classroom.models import (
     Role,
     User,
 )
+from classroom.schemas import WallTime
 from classroom.timetable import LessonRow, TutorLoad
 
 
@@ -146,8 +147,8 @@ class SuggestionOut(Out):
 class WindowOut(Out):
     id: int
     weekday: int
-    start_time: time
-    end_time: time
+    start_time: WallTime
+    end_time: WallTime
 
 
 class AbsenceOut(Out):

@@ -13,9 +13,11 @@ from aiohttp import web
 
 from classroom.accounts import LoginPolicy, Passwords
 from classroom.db import create_engine, create_sessionmaker
+from signaling.ratelimit import Buckets, Rate
 from web import i18n, live
 from web.keys import CLOCK, DB, ENGINE, LOGIN_POLICY, PASSWORDS, SETTINGS
 from web.middlewares import TRANSLATIONS, csrf, errors, language, login_session
+from web.ratelimit import LIMITS, Limits, parse_networks
 from web.routes import (
     account,
     api,
@@ -46,6 +48,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> we
         lockout=settings.login_lockout,
     )
     app[TRANSLATIONS] = i18n.load_translations()
+    app[LIMITS] = _limits(settings, clock)
     _setup_templates(app)
     app.cleanup_ctx.append(_database)
     live.setup(app)
@@ -55,6 +58,19 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> we
     if settings.freeze_heap:
         app.on_startup.append(_freeze_heap)
     return app
+
+
+def _limits(settings: Settings, clock: Callable[[], datetime]) -> Limits:
+    """The buckets follow the app's clock, so a test moves them on with its own."""
+
+    def seconds() -> float:
+        return clock().timestamp()
+
+    return Limits(
+        login=Buckets(Rate.per_minute(settings.login_per_minute, settings.login_burst), seconds),
+        signup=Buckets(Rate.per_minute(settings.signup_per_minute, settings.signup_burst), seconds),
+        trusted_proxies=parse_networks(settings.trusted_proxies),
+    )
 
 
 async def _freeze_heap(app: web.Application) -> None:

@@ -2,23 +2,38 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_request import FileField
+from multidict import MultiDictProxy
 
-from classroom.errors import InvalidInput, NotFound
+from classroom import schemas
+from classroom.errors import N_, InvalidInput
 
 LIST_FIELDS = frozenset({"weekdays"})
 
 
+async def form_fields(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | FileField]:
+    """The posted form; a body that does not parse as the form it claims to be is bad input,
+    not our error."""
+    try:
+        return await request.post()
+    except (ValueError, AssertionError, LookupError):  # no boundary, unknown charset...
+        raise InvalidInput(
+            "The form could not be read. Please reload the page and try again."
+        ) from None
+
+
 async def form_data(request: web.Request) -> dict[str, Any]:
     """Form fields as a dict; empty fields are left out so that defaults apply."""
-    post = await request.post()
+    post = await form_fields(request)
     data: dict[str, Any] = {}
     for key in dict.fromkeys(post.keys()):
         if key == "csrf_token":
             continue
+        if not all(isinstance(v, str) for v in post.getall(key)):  # an uploaded file
+            raise InvalidInput("Please correct the marked fields.", {key: N_("Please enter text")})
         values = [str(v) for v in post.getall(key) if str(v) != ""]
         if key in LIST_FIELDS:
             data[key] = values
@@ -32,7 +47,9 @@ async def json_data(request: web.Request) -> Any:
         raise InvalidInput("Send the request body as JSON (Content-Type: application/json).")
     try:
         return await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    # ValueError: bad JSON, or a number too long for int(); LookupError: an unknown charset
+    # in the Content-Type; RecursionError: brackets nested thousands deep.
+    except (ValueError, LookupError, RecursionError):
         raise InvalidInput("The request body is not valid JSON.") from None
 
 
@@ -40,13 +57,7 @@ def query_data(request: web.Request, *names: str) -> dict[str, str]:
     return {n: request.query[n] for n in names if request.query.get(n, "") != ""}
 
 
-MAX_ID = 2**31 - 1
-
-
 def int_param(request: web.Request, name: str) -> int:
-    """A numeric path parameter (the route pattern admits digits only); ids beyond what the
-    database stores cannot exist."""
-    value = int(request.match_info[name])
-    if value > MAX_ID:
-        raise NotFound("Not found.")
-    return value
+    """A numeric path parameter (the route pattern admits digits only), within what the
+    database stores, or a field error named after it."""
+    return schemas.parse_id(name, request.match_info[name])

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import math
 import secrets
+from urllib.parse import quote
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -14,6 +16,7 @@ from babel.support import NullTranslations
 from classroom import accounts, notifications
 from classroom.db import UNREACHABLE, transaction, unreachable
 from classroom.errors import (
+    N_,
     Conflict,
     InvalidInput,
     KelasError,
@@ -21,10 +24,12 @@ from classroom.errors import (
     NotAuthenticated,
     NotFound,
     PermissionDenied,
+    RateLimited,
     Unavailable,
 )
 from classroom.models import User
 from web import i18n
+from web.forms import form_fields
 from web.keys import ANON_CSRF, AUTH, CLOCK, DB, SESSION_TOKEN, SETTINGS, UNREAD, USER
 from web.pages import csrf_token, render
 
@@ -38,11 +43,24 @@ STATUS = [
     (InvalidInput, 422),
     (NotAuthenticated, 401),
     (LoginThrottled, 429),
+    (RateLimited, 429),
     (PermissionDenied, 403),
     (NotFound, 404),
     (Conflict, 409),
     (Unavailable, 503),
 ]
+
+
+# What people read for errors that aiohttp raises itself (its reasons are English only).
+HTTP_TEXTS = {
+    400: N_("The request could not be understood."),
+    404: N_("There is nothing at this address."),
+    405: N_("This address does not take this kind of request."),
+    413: N_("What you sent is too large."),
+    415: N_("This kind of content is not accepted here."),
+}
+# Headers of an aiohttp error that still mean something on our own error answer.
+KEPT_HEADERS = ("Allow", "Retry-After")
 
 
 def is_api(request: web.Request) -> bool:
@@ -54,14 +72,27 @@ def status_of(exc: KelasError) -> int:
 
 
 def error_json(
-    status: int, code: str, message: str, fields: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    fields: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> web.Response:
     body = {"error": {"code": code, "message": message, "fields": fields or {}}}
-    return web.json_response(body, status=status)
+    return web.json_response(body, status=status, headers=headers)
 
 
-def error_page(request: web.Request, status: int, message: str) -> web.Response:
-    return render("error.html", request, {"status": status, "message": message}, status=status)
+def error_page(
+    request: web.Request,
+    status: int,
+    message: str,
+    fields: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    context = {"status": status, "message": message, "fields": fields or {}}
+    response = render("error.html", request, context, status=status)
+    response.headers.update(headers or {})
+    return response
 
 
 def current_user(request: web.Request, *roles: str) -> User:
@@ -74,25 +105,46 @@ def current_user(request: web.Request, *roles: str) -> User:
     return user
 
 
+def _retry_after(request: web.Request, exc: KelasError) -> dict[str, str]:
+    if isinstance(exc, RateLimited):
+        return {"Retry-After": str(math.ceil(exc.retry_after))}
+    if isinstance(exc, LoginThrottled):  # at most the lockout; the lock may be younger
+        lockout = request.app[SETTINGS].login_lockout
+        return {"Retry-After": str(int(lockout.total_seconds()))}
+    return {}
+
+
+def _domain_error(request: web.Request, exc: KelasError) -> web.Response:
+    message = i18n.notice(exc.notice)
+    fields = i18n.field_errors(exc.fields)
+    headers = _retry_after(request, exc)
+    if is_api(request):
+        return error_json(status_of(exc), exc.code, message, fields, headers)
+    if isinstance(exc, NotAuthenticated):
+        raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='/')}") from None
+    return error_page(request, status_of(exc), message, fields, headers)
+
+
+def _http_error(request: web.Request, exc: web.HTTPException) -> web.Response:
+    headers = {name: exc.headers[name] for name in KEPT_HEADERS if name in exc.headers}
+    text = HTTP_TEXTS.get(exc.status)
+    message = i18n.gettext(text) if text else exc.reason
+    if is_api(request):
+        return error_json(exc.status, "http_error", message, headers=headers)
+    return error_page(request, exc.status, message, headers=headers)
+
+
 @web.middleware
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn domain errors into 4xx answers: JSON for the API, a page (or the login) otherwise."""
     try:
         return await handler(request)
     except KelasError as exc:
-        message = i18n.notice(exc.notice)
-        fields = i18n.field_errors(exc.fields)
-        if is_api(request):
-            return error_json(status_of(exc), exc.code, message, fields)
-        if isinstance(exc, NotAuthenticated):
-            raise web.HTTPSeeOther(f"/login?next={request.path_qs}") from None
-        return error_page(request, status_of(exc), message)
+        return _domain_error(request, exc)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        if is_api(request):
-            return error_json(exc.status, "http_error", exc.reason)
-        return error_page(request, exc.status, i18n.gettext(exc.reason))
+        return _http_error(request, exc)
     except Exception as exc:
         if unreachable(exc):  # a handler's own transaction found the database away
             return _unavailable(request)
@@ -139,6 +191,15 @@ async def login_session(request: web.Request, handler: Handler) -> web.StreamRes
     return await handler(request)
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _same(sent: str, expected: str) -> bool:
+    """Constant-time comparison; a header may carry any bytes (compare_digest refuses
+    non-ASCII str)."""
+    return hmac.compare_digest(sent.encode("utf-8", "surrogateescape"), expected.encode())
+
+
 def _anon_token(secret: str, nonce: str) -> str:
     return hmac.new(secret.encode(), nonce.encode(), hashlib.sha256).hexdigest()
 
@@ -153,21 +214,16 @@ async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request[AUTH] is None and not nonce:
         nonce = fresh_nonce = secrets.token_urlsafe(24)
     request[ANON_CSRF] = _anon_token(settings.secret_key, nonce or "")
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
+    # No route or no such method: nothing will change, so answer the 404 or 405 itself.
+    routed = request.match_info.http_exception is None
+    if routed and request.method not in ("GET", "HEAD", "OPTIONS"):
         origin = request.headers.get("Origin")
         if origin is not None and origin not in settings.origins:
             raise PermissionDenied("This request came from another site and was refused.")
         sent = request.headers.get("X-CSRF-Token")
-        if sent is None and request.content_type in (
-            "application/x-www-form-urlencoded",
-            "multipart/form-data",
-        ):
-            sent = str((await request.post()).get("csrf_token", ""))
-        if (
-            fresh_nonce is not None
-            or not sent
-            or not hmac.compare_digest(sent, csrf_token(request))
-        ):
+        if sent is None and request.content_type in FORM_TYPES:
+            sent = str((await form_fields(request)).get("csrf_token", ""))
+        if fresh_nonce is not None or not sent or not _same(sent, csrf_token(request)):
             raise PermissionDenied(
                 "Your form has expired or did not come from Kelas. "
                 "Please reload the page and try again."

@@ -35,6 +35,14 @@ class Settings:
     # Per-connection event limits and the join rate per address on live sockets; off only in
     # tests that must flood a room on purpose (fuzzing).
     live_rate_limits: bool = True
+    # Per client address (token buckets, web/ratelimit.py); a rate of 0 turns a limit off.
+    login_per_minute: float = 10
+    login_burst: int = 20
+    signup_per_minute: float = 5
+    signup_burst: int = 5
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For names the client;
+    # without any, the socket's peer is the client.
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def secure_cookies(self) -> bool:
@@ -84,7 +92,16 @@ class Settings:
             ice_servers=_ice_servers(env),
             process_name=env.get("KELAS_PROCESS_NAME", base_url),
             freeze_heap=True,
+            login_per_minute=float(env.get("KELAS_LOGIN_PER_MINUTE", "10")),
+            login_burst=int(env.get("KELAS_LOGIN_BURST", "20")),
+            signup_per_minute=float(env.get("KELAS_SIGNUP_PER_MINUTE", "5")),
+            signup_burst=int(env.get("KELAS_SIGNUP_BURST", "5")),
+            trusted_proxies=_split(env.get("KELAS_TRUSTED_PROXIES", "")),
         )
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
 
 
 def _ice_servers(env: Mapping[str, str]) -> tuple[dict[str, Any], ...]:

@@ -7,24 +7,30 @@ from typing import Any
 from aiohttp import web
 
 from classroom import accounts, notifications, schemas
-from classroom.errors import InvalidInput, NotAuthenticated
+from classroom.errors import N_, InvalidInput, NotAuthenticated, RateLimited
 from classroom.models import Role, User
+from signaling.ratelimit import Buckets
 from web import i18n
 from web.forms import form_data
 from web.keys import CLOCK, DB, LOGIN_POLICY, PASSWORDS, SESSION_TOKEN, SETTINGS, USER
 from web.middlewares import SESSION_COOKIE, current_user
 from web.pages import render
+from web.ratelimit import LIMITS
 
 HOME = {Role.STUDENT: "/my", Role.TUTOR: "/teaching", Role.COORDINATOR: "/planning"}
 
 
 def setup(app: web.Application) -> None:
     app.router.add_get("/", home)
-    app.router.add_route("*", "/login", login)
+    app.router.add_get("/login", login)
+    app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
-    app.router.add_route("*", "/signup", signup)
-    app.router.add_route("*", "/account", account)
-    app.router.add_route("*", "/account/password", password)
+    app.router.add_get("/signup", signup)
+    app.router.add_post("/signup", signup)
+    app.router.add_get("/account", account)
+    app.router.add_post("/account", account)
+    app.router.add_get("/account/password", password)
+    app.router.add_post("/account/password", password)
     app.router.add_post("/account/calendar", rotate_calendar)
     app.router.add_post("/language", choose_language)
     app.router.add_get("/messages", messages)
@@ -36,10 +42,30 @@ async def home(request: web.Request) -> web.StreamResponse:
 
 
 def _safe_next(value: str | None) -> str | None:
-    """Only local paths: never send a user to another site after login."""
-    if value and value.startswith("/") and not value.startswith("//"):
+    """Only local paths: never send a user to another site after login. Browsers read
+    ``/\\host`` as ``//host`` and drop tabs and line breaks from addresses, so neither
+    may appear; nor anything that cannot go into a Location header."""
+    if (
+        value
+        and value.startswith("/")
+        and not value.startswith("//")
+        and "\\" not in value
+        and value.isprintable()
+        and value.isascii()
+    ):
         return value
     return None
+
+
+def _throttle(request: web.Request, bucket: Buckets) -> None:
+    """Count one attempt from this client; refuse it when its bucket is empty."""
+    wait = request.app[LIMITS].wait(bucket, request)
+    if wait:
+        raise RateLimited(
+            N_("Too many attempts from your address. Please wait {seconds} seconds and try again."),
+            retry_after=wait,
+            seconds=str(wait),
+        )
 
 
 def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
@@ -57,6 +83,7 @@ def set_session_cookie(request: web.Request, response: web.StreamResponse, token
 
 async def log_in(request: web.Request, data: Any) -> tuple[User, str, str]:
     """Check the credentials and start a fresh session (ending the one the browser had)."""
+    _throttle(request, request.app[LIMITS].login)
     credentials = schemas.parse(schemas.Login, data)
     now = request.app[CLOCK]()
     async with request.app[DB].begin() as db:
@@ -77,6 +104,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     context: dict[str, Any] = {
         "next": _safe_next(request.query.get("next")),
         "error": None,
+        "errors": {},
         "email": "",
     }
     if request.method == "POST":
@@ -85,7 +113,10 @@ async def login(request: web.Request) -> web.StreamResponse:
         context.update(email=data.get("email", ""), next=nxt)
         try:
             user, token, _ = await log_in(request, data)
-        except (InvalidInput, NotAuthenticated) as exc:
+        except InvalidInput as exc:
+            context["errors"] = i18n.field_errors(exc.fields)
+            return render("login.html", request, context, status=422)
+        except NotAuthenticated as exc:
             context["error"] = i18n.notice(exc.notice)
             return render("login.html", request, context, status=422)
         response = web.HTTPSeeOther(nxt or HOME[user.role])
@@ -105,6 +136,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 
 async def sign_up(request: web.Request, data: Any) -> tuple[User, str, str]:
+    _throttle(request, request.app[LIMITS].signup)
     details = schemas.parse(schemas.Signup, data)
     now = request.app[CLOCK]()
     async with request.app[DB].begin() as db:

@@ -52,7 +52,7 @@ async def browse(request: web.Request) -> web.StreamResponse:
         "levels": [lvl.value for lvl in Level],
         "mine": mine,
     }
-    return render("browse.html", request, context)
+    return render("browse.html", request, context, status=422 if errors else 200)
 
 
 async def detail(request: web.Request) -> web.StreamResponse:

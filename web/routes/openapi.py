@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import TypeAdapter
 
+from classroom import schemas
 from web import api_models
 from web.routes.api import ENDPOINTS, Endpoint
 
@@ -19,6 +20,9 @@ ERRORS = {
     "409": "Conflicts with the current state (full, double-booked, too late)",
     "422": "Invalid input; `fields` names each bad field",
 }
+BODY_TOO_LARGE = {"413": "The request body is larger than the server accepts"}
+TOO_MANY = {"429": "Too many attempts from this address (or for this account); see Retry-After"}
+THROTTLED = frozenset({"post_login", "post_signup"})
 
 
 DOCUMENT: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
@@ -33,8 +37,9 @@ async def serve(request: web.Request) -> web.Response:
     return web.json_response(request.app[DOCUMENT])
 
 
-def _schema(kind: Any, components: dict[str, Any]) -> dict[str, Any]:
-    schema = TypeAdapter(kind).json_schema(ref_template=REF)
+def _schema(kind: Any, components: dict[str, Any], mode: str = "validation") -> dict[str, Any]:
+    """Inputs are documented as they are read, answers as they are written."""
+    schema = TypeAdapter(kind).json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
     components.update(schema.pop("$defs", {}))
     title = schema.get("title")
     if schema.get("type") == "object" and isinstance(title, str) and hasattr(kind, "model_fields"):
@@ -51,7 +56,7 @@ def _operation(endpoint: Endpoint, components: dict[str, Any]) -> tuple[str, dic
         "responses": {},
     }
     params = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+        {"name": name, "in": "path", "required": True, "schema": schemas.value_schema(schemas.Id)}
         for name in re.findall(r"\{(\w+)\}", path)
     ]
     if endpoint.query is not None:
@@ -67,10 +72,16 @@ def _operation(endpoint: Endpoint, components: dict[str, Any]) -> tuple[str, dic
         }
     ok: dict[str, Any] = {"description": "Success"}
     if endpoint.response is not None:
-        ok["content"] = {"application/json": {"schema": _schema(endpoint.response, components)}}
+        answer = _schema(endpoint.response, components, "serialization")
+        ok["content"] = {"application/json": {"schema": answer}}
     operation["responses"][str(endpoint.status)] = ok
     error = {"application/json": {"schema": _schema(api_models.Error, components)}}
-    for status, text in ERRORS.items():
+    errors = dict(ERRORS)
+    if endpoint.body is not None:
+        errors |= BODY_TOO_LARGE
+    if endpoint.handler.__name__ in THROTTLED:
+        errors |= TOO_MANY
+    for status, text in sorted(errors.items()):
         operation["responses"][status] = {"description": text, "content": error}
     if endpoint.roles is None:
         operation["security"] = []

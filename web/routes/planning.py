@@ -24,12 +24,16 @@ from web.routes.teaching import chosen_week, week_context
 
 def setup(app: web.Application) -> None:
     app.router.add_get("/planning", planning_week)
-    app.router.add_route("*", "/planning/classes/new", new_lesson)
-    app.router.add_route("*", "/planning/series/new", new_series)
-    app.router.add_route("*", LESSON + "/edit", edit_lesson)
+    app.router.add_get("/planning/classes/new", new_lesson)
+    app.router.add_post("/planning/classes/new", new_lesson)
+    app.router.add_get("/planning/series/new", new_series)
+    app.router.add_post("/planning/series/new", new_series)
+    app.router.add_get(LESSON + "/edit", edit_lesson)
+    app.router.add_post(LESSON + "/edit", edit_lesson)
     app.router.add_post(LESSON + "/cancel", cancel_lesson)
     app.router.add_post(LESSON + "/assign", assign)
-    app.router.add_route("*", "/tutors", tutors)
+    app.router.add_get("/tutors", tutors)
+    app.router.add_post("/tutors", tutors)
 
 
 async def planning_week(request: web.Request) -> web.StreamResponse:

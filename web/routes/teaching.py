@@ -12,7 +12,7 @@ from classroom.clock import to_local, week_range, week_start
 from classroom.errors import InvalidInput
 from classroom.models import Role
 from web import i18n
-from web.forms import form_data, int_param
+from web.forms import form_data, int_param, query_data
 from web.keys import CLOCK, DB
 from web.middlewares import current_user
 from web.pages import render
@@ -29,12 +29,8 @@ def setup(app: web.Application) -> None:
 
 def chosen_week(request: web.Request, zone: str) -> date:
     """Monday of the week asked for (?week=YYYY-MM-DD), or of this week in ``zone``."""
-    raw = request.query.get("week", "")
-    try:
-        day = date.fromisoformat(raw) if raw else to_local(request.app[CLOCK](), zone).date()
-    except ValueError:
-        raise InvalidInput("Please correct the marked fields.", {"week": "Not a date"}) from None
-    return week_start(day)
+    chosen = schemas.parse(schemas.WeekChoice, query_data(request, "week")).week
+    return week_start(chosen or to_local(request.app[CLOCK](), zone).date())
 
 
 def week_context(monday: date) -> dict[str, Any]:
