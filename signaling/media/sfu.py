@@ -12,12 +12,16 @@ from aiortc import RTCPeerConnection
 
 from signaling.media import hooks
 from signaling.media.forwarding import Kind, Source
-from signaling.media.peer import Peer, add_candidate, configuration, negotiate
+from signaling.media.guard import Gate, Tally
+from signaling.media.peer import Peer, add_candidate, configuration, negotiate, watch
 from signaling.room import Room
 
 # Told when someone starts or stops speaking; returns whether the room took note (it does not
 # while that person's microphone is not forwarded).
 SpeakingCallback = Callable[[int, int, bool], bool]
+# Told that a participant's media connection failed and was closed: lesson id, user id, and
+# "ice" (no path to the browser) or "dtls" (the handshake failed, e.g. a wrong certificate).
+FailedCallback = Callable[[int, int, str], None]
 LOUD_DBOV = 50  # RFC 6464 level: 0 is loudest, 127 silence; louder than -50 dBov is speech
 QUIET_AFTER_S = 0.8
 
@@ -25,13 +29,20 @@ QUIET_AFTER_S = 0.8
 class Sfu:
     """Every peer connection of this process, and the forwarding between them."""
 
-    def __init__(self, ice_servers: list[dict[str, Any]], on_speaking: SpeakingCallback) -> None:
+    def __init__(
+        self,
+        ice_servers: list[dict[str, Any]],
+        on_speaking: SpeakingCallback,
+        on_failed: FailedCallback = lambda lesson_id, user_id, reason: None,
+    ) -> None:
         hooks.check()
         self._ice_servers = ice_servers
         self._on_speaking = on_speaking
+        self._on_failed = on_failed
         self._peers: dict[tuple[int, int], Peer] = {}
         self._voice: dict[tuple[int, int], float] = {}  # last loud packet
         self._sweeper: asyncio.Task[None] | None = None
+        self._tally = Tally()
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -56,16 +67,24 @@ class Sfu:
         old = self._peers.pop(key, None)
         if old is not None:
             await old.close()
-        peer = Peer(user_id, RTCPeerConnection(configuration(self._ice_servers)))
+        gate = Gate(f"user {user_id} in class {room.lesson_id}", self._tally)
+        peer = Peer(user_id, RTCPeerConnection(configuration(self._ice_servers)), gate)
         slots = self.slots_for(room)
         try:
             answer = await negotiate(
                 peer, offer, slots, lambda kind: self._source(room, user_id, kind)
             )
-        except Exception:
-            await peer.pc.close()
+        except BaseException:
+            await peer.close()
             raise
         self._peers[key] = peer
+
+        def failed(reason: str) -> None:
+            if self._peers.get(key) is peer:
+                del self._peers[key]
+            self._on_failed(room.lesson_id, user_id, reason)
+
+        watch(peer, failed)
         self.sync(room)
         return answer, slots
 
@@ -199,6 +218,7 @@ class Sfu:
             "peers": len(self._peers),
             "packets_in": sum(s.packets_in for s in sources),
             "packets_out": sum(s.packets for s in slots),
+            "datagrams_dropped": self._tally.dropped,
         }
 
 
