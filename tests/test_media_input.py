@@ -291,6 +291,18 @@ async def test_a_peer_that_fails_to_close_does_not_raise(caplog: pytest.LogCaptu
     assert any("cannot close" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)
 
 
+BAD_CANDIDATES = [
+    "candidate:garbage",
+    "candidate:1 1 udp 1 256.1.1.1 9 typ host",
+    "candidate:1 1 udp 1 example.invalid 9 typ host",
+    "candidate:1 1 udp 99999999999999999999 10.0.0.1 70000 typ host",
+    "candidate:1 1 tcp 1 10.0.0.1 9 typ host tcptype active",
+    "candidate:1 1 udp 1 10.0.0.1 9 typ nonsense",
+    "candidate:1 1 udp 1 10.0.0.1 9 typ srflx raddr 1.2.3.4.5 rport x",
+    "candidate:\x00 1 udp 1 10.0.0.1 9 typ host",
+]
+
+
 def bad_offers(offer: str, slots: int) -> dict[str, tuple[str, str]]:
     """Offers that are wrong in one way each, and the start of the message that says why."""
     lines = offer.split("\r\n")
@@ -337,8 +349,11 @@ async def test_bad_offers_are_refused_with_a_reason_and_the_room_goes_on(
             ack = await member.call("media:offer", {"type": "offer", "sdp": sdp})
             assert ack.get("error", {}).get("code") == "invalid_input", (name, ack)
             assert ack["error"]["message"].startswith(reason), (name, ack)
-        student = await join(school, *setup.students[0], lesson_id)
         await publish(member)
+        for candidate in BAD_CANDIDATES:
+            ack = await member.call("media:candidate", {"candidate": candidate, "sdpMid": "0"})
+            assert ack.get("ok") or ack["error"]["code"] == "invalid_input", (candidate, ack)
+        student = await join(school, *setup.students[0], lesson_id)
         await publish(student)
         await flowing(student, member)
         await student.close()

@@ -22,7 +22,7 @@ Datagrams enter at two places (hooks.py lists the internals), and each gets a ga
 
 Every drop is counted per peer (``Gate.dropped``) and per process (``Tally.dropped``) and
 reported at most once per peer every WARN_EVERY_S seconds, with the count since the last
-report. Replayed SRTP is not counted: the network duplicates packets.
+report. Replayed SRTP is counted but never reported on its own: networks duplicate packets.
 
 Where it is installed, and why: the DTLS gate is per transport, attached by ``protect()``
 when the peer is negotiated (peer.py), between setRemoteDescription, which creates the
@@ -71,12 +71,13 @@ class Gate:
     _reported_at: float = -math.inf
     _trusted: set[tuple[StunProtocol, Address]] = field(default_factory=set)
 
-    def drop(self, why: str, source: Address | None = None) -> None:
+    def drop(self, why: str, source: Address | None = None, *, quiet: bool = False) -> None:
+        """Count a dropped datagram; report it unless reported recently or ``quiet``."""
         self.dropped += 1
         self.tally.dropped += 1
         self._unreported += 1
         now = time.monotonic()
-        if now - self._reported_at < WARN_EVERY_S:
+        if quiet or now - self._reported_at < WARN_EVERY_S:
             return
         self._reported_at = now
         log.warning(
@@ -201,8 +202,7 @@ class _CountedSrtp:
         try:
             return unprotect(data)
         except pylibsrtp.Error as exc:
-            if not str(exc).startswith("replay"):
-                self._gate.drop(f"was {what} that failed: {exc}")
+            self._gate.drop(f"was {what} that failed: {exc}", quiet=str(exc).startswith("replay"))
             raise
 
 

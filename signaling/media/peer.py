@@ -8,9 +8,11 @@ People joining and leaving never renegotiate: the server re-points slots.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiortc import (
@@ -22,6 +24,8 @@ from aiortc import (
 )
 from aiortc.rtcconfiguration import RTCBundlePolicy, RTCIceServer
 from aiortc.rtcdtlstransport import X509_DIGEST_ALGORITHMS
+from aiortc.rtcicetransport import RTCIceCandidate
+from aiortc.rtp import RtpPacket
 from aiortc.sdp import MediaDescription, SessionDescription, candidate_from_sdp
 
 from classroom.errors import N_, InvalidInput
@@ -46,8 +50,10 @@ ICE_UFRAG = re.compile(r"[A-Za-z0-9+/]{4,256}")  # ice-char (RFC 8839 section 5.
 ICE_PWD = re.compile(r"[A-Za-z0-9+/]{22,256}")
 FINGERPRINT = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){19,63}")
 UNREADABLE = N_("The media offer could not be read.")
+BAD_CANDIDATE = N_("That ICE candidate could not be read.")
 NO_CODEC = N_("Your browser did not offer {codec}, which this classroom needs.")
 OPUS_FMTP = "minptime=10;useinbandfec=1;usedtx=1"
+TAKEOVER_S = 2.0
 
 
 class IdleTrack(MediaStreamTrack):
@@ -158,6 +164,22 @@ def _check_transport(media: MediaDescription) -> None:
         or not ICE_PWD.fullmatch(ice.password or "")
     ):
         raise InvalidInput("The media offer has no valid ICE username and password.")
+    if not all(usable(candidate) for candidate in media.ice_candidates):
+        raise InvalidInput(BAD_CANDIDATE)
+
+
+def usable(candidate: RTCIceCandidate) -> bool:
+    """Whether aioice can use ``candidate`` without failing later, in a task of its own (a
+    port past 65535 closes the socket it is sent from)."""
+    if not (0 < candidate.port < 65536 and 0 <= candidate.priority < 2**32):
+        return False
+    if candidate.ip.endswith(".local"):  # an mDNS name, resolved by aioice
+        return True
+    try:
+        ipaddress.ip_address(candidate.ip)
+    except ValueError:
+        return False
+    return True
 
 
 def _encodable(sdp: str) -> bool:
@@ -166,6 +188,31 @@ def _encodable(sdp: str) -> bool:
     except UnicodeEncodeError:  # lone surrogates from JSON "\ud800"
         return False
     return True
+
+
+def one_stream(
+    on_rtp: Callable[[RtpPacket, int], Awaitable[None]], gate: Gate
+) -> Callable[[RtpPacket, int], Awaitable[None]]:
+    """aiortc's router hands a publisher's receiver any SSRC whose payload type only that
+    receiver uses. The browser sends one stream per media section; another SSRC would be
+    spliced into the subscribers' slots as if it were the same stream (their SRTP replay
+    window and jitter buffer would then drop the real one). So the first SSRC is the stream,
+    and another takes over only after it has been silent for TAKEOVER_S."""
+    current: int | None = None
+    last = 0.0
+
+    async def handle(packet: RtpPacket, arrival_time_ms: int = 0) -> None:
+        nonlocal current, last
+        now = time.monotonic()
+        if packet.ssrc != current:
+            if current is not None and now - last < TAKEOVER_S:
+                gate.drop("was RTP of a second stream in one media section", quiet=True)
+                return
+            current = packet.ssrc
+        last = now
+        await on_rtp(packet, arrival_time_ms)
+
+    return handle
 
 
 def munge_answer(sdp: str) -> str:
@@ -211,7 +258,7 @@ async def negotiate(
         source = make_source(up_kind)
         peer.sources[up_kind] = source
         receiver = transceiver.receiver
-        receiver._handle_rtp_packet = source.on_rtp  # type: ignore[method-assign]
+        receiver._handle_rtp_packet = one_stream(source.on_rtp, peer.gate)  # type: ignore[method-assign,assignment]
     down = transceivers[3:]
     for index, transceiver in enumerate(down):
         kind: Kind = "audio" if index < slots else ("video" if index < 2 * slots else "screen")
@@ -245,10 +292,16 @@ async def add_candidate(peer: Peer, candidate: str, mid: str | None, index: int 
         return  # end of candidates
     try:
         parsed = candidate_from_sdp(candidate.removeprefix("candidate:"))
-    except (ValueError, IndexError):
-        raise InvalidInput("That ICE candidate could not be read.") from None
+    except Exception:  # aiortc's parser asserts, indexes and converts without checking
+        raise InvalidInput(BAD_CANDIDATE) from None
+    if not usable(parsed):
+        raise InvalidInput(BAD_CANDIDATE)
     parsed.sdpMid, parsed.sdpMLineIndex = mid, index
-    await peer.pc.addIceCandidate(parsed)
+    try:
+        await peer.pc.addIceCandidate(parsed)
+    except Exception as exc:  # an address that is no IP address, a closed connection, ...
+        log.info("user %s: ICE candidate refused by aiortc: %r", peer.user_id, exc)
+        raise InvalidInput(BAD_CANDIDATE) from None
 
 
 def watch(peer: Peer, failed: Callable[[str], None]) -> None:
