@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import wraps
@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from classroom import live
 from classroom.db import transaction
 from classroom.errors import (
+    N_,
     KelasError,
     NotAuthenticated,
     Notice,
@@ -59,6 +60,13 @@ EVENT_RATES: dict[str, Rate] = {
     "media:candidate": Rate(per_second=10.0, burst=40),
 }
 CLICK_RATE = Rate(per_second=5.0, burst=20)
+FAILED = {
+    "ice": Notice(
+        N_("Your network blocks the call's connection. Trying again…"),
+        {},
+    ),
+    "dtls": Notice(N_("The call's secure connection failed. Trying again…"), {}),
+}
 JOIN_RATE = Rate(per_second=5.0, burst=10)  # per client address
 
 
@@ -246,12 +254,31 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if room is None or not room.set_speaking(user_id, speaking):
             return False
         payload = protocol.Speaking(user_id=user_id, speaking=speaking)
-        task = asyncio.get_running_loop().create_task(
-            self.broadcast(room, "participant:speaking", payload)
-        )
+        self._spawn(self.broadcast(room, "participant:speaking", payload))
+        return True
+
+    def failed(self, lesson_id: int, user_id: int, reason: str) -> None:
+        """Called by the SFU when a participant's peer connection failed and was closed: they
+        are told (the page starts a new one), and the others' slots let go of them."""
+        room = self.deps.rooms.get(lesson_id)
+        person = room.participants.get(user_id) if room else None
+        if room is not None and person is not None:
+            self._spawn(self._after_failure(room, person.sid, reason))
+
+    async def _after_failure(self, room: Room, sid: str, reason: str) -> None:
+        try:
+            who = await self.who(sid)
+        except PermissionDenied:
+            return  # gone meanwhile
+        notice = FAILED.get(reason, FAILED["ice"])
+        message = self.deps.translate(notice, who.language)
+        await self.tell("media:failed", protocol.MediaFailed(reason=reason, message=message), sid)
+        await self._apply(room, Change(media=True))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return True
 
     # -- the one path from a room change to its effects ------------------------------------
 

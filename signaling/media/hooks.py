@@ -1,13 +1,19 @@
-"""The aiortc internals Kelas relies on, checked at start-up so that an aiortc upgrade fails
-loudly instead of silently decoding, dropping media or ignoring keyframe requests.
+"""The aiortc (and aioice) internals Kelas relies on, checked at start-up so that an upgrade
+fails loudly instead of silently decoding, dropping media, ignoring keyframe requests or
+letting a bad datagram stop a peer's media.
 
-aiortc is pinned exactly in pyproject.toml; tests forward real media through every hook.
+aiortc is pinned exactly in pyproject.toml; aioice, which aiortc brings, is checked by the
+shape of each hook. Tests forward real media, and send junk datagrams, through every hook.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import aiortc
+from aioice.ice import CandidatePair, Connection, StunProtocol
 from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtcrtpreceiver import NackGenerator, RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
@@ -23,6 +29,21 @@ REQUIRED = [
     (RTCRtpSender, "_send_rtcp"),  # wrapped per sender: idle slots send no reports
     (RTCDtlsTransport, "_send_rtp"),  # SRTP protect + send of a forwarded packet
     (NackGenerator, "add"),
+    # guard.py: where datagrams enter
+    (StunProtocol, "datagram_received"),  # replaced once: the ICE gate
+    (RTCDtlsTransport, "_recv_next"),  # wrapped per transport: one bad datagram, not the loop
+    (CandidatePair, "remote_addr"),  # a succeeded pair's address is trusted
+    (CandidatePair.State, "SUCCEEDED"),
+]
+# Attributes set in __init__, read or replaced by guard.py.
+INSTANCE_ATTRIBUTES: list[tuple[type[Any], str]] = [
+    (StunProtocol, "receiver"),  # the socket's ICE connection
+    (Connection, "_check_list"),  # its candidate pairs
+    (CandidatePair, "protocol"),
+    (CandidatePair, "state"),
+    (RTCIceTransport, "_connection"),
+    (RTCIceTransport, "_recv"),  # wrapped per transport: only DTLS and SRTP go on
+    (RTCDtlsTransport, "_rx_srtp"),  # wrapped per transport: SRTP that fails is counted
 ]
 SENDER_COUNTERS = ("ntp_timestamp", "rtp_timestamp", "packet_count", "octet_count")
 
@@ -34,6 +55,11 @@ def check() -> None:
             f"Kelas forwards media through aiortc {PINNED} internals, not {aiortc.__version__}"
         )
     missing = [f"{cls.__name__}.{name}" for cls, name in REQUIRED if not hasattr(cls, name)]
+    missing += [
+        f"{cls.__name__}.{name}"
+        for cls, name in INSTANCE_ATTRIBUTES
+        if name not in cls.__init__.__code__.co_names
+    ]
     probe = RTCRtpTransceiver.__init__.__code__.co_names
     if "_codecs" not in probe or "_offerDirection" not in probe:
         missing.append("RTCRtpTransceiver._codecs/_offerDirection")

@@ -9,22 +9,26 @@ People joining and leaving never renegotiate: the server re-points slots.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiortc import (
     MediaStreamTrack,
     RTCConfiguration,
-    RTCIceCandidate,
     RTCPeerConnection,
     RTCRtpTransceiver,
     RTCSessionDescription,
 )
 from aiortc.rtcconfiguration import RTCBundlePolicy, RTCIceServer
-from aiortc.sdp import candidate_from_sdp
+from aiortc.rtcdtlstransport import X509_DIGEST_ALGORITHMS
+from aiortc.rtcicetransport import RTCIceCandidate
+from aiortc.rtp import RtpPacket
+from aiortc.sdp import MediaDescription, SessionDescription, candidate_from_sdp
 
-from classroom.errors import InvalidInput
+from classroom.errors import N_, InvalidInput
 from signaling import protocol
 from signaling.media.forwarding import (
     Kind,
@@ -33,10 +37,24 @@ from signaling.media.forwarding import (
     slot_report_sender,
     slot_rtcp_handler,
 )
+from signaling.media.guard import Gate, protect
 from signaling.media.hooks import drop_bitrate_estimator
 
+log = logging.getLogger(__name__)
+
 UP_KINDS: tuple[Kind, ...] = ("audio", "video", "screen")
+UP, DOWN = ("sendonly", "sendrecv"), ("recvonly", "sendrecv")
+# RTP payload types that cannot be mistaken for RTCP on a muxed port (RFC 5761 section 4).
+PAYLOAD_TYPES = frozenset(range(0, 64)) | frozenset(range(96, 128))
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # SDP is text lines (RFC 8866)
+ICE_UFRAG = re.compile(r"[A-Za-z0-9+/]{4,256}")  # ice-char (RFC 8839 section 5.4)
+ICE_PWD = re.compile(r"[A-Za-z0-9+/]{22,256}")
+FINGERPRINT = re.compile(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){19,63}")
+UNREADABLE = N_("The media offer could not be read.")
+BAD_CANDIDATE = N_("That ICE candidate could not be read.")
+NO_CODEC = N_("Your browser did not offer {codec}, which this classroom needs.")
 OPUS_FMTP = "minptime=10;useinbandfec=1;usedtx=1"
+TAKEOVER_S = 2.0
 
 
 class IdleTrack(MediaStreamTrack):
@@ -58,6 +76,7 @@ class IdleTrack(MediaStreamTrack):
 class Peer:
     user_id: int
     pc: RTCPeerConnection
+    gate: Gate
     sources: dict[Kind, Source] = field(default_factory=dict)
     audio_slots: list[Slot] = field(default_factory=list)
     video_slots: list[Slot] = field(default_factory=list)
@@ -66,9 +85,14 @@ class Peer:
     layout: protocol.Layout | None = None  # the layout this subscriber was last told
 
     async def close(self) -> None:
+        """Detach the slots and close the connection. Never raises: a failure to close is
+        logged (debug), so that what led here stays the error reported."""
         for slot in self.all_slots():
             slot.attach(None)
-        await self.pc.close()
+        try:
+            await self.pc.close()
+        except Exception:
+            log.debug("closing the media of user %s failed", self.user_id, exc_info=True)
 
     def all_slots(self) -> list[Slot]:
         extra = [self.screen_slot] if self.screen_slot else []
@@ -88,12 +112,111 @@ def configuration(ice_servers: list[dict[str, object]]) -> RTCConfiguration:
 
 
 def _codec_of(transceiver: RTCRtpTransceiver, expected: str) -> tuple[int, int]:
-    codecs = [c for c in transceiver._codecs if c.mimeType.lower() == expected]
+    codecs = [
+        c
+        for c in transceiver._codecs
+        if c.mimeType.lower() == expected and (c.payloadType or 0) in PAYLOAD_TYPES
+    ]
     if not codecs:
-        raise InvalidInput(
-            "Your browser did not offer {codec}, which this classroom needs.", codec=expected
-        )
+        raise InvalidInput(NO_CODEC, codec=expected)
     return int(codecs[0].payloadType or 0), codecs[0].clockRate
+
+
+def read_offer(sdp: str, slots: int) -> SessionDescription:
+    """The browser's offer, parsed and checked against the layout in the module docstring,
+    with a clear reason when it does not fit: aiortc accepts some offers it then fails on
+    in a background task (no fingerprint, a payload type that does not fit in RTP)."""
+    if CONTROL.search(sdp) or not _encodable(sdp):
+        raise InvalidInput("The media offer contains characters that are not allowed.")
+    try:
+        offer = SessionDescription.parse(sdp)
+    except Exception:  # aiortc's parser raises whatever the bad line leads to
+        raise InvalidInput(UNREADABLE) from None
+    expected = 3 + 2 * slots + 1
+    if len(offer.media) != expected:
+        raise InvalidInput("The media offer must have {n} media sections.", n=str(expected))
+    layout = [("audio", UP), ("video", UP), ("video", UP)]
+    layout += [("audio", DOWN)] * slots + [("video", DOWN)] * (slots + 1)
+    if any(
+        m.kind != kind or m.direction not in directions
+        for m, (kind, directions) in zip(offer.media, layout, strict=True)
+    ):
+        raise InvalidInput("The media sections of the offer are not in the expected order.")
+    for media in offer.media:
+        _check_transport(media)
+        wanted = "audio/opus" if media.kind == "audio" else "video/vp8"
+        if not any(
+            c.mimeType.lower() == wanted and c.payloadType in PAYLOAD_TYPES
+            for c in media.rtp.codecs
+        ):
+            raise InvalidInput(NO_CODEC, codec=wanted)
+    return offer
+
+
+def _check_transport(media: MediaDescription) -> None:
+    if media.dtls is None or not any(
+        f.algorithm.lower() in X509_DIGEST_ALGORITHMS and FINGERPRINT.fullmatch(f.value)
+        for f in media.dtls.fingerprints
+    ):
+        raise InvalidInput("The media offer has no usable DTLS fingerprint.")
+    ice = media.ice
+    if (
+        ice is None
+        or not ICE_UFRAG.fullmatch(ice.usernameFragment or "")
+        or not ICE_PWD.fullmatch(ice.password or "")
+    ):
+        raise InvalidInput("The media offer has no valid ICE username and password.")
+    if not all(usable(candidate) for candidate in media.ice_candidates):
+        raise InvalidInput(BAD_CANDIDATE)
+
+
+def usable(candidate: RTCIceCandidate) -> bool:
+    """Whether aioice can use ``candidate`` without failing later, in a task of its own (a
+    port past 65535 closes the socket it is sent from)."""
+    if not (0 < candidate.port < 65536 and 0 <= candidate.priority < 2**32):
+        return False
+    if candidate.component not in (1, 2) or candidate.protocol.lower() not in ("udp", "tcp"):
+        return False
+    if candidate.ip.endswith(".local"):  # an mDNS name, resolved by aioice
+        return True
+    try:
+        ipaddress.ip_address(candidate.ip)
+    except ValueError:
+        return False
+    return True
+
+
+def _encodable(sdp: str) -> bool:
+    try:
+        sdp.encode()
+    except UnicodeEncodeError:  # lone surrogates from JSON "\ud800"
+        return False
+    return True
+
+
+def one_stream(
+    on_rtp: Callable[[RtpPacket, int], Awaitable[None]], gate: Gate
+) -> Callable[[RtpPacket, int], Awaitable[None]]:
+    """aiortc's router hands a publisher's receiver any SSRC whose payload type only that
+    receiver uses. The browser sends one stream per media section; another SSRC would be
+    spliced into the subscribers' slots as if it were the same stream (their SRTP replay
+    window and jitter buffer would then drop the real one). So the first SSRC is the stream,
+    and another takes over only after it has been silent for TAKEOVER_S."""
+    current: int | None = None
+    last = 0.0
+
+    async def handle(packet: RtpPacket, arrival_time_ms: int = 0) -> None:
+        nonlocal current, last
+        now = time.monotonic()
+        if packet.ssrc != current:
+            if current is not None and now - last < TAKEOVER_S:
+                gate.drop("was RTP of a second stream in one media section", quiet=True)
+                return
+            current = packet.ssrc
+        last = now
+        await on_rtp(packet, arrival_time_ms)
+
+    return handle
 
 
 def munge_answer(sdp: str) -> str:
@@ -118,25 +241,28 @@ async def negotiate(
     slots: int,
     make_source: Callable[[Kind], Source],
 ) -> str:
-    """Apply the browser's offer, wire sources and slots, and return the answer SDP."""
+    """Apply the browser's offer, wire sources and slots, and return the answer SDP.
+
+    Every failure is InvalidInput with a reason the person can be shown; the caller closes
+    the half-built peer."""
     pc = peer.pc
+    read_offer(offer_sdp, slots)
     try:
         await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-    except Exception as exc:  # aiortc raises several kinds on bad SDP
-        raise InvalidInput("The media offer could not be read: {why}", why=str(exc)[:200]) from None
+    except Exception as exc:  # aiortc raises several kinds on SDP it cannot apply
+        log.info("user %s: media offer refused by aiortc: %r", peer.user_id, exc)
+        raise InvalidInput(UNREADABLE) from None
     transceivers = pc.getTransceivers()
-    expected = 3 + 2 * slots + 1
-    if len(transceivers) != expected:
-        raise InvalidInput("The media offer must have {n} media sections.", n=str(expected))
+    protect({t.receiver.transport for t in transceivers}, peer.gate)
     kinds = ["audio", "video", "video"] + ["audio"] * slots + ["video"] * (slots + 1)
-    if [t.kind for t in transceivers] != kinds:
+    if [t.kind for t in transceivers] != kinds:  # read_offer checked the lines, not the mids
         raise InvalidInput("The media sections of the offer are not in the expected order.")
     for up_kind, transceiver in zip(UP_KINDS, transceivers[:3], strict=True):
         _codec_of(transceiver, "audio/opus" if up_kind == "audio" else "video/vp8")
         source = make_source(up_kind)
         peer.sources[up_kind] = source
         receiver = transceiver.receiver
-        receiver._handle_rtp_packet = source.on_rtp  # type: ignore[method-assign]
+        receiver._handle_rtp_packet = one_stream(source.on_rtp, peer.gate)  # type: ignore[method-assign,assignment]
     down = transceivers[3:]
     for index, transceiver in enumerate(down):
         kind: Kind = "audio" if index < slots else ("video" if index < 2 * slots else "screen")
@@ -157,20 +283,12 @@ async def negotiate(
             peer.screen_slot = slot
     for transceiver in transceivers:
         drop_bitrate_estimator(transceiver.receiver)
-    answer = await pc.createAnswer()
-    await pc.setLocalDescription(answer)
+    try:
+        await pc.setLocalDescription(await pc.createAnswer())
+    except Exception as exc:
+        log.info("user %s: no answer to the media offer: %r", peer.user_id, exc)
+        raise InvalidInput("The media offer could not be answered.") from None
     return munge_answer(pc.localDescription.sdp)
-
-
-def _check_candidate(candidate: RTCIceCandidate) -> None:
-    """What aioice would otherwise try to reach: an IP address (or a browser's mDNS name),
-    a real port, a known transport. Raises ValueError."""
-    if not candidate.ip.endswith(".local"):
-        ipaddress.ip_address(candidate.ip)
-    if not 0 < candidate.port < 65536 or candidate.component not in (1, 2):
-        raise ValueError("port or component out of range")
-    if candidate.protocol.lower() not in ("udp", "tcp"):
-        raise ValueError("unknown transport")
 
 
 async def add_candidate(peer: Peer, candidate: str, mid: str | None, index: int | None) -> None:
@@ -178,11 +296,28 @@ async def add_candidate(peer: Peer, candidate: str, mid: str | None, index: int 
         return  # end of candidates
     try:
         parsed = candidate_from_sdp(candidate.removeprefix("candidate:"))
-        _check_candidate(parsed)
-    except (ValueError, IndexError, AssertionError):  # aiortc asserts on a short line
-        raise InvalidInput("That ICE candidate could not be read.") from None
+    except Exception:  # aiortc's parser asserts, indexes and converts without checking
+        raise InvalidInput(BAD_CANDIDATE) from None
+    if not usable(parsed):
+        raise InvalidInput(BAD_CANDIDATE)
     parsed.sdpMid, parsed.sdpMLineIndex = mid, index
     try:
         await peer.pc.addIceCandidate(parsed)
-    except ValueError:  # aiortc: no sdpMid or index, or one that names no media section
-        raise InvalidInput("That ICE candidate could not be read.") from None
+    except Exception as exc:  # an address that is no IP address, a closed connection, ...
+        log.info("user %s: ICE candidate refused by aiortc: %r", peer.user_id, exc)
+        raise InvalidInput(BAD_CANDIDATE) from None
+
+
+def watch(peer: Peer, failed: Callable[[str], None]) -> None:
+    """When ICE or DTLS fails (no path to the browser, a certificate that does not match its
+    fingerprint), close the peer connection, then tell ``failed`` which: "ice" or "dtls"."""
+    pc = peer.pc
+
+    @pc.on("connectionstatechange")
+    async def changed() -> None:
+        if pc.connectionState != "failed":
+            return
+        reason = "ice" if pc.iceConnectionState == "failed" else "dtls"
+        log.info("media of user %s failed (%s)", peer.user_id, reason)
+        await peer.close()
+        failed(reason)

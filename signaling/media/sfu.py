@@ -19,8 +19,9 @@ from aiortc import RTCPeerConnection
 from signaling import protocol
 from signaling.media import hooks
 from signaling.media.forwarding import Kind, Source
+from signaling.media.guard import Gate, Tally
 from signaling.media.layout import assign_slots
-from signaling.media.peer import Peer, add_candidate, configuration, negotiate
+from signaling.media.peer import Peer, add_candidate, configuration, negotiate, watch
 from signaling.room import Plans, Room
 
 log = logging.getLogger(__name__)
@@ -36,10 +37,18 @@ class MediaListener(Protocol):
         not while that person's microphone is not forwarded)."""
         ...
 
+    def failed(self, lesson_id: int, user_id: int, reason: str) -> None:
+        """This participant's peer connection failed and was closed: "ice" (no path to the
+        browser) or "dtls" (the handshake failed, e.g. a certificate that does not match)."""
+        ...
+
 
 class _Nobody:
     def speaking(self, lesson_id: int, user_id: int, speaking: bool) -> bool:
         return False
+
+    def failed(self, lesson_id: int, user_id: int, reason: str) -> None:
+        return None
 
 
 class Sfu:
@@ -52,6 +61,7 @@ class Sfu:
         self._peers: dict[tuple[int, int], Peer] = {}
         self._voice: dict[tuple[int, int], float] = {}  # last loud packet
         self._sweeper: asyncio.Task[None] | None = None
+        self._tally = Tally()
 
     def listen(self, listener: MediaListener) -> None:
         self._listener = listener
@@ -77,14 +87,15 @@ class Sfu:
         closed, as after a network change. Returns the answer SDP and the number of slots.
         Call ``gate`` and ``assign`` afterwards, as after any change of the room."""
         key = (room.lesson_id, user_id)
-        peer = Peer(user_id, RTCPeerConnection(configuration(self._ice_servers)))
+        gate = Gate(f"user {user_id} in class {room.lesson_id}", self._tally)
+        peer = Peer(user_id, RTCPeerConnection(configuration(self._ice_servers)), gate)
         slots = self.slots_for(room)
         try:
             answer = await negotiate(
                 peer, offer, slots, lambda kind: self._source(room, user_id, kind)
             )
-        except Exception:
-            await peer.pc.close()
+        except BaseException:
+            await peer.close()
             raise
         # Only a new peer that negotiated replaces the old one: a bad offer leaves media as
         # it was.
@@ -94,6 +105,14 @@ class Sfu:
         self._peers[key] = peer
         self.plan(room, user_id, plans)
         log.info("class %s: peer of user %s connected", room.lesson_id, user_id)
+
+        def failed(reason: str) -> None:
+            if self._peers.get(key) is peer:
+                del self._peers[key]
+                self._voice.pop(key, None)
+                self._listener.failed(room.lesson_id, user_id, reason)
+
+        watch(peer, failed)
         return answer, slots
 
     @staticmethod
@@ -230,6 +249,7 @@ class Sfu:
             "peers": len(self._peers),
             "packets_in": sum(s.packets_in for s in sources),
             "packets_out": sum(s.packets for s in slots),
+            "datagrams_dropped": self._tally.dropped,
         }
 
 

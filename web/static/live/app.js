@@ -101,6 +101,8 @@ function enter() {
   socket.on("chat:message", addChat);
   socket.on("media:slots", ({ slots, screen }) => { state.slots = slots; state.screen = screen; renderTiles(); });
   socket.on("media:plan", (plan) => { state.plan = plan; applyPlan(); });
+  // The server gave up on this peer connection (ICE or DTLS failed): say so, start a new one.
+  socket.on("media:failed", ({ message }) => { banner(message, true); restartMedia(); });
   socket.on("you:muted", () => { setMic(false, false); banner(T.you_muted); });
   socket.on("you:may_unmute", () => banner(T.you_may_unmute));
   socket.on("you:unmute_requested", () => {
