@@ -7,28 +7,21 @@ docs/protocol.md against these two tables, so the document cannot drift from the
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from classroom.schemas import MultiLine, OneLine
 
 MAX_SDP = 100_000
 MAX_SEQ = 2**31 - 1  # chat sequence numbers are 32-bit integers in the database
 UserId = Annotated[int, Field(ge=1, le=2**31 - 1)]
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def _printable(text: str) -> str:
-    """Text a person typed: no NUL or other control characters (newlines and tabs are fine).
-    PostgreSQL refuses NUL in text, and control characters only serve to confuse a screen."""
-    if _CONTROL.search(text):
-        raise ValueError("control characters are not allowed")
-    return text
 
 
 class Payload(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict: a number is a number and a flag a flag (no True for 1, no "1" for 1).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 # -- client to server --------------------------------------------------------------------
@@ -48,7 +41,7 @@ class ChatSend(Payload):
     text: Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
-        AfterValidator(_printable),
+        MultiLine,  # no NUL or other control characters, as in every text a person types
     ]
     # Chosen by the page for each message it types: sending it again (after an `unavailable`
     # answer or a reconnect) never stores it twice.
@@ -83,8 +76,8 @@ class Offer(Payload):
 
 
 class Candidate(Payload):
-    candidate: Annotated[str, StringConstraints(max_length=1000)]
-    sdpMid: Annotated[str, StringConstraints(max_length=64)] | None = None  # noqa: N815
+    candidate: Annotated[str, StringConstraints(max_length=1000), OneLine]
+    sdpMid: Annotated[str, StringConstraints(max_length=64), OneLine] | None = None  # noqa: N815
     sdpMLineIndex: Annotated[int, Field(ge=0, le=255)] | None = None  # noqa: N815
 
 

@@ -32,9 +32,9 @@ from schemathesis.specs.openapi.checks import (
 
 from classroom.models import Role
 from tests.conftest import School, Visitor
+from tests.fuzz import EXAMPLES
 from tests.helpers import local_in, new_class
 
-EXAMPLES = int(os.environ.get("KELAS_FUZZ_EXAMPLES", "25"))
 ENGINES = os.environ.get("KELAS_FUZZ_ENGINES", "sqlite").split(",")
 CHECKS = [
     not_a_server_error,

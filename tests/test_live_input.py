@@ -134,3 +134,37 @@ async def test_only_the_people_whose_slots_moved_are_told(school: School) -> Non
     await one.events.wait("media:slots", lambda s: two.user.id in s["slots"].values())
     for member in (tutor, one, two):
         await member.close()
+
+
+BAD_PAYLOADS = [
+    ("chat:send", {"text": "a\x00b"}),  # NUL: PostgreSQL would refuse it
+    ("chat:send", {"text": "bell\x07"}),
+    ("chat:send", {"text": "\ud800"}),  # a lone surrogate
+    ("chat:send", {"text": "x" * 2001}),
+    ("chat:send", {"text": "   "}),
+    ("chat:send", {"text": "ok", "key": "short"}),
+    ("chat:send", {"text": "ok", "key": "bad key with spaces"}),
+    ("chat:since", {"after": -1}),
+    ("chat:since", {"after": 2**31}),
+    ("chat:since", {"after": 10**40}),
+    ("chat:since", {"after": 1.5}),
+    ("hello", {"after": "0; DROP TABLE"}),
+    ("control:mute", {"user_id": 0}),
+    ("control:mute", {"user_id": 2**31}),
+    ("control:mute", {"user_id": -(2**63)}),
+    ("hand:lower", {"user_id": True}),
+    ("media:candidate", {"candidate": "candidate:1 1 udp 1 1.2.3.4 5 typ host\x00"}),
+    ("media:candidate", {"candidate": "c", "sdpMLineIndex": 256}),
+    ("hand:raise", {"unexpected": 1}),
+    ("media:state", {"mic": "yes", "cam": True}),
+]
+
+
+async def test_bad_numbers_and_text_get_invalid_payload(school: School) -> None:
+    setup = await live_class(school, students=1)
+    student = await join(school, *setup.students[0], setup.lesson["id"])
+    for name, payload in BAD_PAYLOADS:
+        ack = await student.call(name, payload)
+        assert ack.get("error", {}).get("code") == "invalid_payload", (name, payload, ack)
+    assert (await student.call("chat:send", {"text": "two\nlines"})).get("ok")
+    await student.close()

@@ -1,11 +1,10 @@
 """Seeded fuzzing of the media layer's two inputs from the network: SDP offers (through a real
 Socket.IO client) and UDP datagrams (at the media ports of two real aiortc peers exchanging
-media). Bounded to run in well under a minute; KELAS_FUZZ_SCALE=10 runs ten times as many
-cases (KELAS_FUZZ_SEED picks another seed)."""
+media). Bounded to run in well under a minute; KELAS_FUZZ_EXAMPLES (tests/fuzz.py, default 25)
+scales it: 250 runs ten times as many cases (KELAS_FUZZ_SEED picks another seed)."""
 
 from __future__ import annotations
 
-import os
 import random
 import struct
 from collections import Counter
@@ -16,6 +15,7 @@ from aioice import stun
 
 from signaling.media.peer import Peer
 from tests.conftest import School, SchoolFactory
+from tests.fuzz import EXAMPLES, SEED
 from tests.live import Member, join, live_class, publish
 from tests.test_media_input import (
     SQLITE_ONLY,
@@ -32,8 +32,7 @@ from tests.test_media_input import (
 )
 from web.live import LIVE
 
-SCALE = max(1, int(os.environ.get("KELAS_FUZZ_SCALE", "1")))
-SEED = int(os.environ.get("KELAS_FUZZ_SEED", "20261122"))
+SCALE = max(1, EXAMPLES // 25)
 OFFERS = 150 * SCALE
 DATAGRAMS = 200 * SCALE  # per class of junk, per way of sending it
 BATCH = 100  # datagrams sent before waiting for the server to count them

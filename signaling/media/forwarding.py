@@ -9,6 +9,7 @@ answers from its own history, and gaps that came from upstream are NACKed to the
 
 from __future__ import annotations
 
+import logging
 import struct
 import time
 from collections.abc import Awaitable, Callable
@@ -28,6 +29,7 @@ from aiortc.rtp import (
 
 from signaling.media.hooks import set_sender_report
 
+log = logging.getLogger(__name__)
 Kind = Literal["audio", "video", "screen"]
 HISTORY = 512  # packets kept per slot for retransmission (~1.5 s of video at 1 Mbit/s)
 KEYFRAME_RETRY_S = 0.5  # re-request a keyframe this often while any subscriber waits
@@ -112,6 +114,7 @@ class Slot:
     ssrc: int
     payload_type: int
     clock_rate: int
+    label: str = ""  # whose slot this is, for the log: "user 5 in class 3, video slot 2"
     source: Source | None = None
     waiting_keyframe: bool = False
     numbering: Renumbering = field(init=False)
@@ -131,6 +134,7 @@ class Slot:
             self.source.slots.discard(self)
         self.source = source
         self.numbering.switch()
+        log.debug("%s shows %s", self.label, f"user {source.publisher_id}" if source else "nobody")
         if source is not None:
             source.slots.add(self)
             self.waiting_keyframe = self.kind != "audio"
@@ -158,6 +162,7 @@ class Slot:
             set_sender_report(self.sender, ntp_now(), ts, self.packets, self.octets)
 
     async def retransmit(self, lost: list[int]) -> None:
+        log.debug("%s: %d packets asked again", self.label, len(lost))
         for seq in lost:
             kept = self._history[seq % HISTORY]
             if kept is not None and kept[0] == seq:
@@ -168,6 +173,8 @@ class Slot:
             await self.sender.transport._send_rtp(data)
         except ConnectionError:
             # Not connected (yet, or any more): start again from a keyframe.
+            if not self.waiting_keyframe:
+                log.debug("%s: not connected, waiting for a keyframe", self.label)
             self.waiting_keyframe = self.kind != "audio"
 
 

@@ -272,7 +272,9 @@ async def negotiate(
         transceiver.direction = "sendonly"
         sender = transceiver.sender
         sender.replaceTrack(IdleTrack("audio" if kind == "audio" else "video"))
-        slot = Slot(sender, kind, sender._ssrc, payload_type, clock_rate)
+        number = index % slots if kind != "screen" else 0
+        label = f"{peer.gate.label}, {kind} slot {number}"
+        slot = Slot(sender, kind, sender._ssrc, payload_type, clock_rate, label=label)
         sender._send_rtcp = slot_report_sender(slot, sender._send_rtcp)  # type: ignore[method-assign,assignment]
         sender._handle_rtcp_packet = slot_rtcp_handler(slot, sender._handle_rtcp_packet)  # type: ignore[method-assign,assignment]
         if kind == "audio":
