@@ -253,7 +253,10 @@ async def negotiate(
         log.info("user %s: media offer refused by aiortc: %r", peer.user_id, exc)
         raise InvalidInput(UNREADABLE) from None
     transceivers = pc.getTransceivers()
-    protect({t.receiver.transport for t in transceivers}, peer.gate)
+    transports = {t.receiver.transport for t in transceivers}
+    if None in transports:  # a section aiortc left without a transport (rejected, unbundled)
+        raise InvalidInput(UNREADABLE)
+    protect(transports, peer.gate)
     kinds = ["audio", "video", "video"] + ["audio"] * slots + ["video"] * (slots + 1)
     if [t.kind for t in transceivers] != kinds:  # read_offer checked the lines, not the mids
         raise InvalidInput("The media sections of the offer are not in the expected order.")
