@@ -124,7 +124,8 @@ function call(name, data, { quiet = false } = {}) {
   return new Promise((resolve) => {
     if (!state.socket?.connected) { resolve({ error: { code: "no_answer", message: T.no_answer } }); return; }
     state.socket.timeout(10000).emit(name, data ?? null, (err, ack) => {
-      if (err) { if (!quiet) banner(T.no_answer, true); resolve({ error: { code: "no_answer", message: T.no_answer } }); return; }
+      // Cut off by a dropped connection: the banner already says it is reconnecting.
+      if (err) { if (!quiet && state.socket.connected) banner(T.no_answer, true); resolve({ error: { code: "no_answer", message: T.no_answer } }); return; }
       if (ack?.error && !quiet) banner(ack.error.message, true);
       resolve(ack || {});
     });
@@ -355,11 +356,15 @@ function renderOutbox(items) {
 }
 
 function addChat(m) {
-  if (m.seq <= state.lastSeq) return; // already shown: no duplicates after a reconnect
-  state.lastSeq = m.seq;
+  const log = $("#chat-log");
+  if (log.querySelector(`li[data-seq="${m.seq}"]`)) return; // already shown: no duplicates after a reconnect
+  state.lastSeq = Math.max(state.lastSeq, m.seq);
   const time = new Date(m.at).toLocaleTimeString(config.language, { hour: "2-digit", minute: "2-digit", timeZone: config.timezone });
-  $("#chat-log").append(el("li", { "data-seq": m.seq }, el("strong", {}, m.name), ` ${time}: `, m.text));
-  $("#chat-log").lastChild.scrollIntoView({ block: "end" });
+  const line = el("li", { "data-seq": m.seq }, el("strong", {}, m.name), ` ${time}: `, m.text);
+  // After a reconnect, a live message (the outbox's, sent at once) can come before the
+  // hello answer with the ones missed meanwhile: each goes in its place, none is dropped.
+  log.insertBefore(line, [...log.children].find((li) => Number(li.dataset.seq) > m.seq) ?? null);
+  line.scrollIntoView({ block: "end" });
 }
 
 function wireControls() {

@@ -1,0 +1,177 @@
+"""A live class for the browser tests: people with coloured fake cameras and tones, a class
+they are booked into, and a page per person that has joined it. Each camera is a canvas filled
+with its owner's colour, so a pixel of a received tile proves whose video arrived where."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from playwright.async_api import Browser, Page
+
+from classroom import booking, scheduling, schemas
+from classroom.accounts import Passwords, create_user
+from classroom.db import create_engine, create_sessionmaker
+from classroom.models import Level, Role
+from tests.conftest import now
+
+PASSWORD = "live-class-pass"
+
+PEOPLE = {  # name: (colour, tone in Hz)
+    "Tari Tutor": ((200, 40, 40), 330),
+    "Sinta Student": ((40, 160, 60), 440),
+    "Bayu Student": ((40, 70, 200), 550),
+}
+
+FAKE_DEVICES = """
+(() => {
+  const [r, g, b] = %(colour)s;
+  const canvas = document.createElement("canvas");
+  canvas.width = 640; canvas.height = 480;
+  const ctx = canvas.getContext("2d");
+  let n = 0;
+  setInterval(() => {
+    ctx.fillStyle = `rgb(${r},${g},${b})`; ctx.fillRect(0, 0, 640, 480);
+    ctx.fillStyle = "#fff"; ctx.font = "bold 56px sans-serif"; ctx.fillText(%(label)s, 30, 90);
+    ctx.fillRect((n++ * 9) %% 600, 400, 40, 40);
+  }, 33);
+  const video = canvas.captureStream(30).getVideoTracks()[0];
+  let audio = null;
+  navigator.mediaDevices.getUserMedia = async (want) => {
+    if (want.audio && !audio) {
+      const ac = new AudioContext();
+      const osc = ac.createOscillator();
+      osc.frequency.value = %(tone)s;
+      const dest = ac.createMediaStreamDestination();
+      osc.connect(dest); osc.start();
+      audio = dest.stream.getAudioTracks()[0];
+    }
+    const tracks = [];
+    if (want.audio) tracks.push(audio);
+    if (want.video) tracks.push(video);
+    return new MediaStream(tracks);
+  };
+})();
+"""
+
+PROBE = """
+window.probe = {
+  async inbound() {
+    const pc = window.kelasLive?.media?.pc;
+    if (!pc) return [];
+    const stats = await pc.getStats();
+    return [...stats.values()].filter((s) => s.type === "inbound-rtp").map((s) => ({
+      kind: s.kind, track: s.trackIdentifier, frames: s.framesDecoded || 0,
+      packets: s.packetsReceived || 0, energy: s.totalAudioEnergy || 0,
+    }));
+  },
+  async videoFrames() {
+    return (await this.inbound()).filter((s) => s.kind === "video")
+      .reduce((sum, s) => sum + s.frames, 0);
+  },
+  async growingVideos(before, by) {
+    return (await this.inbound())
+      .filter((s) => s.kind === "video" && s.frames > (before[s.track] || 0) + by).length;
+  },
+  async audibleStreams() {
+    return (await this.inbound()).filter((s) => s.kind === "audio" && s.energy > 0).length;
+  },
+  tileColour(userId) {
+    const video = document.querySelector(`#stage figure[data-user="${userId}"] video`);
+    if (!video || !video.videoWidth) return null;
+    const canvas = document.createElement("canvas");
+    canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+    const ctx = canvas.getContext("2d");
+    ctx.drawImage(video, 0, 0);
+    return [...ctx.getImageData(canvas.width / 2, canvas.height / 2, 1, 1).data.slice(0, 3)];
+  },
+  showsColour(userId, want) {
+    const seen = this.tileColour(userId);
+    return !!seen && want.every((v, i) => Math.abs(v - seen[i]) < 60);
+  },
+  audioTrackOf(userId) {
+    const audio = document.querySelector(`#sound audio[data-user="${userId}"]`);
+    return audio.srcObject.getAudioTracks()[0].id;
+  },
+};
+"""
+
+
+async def class_with_people(
+    database_url: str, languages: Mapping[str, str] | None = None
+) -> tuple[int, dict[str, Any]]:
+    """A class starting in three minutes, taught by Tari, with Sinta and Bayu booked; each
+    person speaks English unless ``languages`` says otherwise."""
+    engine = create_engine(database_url)
+    async with create_sessionmaker(engine).begin() as db:
+        hashed = await Passwords("CHEAPEST").hash(PASSWORD)
+        spoken = languages or {}
+        users = {}
+        for name in [*PEOPLE, "Citra Coordinator"]:
+            role = Role.TUTOR if "Tutor" in name else Role.STUDENT
+            role = Role.COORDINATOR if "Coordinator" in name else role
+            users[name] = await create_user(
+                db, email=f"{name.split()[0].lower()}@live.example.com", name=name, role=role,
+                password_hash=hashed, timezone="Asia/Jakarta", language=spoken.get(name, "en"),
+                now=now(),
+            )  # fmt: skip
+        starts = (now() + timedelta(minutes=3)).astimezone().replace(tzinfo=None, microsecond=0)
+        lesson = schemas.NewLesson(
+            topic="Live talk", level=Level.B1, starts_local=starts,
+            timezone=str(now().astimezone().tzinfo), capacity=4, tutor_id=users["Tari Tutor"].id,
+        )  # fmt: skip
+        made = await scheduling.create_lesson(db, users["Citra Coordinator"], lesson, now())
+        lesson_id = made.lessons[0].id
+        for name in ("Sinta Student", "Bayu Student"):
+            await booking.book(db, users[name], lesson_id, now())
+    await engine.dispose()
+    return lesson_id, users
+
+
+async def enter(browser: Browser, base: str, name: str, user: Any, lesson_id: int) -> Page:
+    """``name`` logs in with their fake devices, opens the live page and joins."""
+    page = await open_live(browser, base, name, user, lesson_id)
+    await page.locator("#join").click()  # "Join now", in the person's language
+    return page
+
+
+async def open_live(browser: Browser, base: str, name: str, user: Any, lesson_id: int) -> Page:
+    """``name`` logs in with their fake devices and opens the live page: the device check."""
+    colour, tone = PEOPLE[name]
+    page = await (await browser.new_context(base_url=base)).new_page()
+    script = FAKE_DEVICES % {"colour": list(colour), "label": f'"{name}"', "tone": tone}
+    await page.add_init_script(script)
+    await page.add_init_script(PROBE)
+    await log_in(page, user.email)
+    await page.goto(f"/classes/{lesson_id}/live")
+    return page
+
+
+async def remote_video_flows(page: Page, count: int) -> None:
+    await page.wait_for_function(
+        "(n) => document.querySelectorAll('#stage figure:not(.mine) video').length >= n",
+        arg=count,
+        timeout=15000,
+    )
+    first = {s["track"]: s["frames"] for s in await page.evaluate("probe.inbound()")}
+    await page.wait_for_function(
+        "async ([before, n]) => (await probe.growingVideos(before, 10)) >= n",
+        arg=[first, count],
+        timeout=15000,
+    )
+
+
+async def login_as(browser: Browser, base: str, email: str) -> Page:
+    """A new browser context (a person of their own), logged in."""
+    page = await (await browser.new_context(base_url=base)).new_page()
+    await log_in(page, email)
+    return page
+
+
+async def log_in(page: Page, email: str) -> None:
+    await page.goto("/login")
+    await page.get_by_label("E-mail").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await page.wait_for_load_state()
