@@ -129,17 +129,22 @@ async def class_with_people(
     return lesson_id, users
 
 
-async def enter(browser: Browser, base: str, name: str, user: Any, lesson_id: int) -> Page:
-    """``name`` logs in with their fake devices, opens the live page and joins."""
-    page = await open_live(browser, base, name, user, lesson_id)
+async def enter(
+    browser: Browser, base: str, name: str, user: Any, lesson_id: int, **context: Any
+) -> Page:
+    """``name`` logs in with their fake devices, opens the live page and joins; ``context``
+    goes to the browser context (a viewport, say)."""
+    page = await open_live(browser, base, name, user, lesson_id, **context)
     await page.locator("#join").click()  # "Join now", in the person's language
     return page
 
 
-async def open_live(browser: Browser, base: str, name: str, user: Any, lesson_id: int) -> Page:
+async def open_live(
+    browser: Browser, base: str, name: str, user: Any, lesson_id: int, **context: Any
+) -> Page:
     """``name`` logs in with their fake devices and opens the live page: the device check."""
     colour, tone = PEOPLE[name]
-    page = await (await browser.new_context(base_url=base)).new_page()
+    page = await (await browser.new_context(base_url=base, **context)).new_page()
     script = FAKE_DEVICES % {"colour": list(colour), "label": f'"{name}"', "tone": tone}
     await page.add_init_script(script)
     await page.add_init_script(PROBE)

@@ -50,6 +50,17 @@ STRINGS = {
     "end": N_("End class"),
     "end_confirm": N_("End the class for everyone?"),
     "raise_hand": N_("Raise hand"),
+    "raise_hand_to_ask": N_("Raise hand to ask"),
+    "muted_by_tutor": N_("Muted by the tutor"),
+    "camera_off_by_tutor": N_("Camera off by the tutor"),
+    # {place} is an ordinal below: "Hand raised · 2nd".
+    "hand_raised": N_("Hand raised · {place}"),
+    # Ordinals by the language's plural category (Intl.PluralRules, type "ordinal"): a
+    # language without ordinal suffixes gives every category the same text.
+    "ordinal_one": N_("{n}st"),
+    "ordinal_two": N_("{n}nd"),
+    "ordinal_few": N_("{n}rd"),
+    "ordinal_other": N_("{n}th"),
     "lower_hand": N_("Lower hand"),
     "leave": N_("Leave"),
     "mute": N_("Mute"),
@@ -69,6 +80,9 @@ STRINGS = {
     "cam_on": N_("camera on"),
     "cam_off": N_("camera off"),
     "you": N_("You"),
+    "default_device": N_("{name} (default)"),
+    "microphone_n": N_("Microphone {n}"),
+    "camera_n": N_("Camera {n}"),
 }
 
 

@@ -2,6 +2,12 @@
 import { io } from "socket.io-client";
 import { Media, openDevices, levelMeter } from "./media.js";
 import { Outbox } from "./outbox.js";
+import { ChatOrder } from "./chat.js";
+import { afterRefusal } from "./reconnect.js";
+import { galleryGrid, stageLayout } from "./layout.js";
+import { handLabel } from "./hands.js";
+import { deviceChoices } from "./devices.js";
+import { handIcon, micOffIcon } from "./icons.js";
 
 const config = JSON.parse(document.getElementById("live-config").textContent);
 const T = config.strings;
@@ -16,11 +22,23 @@ const el = (tag, attrs = {}, ...children) => {
   return node;
 };
 
-const RETRY_CODES = new Set(["unavailable", "rate_limited", "internal"]);
 const state = {
-  socket: null, media: null, local: new MediaStream(), room: null, me: null,
-  people: new Map(), hands: [], slots: {}, screen: null, lastSeq: 0, plan: null,
-  mic: true, cam: true, sharing: null, devices: { audioId: "", videoId: "" }, ended: false,
+  socket: null,
+  media: null,
+  local: new MediaStream(),
+  room: null,
+  me: null,
+  people: new Map(),
+  hands: [],
+  slots: {},
+  screen: null,
+  chat: new ChatOrder(),
+  plan: null,
+  mic: true,
+  cam: true,
+  sharing: null,
+  devices: { audioId: "", videoId: "" },
+  ended: false,
 };
 window.kelasLive = state; // for tests and debugging in the console
 
@@ -30,35 +48,67 @@ let stopMeter = () => {};
 async function preview() {
   stopMeter();
   state.local.getTracks().forEach((t) => t.stop());
-  const { stream, error } = await openDevices({ ...state.devices, mic: state.mic, cam: state.cam, plan: config.plan });
+  const { stream, error } = await openDevices({
+    ...state.devices,
+    mic: state.mic,
+    cam: state.cam,
+    plan: config.plan,
+  });
   state.local = stream;
   // An empty stream in a <video> would hold the page's load event forever.
   $("#preview").srcObject = stream.getTracks().length ? stream : null;
   const message = error ? T["device_" + error] : "";
   $("#device-error").textContent = message;
   $("#device-error").hidden = !message;
-  if (error === "camera_denied" || error === "no_camera" || !stream.getVideoTracks().length) state.cam = false;
+  if (error === "camera_denied" || error === "no_camera" || !stream.getVideoTracks().length)
+    state.cam = false;
   if (!stream.getAudioTracks().length) state.mic = false;
   $("#check-cam").checked = state.cam;
   $("#check-mic").checked = state.mic;
-  stopMeter = levelMeter(stream, (v) => { $("#meter").value = v; });
+  stopMeter = levelMeter(stream, (v) => {
+    $("#meter").value = v;
+  });
   await listDevices();
 }
 
 async function listDevices() {
   const devices = await navigator.mediaDevices.enumerateDevices();
-  for (const [kind, select] of [["audioinput", $("#mic-select")], ["videoinput", $("#cam-select")]]) {
-    select.replaceChildren(...devices.filter((d) => d.kind === kind)
-      .map((d, i) => el("option", { value: d.deviceId }, d.label || `${kind} ${i + 1}`)));
+  const inUse = {
+    audioinput: state.devices.audioId || state.local.getAudioTracks()[0]?.getSettings().deviceId,
+    videoinput: state.devices.videoId || state.local.getVideoTracks()[0]?.getSettings().deviceId,
+  };
+  for (const [kind, select] of [
+    ["audioinput", $("#mic-select")],
+    ["videoinput", $("#cam-select")],
+  ]) {
+    const choices = deviceChoices(devices, kind, T);
+    select.replaceChildren(...choices.map((c) => el("option", { value: c.value }, c.label)));
+    if (choices.some((c) => c.value === inUse[kind])) select.value = inUse[kind];
   }
 }
 
 function wireDeviceCheck() {
-  $("#check-cam").addEventListener("change", (e) => { state.cam = e.target.checked; preview(); });
-  $("#check-mic").addEventListener("change", (e) => { state.mic = e.target.checked; preview(); });
-  $("#cam-select").addEventListener("change", (e) => { state.devices.videoId = e.target.value; preview(); });
-  $("#mic-select").addEventListener("change", (e) => { state.devices.audioId = e.target.value; preview(); });
-  $("#join").addEventListener("click", () => { state.joinedAt = performance.now(); stopMeter(); enter(); });
+  $("#check-cam").addEventListener("change", (e) => {
+    state.cam = e.target.checked;
+    preview();
+  });
+  $("#check-mic").addEventListener("change", (e) => {
+    state.mic = e.target.checked;
+    preview();
+  });
+  $("#cam-select").addEventListener("change", (e) => {
+    state.devices.videoId = e.target.value;
+    preview();
+  });
+  $("#mic-select").addEventListener("change", (e) => {
+    state.devices.audioId = e.target.value;
+    preview();
+  });
+  $("#join").addEventListener("click", () => {
+    state.joinedAt = performance.now();
+    stopMeter();
+    enter();
+  });
 }
 
 // -- the room ------------------------------------------------------------------------------
@@ -71,13 +121,14 @@ function enter() {
   socket.on("connect", onConnected);
   socket.on("connect_error", (err) => {
     // A refusal comes as data {code, message}; a network error has no data.
-    const code = err.data?.code;
-    banner(code ? err.data.message : T.reconnecting, true);
-    if (!code) return; // the network: socket.io-client keeps reconnecting by itself
-    if (RETRY_CODES.has(code)) {
+    const next = afterRefusal(err.data);
+    banner(next.action === "network" ? T.reconnecting : err.data.message, true);
+    if (next.action === "network") return; // socket.io-client keeps reconnecting by itself
+    if (next.action === "retry") {
       // Busy or briefly unreachable: try again after the time the server asked for.
-      const wait = Math.max(1000, (err.data.retry_after ?? 2) * 1000);
-      setTimeout(() => { if (!socket.connected && !state.ended) socket.connect(); }, wait);
+      setTimeout(() => {
+        if (!socket.connected && !state.ended) socket.connect();
+      }, next.waitMs);
     } else {
       state.ended = true; // not booked, removed, ended, locked: reconnecting cannot help
       socket.io.opts.reconnection = false;
@@ -89,28 +140,78 @@ function enter() {
     banner(reason === "io server disconnect" ? T.disconnected : T.reconnecting, true);
     closeMedia();
   });
-  socket.on("participant:joined", (p) => { state.people.set(p.user_id, p); render(); });
-  socket.on("participant:updated", (p) => { state.people.set(p.user_id, p); if (p.user_id === config.user_id) state.me = p; render(); });
-  socket.on("participant:left", ({ user_id }) => { state.people.delete(user_id); render(); });
-  socket.on("participant:speaking", ({ user_id, speaking }) => {
-    const p = state.people.get(user_id); if (p) { p.speaking = speaking; renderPeople(); markSpeaking(); }
+  socket.on("participant:joined", (p) => {
+    state.people.set(p.user_id, p);
+    render();
   });
-  socket.on("hands", ({ hands }) => { state.hands = hands; renderPeople(); });
-  socket.on("room:updated", ({ spotlight, locked }) => { Object.assign(state.room, { spotlight, locked }); render(); });
-  socket.on("room:ended", () => { state.ended = true; banner(T.ended, true); closeMedia(); socket.disconnect(); });
+  socket.on("participant:updated", (p) => {
+    state.people.set(p.user_id, p);
+    if (p.user_id === config.user_id) state.me = p;
+    render();
+  });
+  socket.on("participant:left", ({ user_id }) => {
+    state.people.delete(user_id);
+    render();
+  });
+  socket.on("participant:speaking", ({ user_id, speaking }) => {
+    const p = state.people.get(user_id);
+    if (p) {
+      p.speaking = speaking;
+      renderPeople();
+      markSpeaking();
+    }
+  });
+  socket.on("hands", ({ hands }) => {
+    state.hands = hands;
+    renderPeople();
+    renderTiles();
+  });
+  socket.on("room:updated", ({ spotlight, locked }) => {
+    Object.assign(state.room, { spotlight, locked });
+    render();
+  });
+  socket.on("room:ended", () => {
+    state.ended = true;
+    banner(T.ended, true);
+    closeMedia();
+    socket.disconnect();
+  });
   socket.on("chat:message", addChat);
-  socket.on("media:slots", ({ slots, screen }) => { state.slots = slots; state.screen = screen; renderTiles(); });
-  socket.on("media:plan", (plan) => { state.plan = plan; applyPlan(); });
+  socket.on("media:slots", ({ slots, screen }) => {
+    state.slots = slots;
+    state.screen = screen;
+    renderTiles();
+  });
+  socket.on("media:plan", (plan) => {
+    state.plan = plan;
+    applyPlan();
+  });
   // The server gave up on this peer connection (ICE or DTLS failed): say so, start a new one.
-  socket.on("media:failed", ({ message }) => { banner(message, true); restartMedia(); });
-  socket.on("you:muted", () => { setMic(false, false); banner(T.you_muted); });
+  socket.on("media:failed", ({ message }) => {
+    banner(message, true);
+    restartMedia();
+  });
+  socket.on("you:muted", () => {
+    setMic(false, false);
+    banner(T.you_muted);
+  });
   socket.on("you:may_unmute", () => banner(T.you_may_unmute));
   socket.on("you:unmute_requested", () => {
-    if (confirm(T.unmute_request)) socket.emit("unmute:accept", null, (ack) => { if (ack.ok) setMic(true, false); });
+    if (confirm(T.unmute_request))
+      socket.emit("unmute:accept", null, (ack) => {
+        if (ack.ok) setMic(true, false);
+      });
   });
-  socket.on("you:camera_off", () => { setCam(false, false); banner(T.you_camera_off); });
+  socket.on("you:camera_off", () => {
+    setCam(false, false);
+    banner(T.you_camera_off);
+  });
   socket.on("you:may_use_camera", () => banner(T.you_may_use_camera));
-  socket.on("you:removed", () => { state.ended = true; banner(T.removed, true); closeMedia(); });
+  socket.on("you:removed", () => {
+    state.ended = true;
+    banner(T.removed, true);
+    closeMedia();
+  });
   state.outbox = new Outbox((payload) => call("chat:send", payload, { quiet: true }), {
     onChange: renderOutbox,
     onRefused: (item, error) => banner(error?.message || T.no_answer, true),
@@ -122,10 +223,17 @@ function enter() {
 // caller handles it quietly) and returned as {error: {code, message}}.
 function call(name, data, { quiet = false } = {}) {
   return new Promise((resolve) => {
-    if (!state.socket?.connected) { resolve({ error: { code: "no_answer", message: T.no_answer } }); return; }
+    if (!state.socket?.connected) {
+      resolve({ error: { code: "no_answer", message: T.no_answer } });
+      return;
+    }
     state.socket.timeout(10000).emit(name, data ?? null, (err, ack) => {
       // Cut off by a dropped connection: the banner already says it is reconnecting.
-      if (err) { if (!quiet && state.socket.connected) banner(T.no_answer, true); resolve({ error: { code: "no_answer", message: T.no_answer } }); return; }
+      if (err) {
+        if (!quiet && state.socket.connected) banner(T.no_answer, true);
+        resolve({ error: { code: "no_answer", message: T.no_answer } });
+        return;
+      }
       if (ack?.error && !quiet) banner(ack.error.message, true);
       resolve(ack || {});
     });
@@ -135,7 +243,7 @@ function call(name, data, { quiet = false } = {}) {
 async function onConnected() {
   banner("");
   state.outbox?.flush(); // what was typed while the connection or the database was away
-  const hello = await call("hello", { after: state.lastSeq });
+  const hello = await call("hello", { after: state.chat.last });
   if (hello.error) return;
   state.room = hello.room;
   state.me = hello.me;
@@ -152,9 +260,12 @@ async function startMedia({ ice_servers, slots }) {
   closeMedia();
   const observer = config.role === "observer";
   const media = new Media({
-    iceServers: ice_servers, slots,
+    iceServers: ice_servers,
+    slots,
     onCandidate: (c) => state.socket.emit("media:candidate", c),
-    onState: (s) => { if (s === "failed" && state.media === media) restartMedia(); },
+    onState: (s) => {
+      if (s === "failed" && state.media === media) restartMedia();
+    },
   });
   state.media = media;
   if (!observer) {
@@ -173,12 +284,18 @@ async function startMedia({ ice_servers, slots }) {
 }
 
 async function restartMedia() {
-  const hello = await call("hello", { after: state.lastSeq });
-  if (!hello.error) { hello.chat.forEach(addChat); await startMedia(hello.media); }
+  const hello = await call("hello", { after: state.chat.last });
+  if (!hello.error) {
+    hello.chat.forEach(addChat);
+    await startMedia(hello.media);
+  }
 }
 
 function closeMedia() {
-  if (state.media) { state.media.close(); state.media = null; }
+  if (state.media) {
+    state.media.close();
+    state.media = null;
+  }
 }
 
 function applyPlan() {
@@ -188,8 +305,12 @@ function applyPlan() {
 }
 
 function syncLocalTracks() {
-  state.local.getAudioTracks().forEach((t) => { t.enabled = state.mic; });
-  state.local.getVideoTracks().forEach((t) => { t.enabled = state.cam; });
+  state.local.getAudioTracks().forEach((t) => {
+    t.enabled = state.mic;
+  });
+  state.local.getVideoTracks().forEach((t) => {
+    t.enabled = state.cam;
+  });
 }
 
 async function setMic(on, tell = true) {
@@ -198,7 +319,9 @@ async function setMic(on, tell = true) {
     const ack = await call("media:state", { mic: on, cam: state.cam, screen: !!state.sharing });
     if (ack.error) return;
   }
-  state.mic = on; syncLocalTracks(); renderControls();
+  state.mic = on;
+  syncLocalTracks();
+  renderControls();
 }
 
 async function setCam(on, tell = true) {
@@ -207,23 +330,32 @@ async function setCam(on, tell = true) {
     const ack = await call("media:state", { mic: state.mic, cam: on, screen: !!state.sharing });
     if (ack.error) return;
   }
-  state.cam = on; syncLocalTracks(); renderControls(); renderTiles();
+  state.cam = on;
+  syncLocalTracks();
+  renderControls();
+  renderTiles();
 }
 
 async function toggleScreen() {
   if (state.sharing) {
-    state.sharing.stop(); state.sharing = null;
+    state.sharing.stop();
+    state.sharing = null;
     await state.media?.send("screen", null);
   } else {
     try {
       const stream = await navigator.mediaDevices.getDisplayMedia({ video: true });
       state.sharing = stream.getVideoTracks()[0];
-      state.sharing.onended = () => { if (state.sharing) toggleScreen(); };
+      state.sharing.onended = () => {
+        if (state.sharing) toggleScreen();
+      };
       await state.media?.send("screen", state.sharing);
-    } catch { return; }
+    } catch {
+      return;
+    }
   }
   await call("media:state", { mic: state.mic, cam: state.cam, screen: !!state.sharing });
-  applyPlan(); renderControls();
+  applyPlan();
+  renderControls();
 }
 
 // -- rendering -----------------------------------------------------------------------------
@@ -235,63 +367,138 @@ function banner(text, alert = false) {
   node.className = "notice " + (alert ? "warn" : "ok");
 }
 
-function render() { renderControls(); renderPeople(); renderTiles(); }
+function render() {
+  renderControls();
+  renderPeople();
+  renderTiles();
+}
 
-function isTutor() { return config.role === "tutor"; }
+function isTutor() {
+  return config.role === "tutor";
+}
+
+const button = (label, onclick, attrs = {}) =>
+  el("button", { type: "button", onclick, ...attrs }, ...[label].flat());
+
+/** "Hand raised · 2nd" with its icon, or null if `userId`'s hand is down. */
+function handBadge(userId) {
+  const index = state.hands.indexOf(userId);
+  if (index < 0) return null;
+  return el("span", { class: "badge warn hand" }, handIcon(), handLabel(index, config.language, T));
+}
 
 function renderControls() {
-  const bar = $("#controls");
   const observer = config.role === "observer";
+  const me = state.me ?? {};
   const buttons = [];
   if (!observer) {
-    buttons.push(el("button", { type: "button", "aria-pressed": String(state.mic), onclick: () => setMic(!state.mic) }, state.mic ? T.mute_me : T.unmute_me));
-    buttons.push(el("button", { type: "button", "aria-pressed": String(state.cam), onclick: () => setCam(!state.cam) }, state.cam ? T.camera_off_me : T.camera_on_me));
-  }
-  if (isTutor()) {
-    buttons.push(el("button", { type: "button", class: "secondary", onclick: toggleScreen }, state.sharing ? T.stop_sharing : T.share_screen));
-    buttons.push(el("button", { type: "button", class: "secondary", onclick: () => call("control:mute_all") }, T.mute_all));
-    buttons.push(el("button", { type: "button", class: "secondary", onclick: () => call("control:lock", { locked: !state.room?.locked }) }, state.room?.locked ? T.unlock : T.lock));
-    buttons.push(el("button", { type: "button", class: "danger", onclick: () => confirm(T.end_confirm) && call("control:end") }, T.end));
+    if (me.mic_blocked) {
+      // Unmuting would only be refused: say why, and offer what helps (the hand, below).
+      buttons.push(el("span", { class: "state", id: "mic-state" }, micOffIcon(), T.muted_by_tutor));
+    } else {
+      buttons.push(
+        button(state.mic ? T.mute_me : T.unmute_me, () => setMic(!state.mic), {
+          id: "mic",
+        }),
+      );
+    }
+    if (me.cam_blocked) buttons.push(el("span", { class: "state", id: "cam-state" }, T.camera_off_by_tutor));
+    else
+      buttons.push(
+        button(state.cam ? T.camera_off_me : T.camera_on_me, () => setCam(!state.cam), {
+          id: "cam",
+        }),
+      );
   }
   if (config.role === "student") {
     const raised = state.hands.includes(config.user_id);
-    buttons.push(el("button", { type: "button", class: "secondary", onclick: () => call(raised ? "hand:lower" : "hand:raise", raised ? {} : null) }, raised ? T.lower_hand : T.raise_hand));
+    if (raised) {
+      buttons.push(handBadge(config.user_id));
+      buttons.push(button(T.lower_hand, () => call("hand:lower", {}), { class: "secondary", id: "hand" }));
+    } else {
+      buttons.push(
+        button([handIcon(), me.mic_blocked ? T.raise_hand_to_ask : T.raise_hand], () => call("hand:raise"), {
+          class: "secondary",
+          id: "hand",
+        }),
+      );
+    }
   }
-  buttons.push(el("a", { class: "button secondary", href: `/classes/${config.lesson_id}` }, T.leave));
-  bar.replaceChildren(...buttons);
+  if (isTutor()) {
+    buttons.push(
+      button(state.sharing ? T.stop_sharing : T.share_screen, toggleScreen, { class: "secondary" }),
+    );
+    buttons.push(button(T.mute_all, () => call("control:mute_all"), { class: "secondary" }));
+    buttons.push(
+      button(
+        state.room?.locked ? T.unlock : T.lock,
+        () => call("control:lock", { locked: !state.room?.locked }),
+        { class: "secondary" },
+      ),
+    );
+    buttons.push(
+      button(T.end, () => confirm(T.end_confirm) && call("control:end"), { class: "danger", id: "end" }),
+    );
+  }
+  buttons.push(
+    el("a", { class: "button secondary", href: `/classes/${config.lesson_id}`, id: "leave" }, T.leave),
+  );
+  $("#controls").replaceChildren(...buttons);
   $("#locked").hidden = !state.room?.locked;
 }
 
 function personControls(p) {
   if (!isTutor() || p.role !== "student") return null;
-  const b = (label, name, data) => el("button", { type: "button", class: "link", onclick: () => call(name, data) }, label);
+  const b = (label, name, data) => button(label, () => call(name, data), { class: "link" });
   const id = { user_id: p.user_id };
-  return el("div", { class: "row" },
+  return el(
+    "div",
+    { class: "row person-controls" },
     p.mic_blocked ? b(T.allow_unmute, "control:allow_unmute", id) : b(T.mute, "control:mute", id),
     p.mic ? null : b(T.ask_unmute, "control:request_unmute", id),
     p.cam_blocked ? b(T.allow_camera, "control:allow_camera", id) : b(T.camera_off, "control:camera_off", id),
-    state.room?.spotlight === p.user_id ? b(T.unspotlight, "control:spotlight", { user_id: null }) : b(T.spotlight, "control:spotlight", id),
+    state.room?.spotlight === p.user_id
+      ? b(T.unspotlight, "control:spotlight", { user_id: null })
+      : b(T.spotlight, "control:spotlight", id),
     state.hands.includes(p.user_id) ? b(T.lower_hand, "hand:lower", id) : null,
-    el("button", { type: "button", class: "link", onclick: () => confirm(T.remove_confirm) && call("control:remove", id) }, T.remove));
+    button(T.remove, () => confirm(T.remove_confirm) && call("control:remove", id), { class: "link" }),
+  );
 }
 
 function renderPeople() {
-  const order = [...state.people.values()].sort((a, b) => (a.role === "tutor" ? -1 : b.role === "tutor" ? 1 : a.name.localeCompare(b.name)));
-  $("#people").replaceChildren(...order.map((p) => {
-    const hand = state.hands.indexOf(p.user_id);
-    return el("li", { class: p.speaking ? "speaking" : "", "data-user": p.user_id },
-      el("strong", {}, p.name), " ",
-      el("span", { class: "badge" }, T["role_" + p.role]), " ",
-      p.role === "observer" ? null : el("span", { class: "muted" }, `${p.mic ? T.mic_on : T.mic_off} · ${p.cam ? T.cam_on : T.cam_off}`),
-      hand >= 0 ? el("span", { class: "badge warn" }, `✋ ${hand + 1}`) : null,
-      personControls(p));
-  }));
+  const order = [...state.people.values()].sort((a, b) =>
+    a.role === "tutor" ? -1 : b.role === "tutor" ? 1 : a.name.localeCompare(b.name),
+  );
+  $("#people").replaceChildren(
+    ...order.map((p) =>
+      el(
+        "li",
+        { class: p.speaking ? "speaking" : "", "data-user": p.user_id },
+        el("strong", {}, p.name),
+        " ",
+        el("span", { class: "badge" }, T["role_" + p.role]),
+        " ",
+        p.role === "observer"
+          ? null
+          : el(
+              "span",
+              { class: "muted" },
+              `${p.mic ? T.mic_on : T.mic_off} · ${p.cam ? T.cam_on : T.cam_off}`,
+            ),
+        " ",
+        handBadge(p.user_id),
+        personControls(p),
+      ),
+    ),
+  );
+  $("#people-count").textContent = String(state.people.size);
   renderControls();
 }
 
 const tiles = new Map(); // user id -> figure: kept across renders so video never restarts
+const screenVideo = $("#screen");
 
-function tile(userId, track, name, large) {
+function tile(userId, track) {
   let figure = tiles.get(userId);
   if (!figure) {
     const video = el("video", { autoplay: true, playsinline: true, muted: true, "data-user": userId });
@@ -303,68 +510,162 @@ function tile(userId, track, name, large) {
     video.srcObject = new MediaStream([track]);
     if (userId !== "me" && video.requestVideoFrameCallback) {
       // How long from "Join now" to the first remote picture (reported by the e2e test).
-      video.requestVideoFrameCallback(() => { state.firstFrameMs ??= Math.round(performance.now() - state.joinedAt); });
+      video.requestVideoFrameCallback(() => {
+        state.firstFrameMs ??= Math.round(performance.now() - state.joinedAt);
+      });
     }
   }
-  const person = state.people.get(userId);
-  figure.className = `tile ${large ? "large" : ""} ${person?.speaking ? "speaking" : ""}`;
-  figure.querySelector("figcaption").textContent = name + (person && !person.mic ? ` · ${T.mic_off}` : "");
   return figure;
+}
+
+function caption(figure, person, name) {
+  const parts = [el("span", { class: "name" }, name)];
+  if (person && person.role !== "observer" && !person.mic)
+    parts.push(
+      el(
+        "span",
+        { class: "mic-off", title: T.mic_off },
+        micOffIcon(),
+        el("span", { class: "skip" }, T.mic_off),
+      ),
+    );
+  const hand = person && handBadge(person.user_id);
+  if (hand) parts.push(hand);
+  figure.querySelector("figcaption").replaceChildren(...parts);
 }
 
 function renderTiles() {
   if (!state.media) return;
-  const stage = $("#stage");
-  const featured = state.room?.spotlight || [...state.people.values()].find((p) => p.role === "tutor")?.user_id;
-  const tiles_ = [];
+  const observer = config.role === "observer";
+  const figures = new Map(); // user id -> figure
   for (const [index, userId] of Object.entries(state.slots)) {
     const person = state.people.get(userId);
     if (!person) continue;
-    tiles_.push([userId, tile(userId, state.media.videoTrack(Number(index)), person.name, userId === featured)]);
+    const figure = tile(userId, state.media.videoTrack(Number(index)));
+    caption(figure, person, person.name);
+    figures.set(userId, figure);
   }
-  if (config.role !== "observer") {
-    const mine = tile("me", state.local.getVideoTracks()[0], T.you, config.user_id === featured);
+  if (!observer) {
+    const mine = tile("me", state.local.getVideoTracks()[0]);
     mine.classList.add("mine");
-    mine.querySelector("figcaption").textContent = T.you;
-    tiles_.push([config.user_id, mine]);
+    caption(mine, state.people.get(config.user_id) ?? state.me, T.you);
+    figures.set(config.user_id, mine);
   }
-  tiles_.sort((a, b) => (a[0] === featured ? -1 : b[0] === featured ? 1 : 0));
-  stage.replaceChildren(...tiles_.map(([, node]) => node));
+  const shown = [...figures.keys()].map((id) => ({
+    user_id: id,
+    role: id === config.user_id ? config.role : state.people.get(id)?.role,
+  }));
+  const screenOn = !!state.screen && state.screen !== config.user_id;
+  const layout = stageLayout({
+    role: config.role,
+    me: config.user_id,
+    shown,
+    spotlight: state.room?.spotlight ?? null,
+    screen: screenOn,
+  });
+  for (const [id, figure] of figures) {
+    const person = state.people.get(id);
+    figure.classList.toggle("large", layout.main.includes(id));
+    figure.classList.toggle("speaking", !!person?.speaking);
+    figure.classList.toggle("spotlit", state.room?.spotlight === id);
+  }
+  const stage = $("#stage");
+  stage.dataset.layout = layout.mode;
+  const screen = screenVideo; // out of the page while nobody shares
+  screen.hidden = !screenOn;
+  if (screenOn && screen.srcObject?.getVideoTracks()[0] !== state.media.screenTrack())
+    screen.srcObject = new MediaStream([state.media.screenTrack()]);
+  const main = stage.querySelector(".stage-main");
+  const strip = stage.querySelector(".stage-strip");
+  const wantMain = screenOn ? [screen] : layout.main.map((id) => figures.get(id));
+  const wantStrip = layout.strip.map((id) => figures.get(id));
+  // Only move what moved: a <video> taken out of the page and put back may stutter.
+  if (!sameChildren(main, wantMain)) main.replaceChildren(...wantMain);
+  if (!sameChildren(strip, wantStrip)) strip.replaceChildren(...wantStrip);
+  fitGallery();
   const sound = $("#sound");
   for (const [index, userId] of Object.entries(state.slots)) {
     let audio = sound.querySelector(`audio[data-slot="${index}"]`);
-    if (!audio) { audio = el("audio", { autoplay: true, "data-slot": index }); sound.append(audio); }
+    if (!audio) {
+      audio = el("audio", { autoplay: true, "data-slot": index });
+      sound.append(audio);
+    }
     audio.dataset.user = userId;
     const track = state.media.audioTrack(Number(index));
     if (audio.srcObject?.getAudioTracks()[0] !== track) audio.srcObject = new MediaStream([track]);
   }
-  const screen = $("#screen");
-  screen.hidden = !state.screen || state.screen === config.user_id;
-  if (!screen.hidden) screen.srcObject = new MediaStream([state.media.screenTrack()]);
+}
+
+function sameChildren(parent, nodes) {
+  return parent.children.length === nodes.length && nodes.every((node, i) => parent.children[i] === node);
+}
+
+/** The large tiles' grid, from their number and the space they have (layout.js). */
+function fitGallery() {
+  const main = $("#stage .stage-main");
+  const style = getComputedStyle(main);
+  const width = main.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  const height = main.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+  const grid = galleryGrid(main.children.length, { width, height, gap: parseFloat(style.columnGap) || 0 });
+  main.style.setProperty("--columns", grid.columns);
+  main.style.setProperty("--rows", grid.rows);
+  main.style.setProperty("--tile-width", `${grid.tileWidth}px`);
+  main.style.setProperty("--tile-height", `${grid.tileHeight}px`);
 }
 
 function markSpeaking() {
   for (const node of document.querySelectorAll("#stage .tile[data-user]")) {
-    node.classList.toggle("speaking", !!state.people.get(Number(node.dataset.user))?.speaking);
+    const id = node.dataset.user === "me" ? config.user_id : Number(node.dataset.user);
+    node.classList.toggle("speaking", !!state.people.get(id)?.speaking);
   }
 }
 
 function renderOutbox(items) {
   const box = $("#chat-outbox");
-  box.replaceChildren(...items.map((item) => el("li", { class: "muted", "data-key": item.key }, `${item.text} · ${T.sending}`)));
+  box.replaceChildren(
+    ...items.map((item) => el("li", { class: "muted", "data-key": item.key }, `${item.text} · ${T.sending}`)),
+  );
   box.hidden = !items.length;
 }
 
 function addChat(m) {
+  const before = state.chat.place(m.seq); // each message once, in seq order (chat.js)
+  if (before === undefined) return;
   const log = $("#chat-log");
-  if (log.querySelector(`li[data-seq="${m.seq}"]`)) return; // already shown: no duplicates after a reconnect
-  state.lastSeq = Math.max(state.lastSeq, m.seq);
-  const time = new Date(m.at).toLocaleTimeString(config.language, { hour: "2-digit", minute: "2-digit", timeZone: config.timezone });
+  const time = new Date(m.at).toLocaleTimeString(config.language, {
+    hour: "2-digit",
+    minute: "2-digit",
+    timeZone: config.timezone,
+  });
   const line = el("li", { "data-seq": m.seq }, el("strong", {}, m.name), ` ${time}: `, m.text);
-  // After a reconnect, a live message (the outbox's, sent at once) can come before the
-  // hello answer with the ones missed meanwhile: each goes in its place, none is dropped.
-  log.insertBefore(line, [...log.children].find((li) => Number(li.dataset.seq) > m.seq) ?? null);
-  line.scrollIntoView({ block: "end" });
+  log.insertBefore(line, before === null ? null : log.querySelector(`li[data-seq="${before}"]`));
+  line.scrollIntoView({ block: "nearest" });
+  if (panelsFolded() && $(".live").dataset.panel !== "chat") {
+    const unread = $("#chat-unread");
+    unread.textContent = String(Number(unread.textContent || 0) + 1);
+    unread.hidden = false;
+  }
+}
+
+// -- panels: side by side with the stage on a wide screen, folded behind buttons on a small one
+
+const wide = window.matchMedia("(min-width: 56rem)");
+
+function panelsFolded() {
+  return !wide.matches;
+}
+
+function showPanel(name) {
+  const live = $(".live");
+  live.dataset.panel = live.dataset.panel === name ? "" : name;
+  for (const toggle of document.querySelectorAll("[data-toggles]")) {
+    toggle.setAttribute("aria-expanded", String(toggle.dataset.toggles === live.dataset.panel));
+  }
+  if (live.dataset.panel === "chat") {
+    $("#chat-unread").textContent = "";
+    $("#chat-unread").hidden = true;
+  }
+  fitGallery();
 }
 
 function wireControls() {
@@ -376,6 +677,10 @@ function wireControls() {
     input.value = "";
     state.outbox.add(text); // kept until the server has stored it
   });
+  for (const toggle of document.querySelectorAll("[data-toggles]")) {
+    toggle.addEventListener("click", () => showPanel(toggle.dataset.toggles));
+  }
+  new ResizeObserver(fitGallery).observe($("#stage .stage-main"));
 }
 
 wireDeviceCheck();

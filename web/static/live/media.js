@@ -14,11 +14,16 @@ export class Media {
     this.pc.onicecandidate = (e) => e.candidate && onCandidate(e.candidate.toJSON());
     this.pc.onconnectionstatechange = () => onState(this.pc.connectionState);
     const add = (kind, direction) => this.pc.addTransceiver(kind, { direction });
-    this.up = { audio: add("audio", "sendonly"), video: add("video", "sendonly"), screen: add("video", "sendonly") };
+    this.up = {
+      audio: add("audio", "sendonly"),
+      video: add("video", "sendonly"),
+      screen: add("video", "sendonly"),
+    };
     this.audioSlots = Array.from({ length: slots }, () => add("audio", "recvonly"));
     this.videoSlots = Array.from({ length: slots }, () => add("video", "recvonly"));
     this.screenSlot = add("video", "recvonly");
-    for (const t of this.pc.getTransceivers()) preferCodec(t, t.receiver.track.kind === "audio" ? "audio/opus" : "video/vp8");
+    for (const t of this.pc.getTransceivers())
+      preferCodec(t, t.receiver.track.kind === "audio" ? "audio/opus" : "video/vp8");
   }
 
   async offer() {
@@ -43,21 +48,41 @@ export class Media {
     params.encodings[0].maxBitrate = plan.max_bitrate;
     params.encodings[0].maxFramerate = plan.framerate;
     params.encodings[0].scaleResolutionDownBy = Math.max(1, width / plan.width);
-    try { await sender.setParameters(params); } catch (err) { console.warn("setParameters", err); }
+    try {
+      await sender.setParameters(params);
+    } catch (err) {
+      console.warn("setParameters", err);
+    }
   }
 
-  videoTrack(slot) { return this.videoSlots[slot]?.receiver.track; }
-  audioTrack(slot) { return this.audioSlots[slot]?.receiver.track; }
-  screenTrack() { return this.screenSlot.receiver.track; }
+  videoTrack(slot) {
+    return this.videoSlots[slot]?.receiver.track;
+  }
+  audioTrack(slot) {
+    return this.audioSlots[slot]?.receiver.track;
+  }
+  screenTrack() {
+    return this.screenSlot.receiver.track;
+  }
 
-  close() { this.pc.close(); }
+  close() {
+    this.pc.close();
+  }
 }
 
 export async function openDevices({ audioId, videoId, mic, cam, plan }) {
   // Ask for what the person chose; report what went wrong in words they can act on.
   const want = {
-    audio: mic ? { deviceId: audioId ? { exact: audioId } : undefined, echoCancellation: true, noiseSuppression: true } : false,
-    video: cam ? { deviceId: videoId ? { exact: videoId } : undefined, width: { ideal: plan?.width || 640 }, height: { ideal: plan?.height || 480 } } : false,
+    audio: mic
+      ? { deviceId: audioId ? { exact: audioId } : undefined, echoCancellation: true, noiseSuppression: true }
+      : false,
+    video: cam
+      ? {
+          deviceId: videoId ? { exact: videoId } : undefined,
+          width: { ideal: plan?.width || 640 },
+          height: { ideal: plan?.height || 480 },
+        }
+      : false,
   };
   if (!want.audio && !want.video) return { stream: new MediaStream(), error: null };
   try {
@@ -68,7 +93,9 @@ export async function openDevices({ audioId, videoId, mic, cam, plan }) {
       try {
         const stream = await navigator.mediaDevices.getUserMedia({ audio: want.audio });
         return { stream, error: err.name === "NotAllowedError" ? "camera_denied" : "no_camera" };
-      } catch (inner) { /* fall through */ }
+      } catch (inner) {
+        /* fall through */
+      }
     }
     return { stream: new MediaStream(), error: err.name === "NotAllowedError" ? "denied" : "no_devices" };
   }
@@ -93,5 +120,8 @@ export function levelMeter(stream, onLevel) {
     requestAnimationFrame(tick);
   };
   tick();
-  return () => { running = false; ctx.close(); };
+  return () => {
+    running = false;
+    ctx.close();
+  };
 }

@@ -6,7 +6,10 @@
 const RETRY = new Set(["unavailable", "rate_limited", "no_answer", "internal"]);
 
 export function newKey() {
-  return globalThis.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`;
+  return (
+    globalThis.crypto?.randomUUID?.() ??
+    `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`
+  );
 }
 
 export class Outbox {
@@ -59,6 +62,9 @@ export class Outbox {
 
   later(ms) {
     if (this.timer) return;
-    this.timer = this.timers.setTimeout(() => { this.timer = null; this.flush(); }, ms);
+    this.timer = this.timers.setTimeout(() => {
+      this.timer = null;
+      this.flush();
+    }, ms);
   }
 }
