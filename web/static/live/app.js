@@ -4,24 +4,17 @@ import { Media, openDevices, levelMeter } from "./media.js";
 import { Outbox } from "./outbox.js";
 import { ChatOrder } from "./chat.js";
 import { afterRefusal } from "./reconnect.js";
-import { galleryGrid, stageLayout } from "./layout.js";
-import { handLabel } from "./hands.js";
+import { $, el, button, handBadge as badge } from "./dom.js";
+import { fitGallery, markSpeaking as markTiles, renderTiles as showTiles } from "./stage.js";
 import { deviceChoices } from "./devices.js";
 import { handIcon, micOffIcon } from "./icons.js";
 
+const handBadge = (userId) => badge(state.hands, userId, config.language, T);
+const renderTiles = () => showTiles(state, config);
+const markSpeaking = () => markTiles(state, config);
+
 const config = JSON.parse(document.getElementById("live-config").textContent);
 const T = config.strings;
-const $ = (sel) => document.querySelector(sel);
-const el = (tag, attrs = {}, ...children) => {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else if (v !== false && v != null) node.setAttribute(k, v === true ? "" : v);
-  }
-  node.append(...children.filter((c) => c != null));
-  return node;
-};
-
 const state = {
   socket: null,
   media: null,
@@ -377,16 +370,6 @@ function isTutor() {
   return config.role === "tutor";
 }
 
-const button = (label, onclick, attrs = {}) =>
-  el("button", { type: "button", onclick, ...attrs }, ...[label].flat());
-
-/** "Hand raised · 2nd" with its icon, or null if `userId`'s hand is down. */
-function handBadge(userId) {
-  const index = state.hands.indexOf(userId);
-  if (index < 0) return null;
-  return el("span", { class: "badge warn hand" }, handIcon(), handLabel(index, config.language, T));
-}
-
 function renderControls() {
   const observer = config.role === "observer";
   const me = state.me ?? {};
@@ -493,131 +476,6 @@ function renderPeople() {
   );
   $("#people-count").textContent = String(state.people.size);
   renderControls();
-}
-
-const tiles = new Map(); // user id -> figure: kept across renders so video never restarts
-const screenVideo = $("#screen");
-
-function tile(userId, track) {
-  let figure = tiles.get(userId);
-  if (!figure) {
-    const video = el("video", { autoplay: true, playsinline: true, muted: true, "data-user": userId });
-    figure = el("figure", { class: "tile", "data-user": userId }, video, el("figcaption"));
-    tiles.set(userId, figure);
-  }
-  const video = figure.querySelector("video");
-  if (track && video.srcObject?.getVideoTracks()[0] !== track) {
-    video.srcObject = new MediaStream([track]);
-    if (userId !== "me" && video.requestVideoFrameCallback) {
-      // How long from "Join now" to the first remote picture (reported by the e2e test).
-      video.requestVideoFrameCallback(() => {
-        state.firstFrameMs ??= Math.round(performance.now() - state.joinedAt);
-      });
-    }
-  }
-  return figure;
-}
-
-function caption(figure, person, name) {
-  const parts = [el("span", { class: "name" }, name)];
-  if (person && person.role !== "observer" && !person.mic)
-    parts.push(
-      el(
-        "span",
-        { class: "mic-off", title: T.mic_off },
-        micOffIcon(),
-        el("span", { class: "skip" }, T.mic_off),
-      ),
-    );
-  const hand = person && handBadge(person.user_id);
-  if (hand) parts.push(hand);
-  figure.querySelector("figcaption").replaceChildren(...parts);
-}
-
-function renderTiles() {
-  if (!state.media) return;
-  const observer = config.role === "observer";
-  const figures = new Map(); // user id -> figure
-  for (const [index, userId] of Object.entries(state.slots)) {
-    const person = state.people.get(userId);
-    if (!person) continue;
-    const figure = tile(userId, state.media.videoTrack(Number(index)));
-    caption(figure, person, person.name);
-    figures.set(userId, figure);
-  }
-  if (!observer) {
-    const mine = tile("me", state.local.getVideoTracks()[0]);
-    mine.classList.add("mine");
-    caption(mine, state.people.get(config.user_id) ?? state.me, T.you);
-    figures.set(config.user_id, mine);
-  }
-  const shown = [...figures.keys()].map((id) => ({
-    user_id: id,
-    role: id === config.user_id ? config.role : state.people.get(id)?.role,
-  }));
-  const screenOn = !!state.screen && state.screen !== config.user_id;
-  const layout = stageLayout({
-    role: config.role,
-    me: config.user_id,
-    shown,
-    spotlight: state.room?.spotlight ?? null,
-    screen: screenOn,
-  });
-  for (const [id, figure] of figures) {
-    const person = state.people.get(id);
-    figure.classList.toggle("large", layout.main.includes(id));
-    figure.classList.toggle("speaking", !!person?.speaking);
-    figure.classList.toggle("spotlit", state.room?.spotlight === id);
-  }
-  const stage = $("#stage");
-  stage.dataset.layout = layout.mode;
-  const screen = screenVideo; // out of the page while nobody shares
-  screen.hidden = !screenOn;
-  if (screenOn && screen.srcObject?.getVideoTracks()[0] !== state.media.screenTrack())
-    screen.srcObject = new MediaStream([state.media.screenTrack()]);
-  const main = stage.querySelector(".stage-main");
-  const strip = stage.querySelector(".stage-strip");
-  const wantMain = screenOn ? [screen] : layout.main.map((id) => figures.get(id));
-  const wantStrip = layout.strip.map((id) => figures.get(id));
-  // Only move what moved: a <video> taken out of the page and put back may stutter.
-  if (!sameChildren(main, wantMain)) main.replaceChildren(...wantMain);
-  if (!sameChildren(strip, wantStrip)) strip.replaceChildren(...wantStrip);
-  fitGallery();
-  const sound = $("#sound");
-  for (const [index, userId] of Object.entries(state.slots)) {
-    let audio = sound.querySelector(`audio[data-slot="${index}"]`);
-    if (!audio) {
-      audio = el("audio", { autoplay: true, "data-slot": index });
-      sound.append(audio);
-    }
-    audio.dataset.user = userId;
-    const track = state.media.audioTrack(Number(index));
-    if (audio.srcObject?.getAudioTracks()[0] !== track) audio.srcObject = new MediaStream([track]);
-  }
-}
-
-function sameChildren(parent, nodes) {
-  return parent.children.length === nodes.length && nodes.every((node, i) => parent.children[i] === node);
-}
-
-/** The large tiles' grid, from their number and the space they have (layout.js). */
-function fitGallery() {
-  const main = $("#stage .stage-main");
-  const style = getComputedStyle(main);
-  const width = main.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
-  const height = main.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
-  const grid = galleryGrid(main.children.length, { width, height, gap: parseFloat(style.columnGap) || 0 });
-  main.style.setProperty("--columns", grid.columns);
-  main.style.setProperty("--rows", grid.rows);
-  main.style.setProperty("--tile-width", `${grid.tileWidth}px`);
-  main.style.setProperty("--tile-height", `${grid.tileHeight}px`);
-}
-
-function markSpeaking() {
-  for (const node of document.querySelectorAll("#stage .tile[data-user]")) {
-    const id = node.dataset.user === "me" ? config.user_id : Number(node.dataset.user);
-    node.classList.toggle("speaking", !!state.people.get(id)?.speaking);
-  }
 }
 
 function renderOutbox(items) {
