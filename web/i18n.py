@@ -104,7 +104,7 @@ MESSAGE_TEXTS = {
     "waitlist_promoted": N_("A seat became free: you are now booked for “{topic}” on {when}."),
     "lesson_assigned": N_("You will teach “{topic}” on {when}."),
     "substitution_assigned": N_("You are substituting in “{topic}” on {when}."),
-    "substitution_removed": N_("Another lecturer will teach “{topic}” on {when} in your place."),
+    "substitution_removed": N_("Another tutor will teach “{topic}” on {when} in your place."),
 }
 
 DONE_TEXTS = {

@@ -51,7 +51,7 @@ STRINGS = {
     "end_confirm": N_("End the class for everyone?"),
     "raise_hand": N_("Raise hand"),
     "lower_hand": N_("Lower hand"),
-    "leave": N_("Leave"),
+    "leave": N_("Leave class"),
     "mute": N_("Mute"),
     "allow_unmute": N_("Allow to unmute"),
     "ask_unmute": N_("Ask to unmute"),
