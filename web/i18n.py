@@ -142,8 +142,18 @@ def field_names() -> dict[str, str]:
 
 def message_text(message: Message) -> str:
     template = MESSAGE_TEXTS.get(message.kind, "{topic}")
-    starts = datetime.fromisoformat(str(message.params.get("starts_at")))
-    return gettext(template).format(topic=message.params.get("topic", ""), when=when(starts))
+    return gettext(template).format(
+        topic=message.params.get("topic", ""), when=message_when(message)
+    )
+
+
+def message_class(message: Message) -> str:
+    """The class a message is about, "topic, when": what tells its link apart from others."""
+    return f"{message.params.get('topic', '')}, {message_when(message)}"
+
+
+def message_when(message: Message) -> str:
+    return when(datetime.fromisoformat(str(message.params.get("starts_at"))))
 
 
 def done_text(key: str | None) -> str | None:
