@@ -13,12 +13,12 @@ What it does:
 1. Recreates the database, applies the Alembic migrations and COPYs in a synthetic school
    (bench/school.py): 1 coordinator, the tutors with weekly windows and a few absences, the
    students, the lessons over 52 weeks from four weeks ago (a quarter in weekly series, 90%
-   with a lecturer) and about 2.9 bookings per lesson, with COPY; then VACUUM ANALYZE.
+   with a tutor) and about 2.9 bookings per lesson, with COPY; then VACUUM ANALYZE.
 2. Times the real domain functions over a real engine, one ``maker.begin()`` transaction per
    operation as the web handlers do, on random inputs: "my classes" (timetable.my_lessons),
    "planning week" (timetable.planning + timetable.loads for a week in Asia/Jakarta), "book a
    seat" (booking.book; ClassFull, DoubleBooked and Conflict are normal outcomes, counted and
-   timed too) and "suggest lecturers" (assignment.suggest for an unassigned future class).
+   timed too) and "suggest tutors" (assignment.suggest for an unassigned future class).
    A "SELECT 1" through the same machinery is the floor. Each operation first runs a few
    unmeasured warm-up samples (connection, prepared statements).
 3. Throughput: --clients asyncio tasks book random seats in --hot-lessons future classes for
@@ -225,7 +225,7 @@ async def latencies(
             )
             for _ in range(runs)
         ],
-        "suggest lecturers": [
+        "suggest tutors": [
             partial(suggest_lecturers, lesson=rng.choice(inputs.unassigned)) for _ in range(runs)
         ],
     }
@@ -357,7 +357,7 @@ async def explain_all(
         engine, maker, "book a seat", partial(book_seat, student=student, lesson_id=lesson_id)
     )
     lesson = rng.choice(inputs.unassigned)
-    await explain(engine, maker, "suggest lecturers", partial(suggest_lecturers, lesson=lesson))
+    await explain(engine, maker, "suggest tutors", partial(suggest_lecturers, lesson=lesson))
 
 
 # The report.
@@ -477,7 +477,7 @@ async def fill(url: str, size: school.Size, seed: int) -> date:
         flush=True,
     )
     clashes, overbooked = await school.check(plain_dsn(url))
-    print(f"check: {clashes} lecturer clashes, {overbooked} overbooked classes", flush=True)
+    print(f"check: {clashes} tutor clashes, {overbooked} overbooked classes", flush=True)
     return data.first_monday
 
 

@@ -1,7 +1,7 @@
 """A large synthetic school for the benchmarks, bulk-loaded into PostgreSQL with COPY.
 
 The rows keep every rule of ``classroom/models.py`` and of the app: capacities of 4 to 12,
-classes that end after they start, no lecturer teaching two classes at once, never more
+classes that end after they start, no tutor teaching two classes at once, never more
 confirmed seats than capacity, waitlists only on full classes, and no student holding two
 confirmed seats at the same time. Lessons last 60 minutes and start on the hour in zones
 with whole-hour offsets, so two lessons overlap exactly when they start at the same instant;
@@ -261,7 +261,7 @@ class _Builder:
         return record, lessons
 
     def lessons(self, tutors: list[Tutor]) -> tuple[list[Record], list[PlannedLesson]]:
-        """About a quarter in weekly series, 90% with a lecturer, 2% cancelled."""
+        """About a quarter in weekly series, 90% with a tutor, 2% cancelled."""
         total = self.size.lessons
         assigned = round(total * 0.9)
         series: list[Record] = []
@@ -448,7 +448,7 @@ async def vacuum_analyze(dsn: str) -> None:
 
 
 async def check(dsn: str) -> tuple[int, int]:
-    """Lecturers teaching two classes at once, and classes with more seats taken than they
+    """Tutors teaching two classes at once, and classes with more seats taken than they
     have: both must be zero after loading."""
     conn = await asyncpg.connect(dsn)
     try:

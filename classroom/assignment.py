@@ -1,4 +1,4 @@
-"""Assigning lecturers: no double booking, availability warnings, suggestions, substitutions."""
+"""Assigning tutors: no double booking, availability warnings, suggestions, substitutions."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from classroom.notifications import notify
 async def _tutor(db: AsyncSession, tutor_id: int, *, lock: bool = False) -> User:
     tutor = await db.get(User, tutor_id, with_for_update=lock)
     if tutor is None or tutor.role != Role.TUTOR:
-        raise NotFound("No such lecturer.")
+        raise NotFound("No such tutor.")
     return tutor
 
 
@@ -92,7 +92,7 @@ async def assign_lessons(
 async def assign(
     db: AsyncSession, actor: User, lesson_id: int, data: schemas.Assign, now: datetime
 ) -> tuple[list[Lesson], list[Notice]]:
-    """Assign a lecturer to one class, or to every upcoming class of its series."""
+    """Assign a tutor to one class, or to every upcoming class of its series."""
     require_role(actor, Role.COORDINATOR)
     lesson = await db.get(Lesson, lesson_id, with_for_update=True)
     if lesson is None:
@@ -124,7 +124,7 @@ class Suggestion:
 async def suggest(
     db: AsyncSession, starts: datetime, ends: datetime, limit: int = 10
 ) -> list[Suggestion]:
-    """Lecturers free at the class's time and available by their own windows, least loaded
+    """Tutors free at the class's time and available by their own windows, least loaded
     (in the seven days around the class) first."""
     zones = list(
         (await db.scalars(select(User.timezone).where(User.role == Role.TUTOR).distinct())).all()

@@ -1,4 +1,4 @@
-"""Lecturer availability: weekly windows in the tutor's zone, and one-off absences."""
+"""Tutor availability: weekly windows in the tutor's zone, and one-off absences."""
 
 from __future__ import annotations
 

@@ -26,6 +26,10 @@ def N_(message: str) -> str:
     return message
 
 
+MARKED = N_("Please correct the marked fields.")
+"""The headline of an InvalidInput whose fields say what is wrong."""
+
+
 class Notice(NamedTuple):
     """A sentence for a person: an English template with ``{name}`` fields, translated by the
     transport before the fields are filled in."""

@@ -154,7 +154,7 @@ MAX_LESSON_MINUTES = 240
 
 
 class Lesson(Base):
-    """One class occurrence: what students book and what a lecturer teaches."""
+    """One class occurrence: what students book and what a tutor teaches."""
 
     __tablename__ = "lessons"
     __table_args__ = (

@@ -28,7 +28,8 @@ class Scheduled:
 def _must_start_later(starts: datetime, now: datetime, field_name: str) -> None:
     if starts <= now:
         raise InvalidInput(
-            "Please correct the marked fields.", {field_name: "The class must start in the future"}
+            "Please correct the marked fields.",
+            {field_name: N_("The class must start in the future")},
         )
 
 

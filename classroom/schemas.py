@@ -24,8 +24,9 @@ from pydantic import (
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     WithJsonSchema,
-    model_validator,
+    field_validator,
 )
 from pydantic.networks import validate_email
 from pydantic_core import ErrorDetails, PydanticCustomError
@@ -316,11 +317,15 @@ class AvailabilityWindowIn(Input):
     start_time: WallTime
     end_time: WallTime
 
-    @model_validator(mode="after")
-    def _ordered(self) -> AvailabilityWindowIn:
-        if self.end_time <= self.start_time:
+    # On the later field, so that the form marks the field at fault (a model validator's
+    # error belongs to no field).
+    @field_validator("end_time")
+    @classmethod
+    def _ends_after_start(cls, end: time, info: ValidationInfo) -> time:
+        start = info.data.get("start_time")
+        if start is not None and end <= start:
             raise ValueError(N_("The window must end after it starts"))
-        return self
+        return end
 
 
 class AvailabilityExceptionIn(Input):
@@ -330,11 +335,13 @@ class AvailabilityExceptionIn(Input):
     last_day: Day
     reason: Reason = ""
 
-    @model_validator(mode="after")
-    def _ordered(self) -> AvailabilityExceptionIn:
-        if self.last_day < self.first_day:
+    @field_validator("last_day")
+    @classmethod
+    def _not_before_first(cls, last: date, info: ValidationInfo) -> date:
+        first = info.data.get("first_day")
+        if first is not None and last < first:
             raise ValueError(N_("The last day cannot be before the first day"))
-        return self
+        return last
 
 
 class LessonFilter(Input):
@@ -384,8 +391,17 @@ FRIENDLY = {
 }
 
 
+# Where a field's own words say it better than the general ones.
+FIELD_FRIENDLY = {
+    ("weekdays", "missing"): N_("Please choose at least one day"),
+    ("weekdays", "too_short"): N_("Please choose at least one day"),
+}
+
+
 def _friendly(err: ErrorDetails) -> Notice:
     kind, text = err["type"], err["msg"].removeprefix("Value error, ")
+    if (_where(err), kind) in FIELD_FRIENDLY:
+        return Notice(FIELD_FRIENDLY[_where(err), kind], {})
     if kind == "value_error":  # one of our own N_() sentences
         return Notice(text, {})
     # Anything else we have not worded (e.g. the e-mail checker's English) gets a plain

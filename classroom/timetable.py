@@ -175,7 +175,7 @@ async def planning(
 async def loads(
     db: AsyncSession, start: datetime, end: datetime, rows: list[LessonRow] | None = None
 ) -> list[TutorLoad]:
-    """Each lecturer's classes and teaching minutes in [start, end), busiest first. Counted
+    """Each tutor's classes and teaching minutes in [start, end), busiest first. Counted
     from the week's rows when the caller already has them (the planning page does)."""
     if rows is None:
         rows = await planning(db, start, end)

@@ -66,7 +66,7 @@ async def test_unknown_routes_and_methods_answer_json_in_the_api(school: School)
     assert status == 405
 
 
-async def test_classes_filter_by_level_topic_day_and_lecturer(school: School) -> None:
+async def test_classes_filter_by_level_topic_day_and_tutor(school: School) -> None:
     _, coordinator = await school.join(Role.COORDINATOR)
     tutor_user, _ = await school.join(Role.TUTOR)
     a = (await new_class(coordinator, hours=30, topic="Travel talk", level="A2"))["lessons"][0]

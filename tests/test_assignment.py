@@ -1,4 +1,4 @@
-"""Assigning lecturers: double booking, availability, suggestions, substitutions."""
+"""Assigning tutors: double booking, availability, suggestions, substitutions."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ async def all_week(tutor: Visitor, start: str = "00:00", end: str = "23:59") -> 
         assert status == 201, body
 
 
-async def test_lecturer_is_never_double_booked(school: School) -> None:
+async def test_tutor_is_never_double_booked(school: School) -> None:
     _, coordinator = await school.join(Role.COORDINATOR)
     tutor_user, tutor = await school.join(Role.TUTOR)
     await all_week(tutor)

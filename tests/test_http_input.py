@@ -127,7 +127,7 @@ async def test_forms_mark_the_number_field_at_fault(school: School) -> None:
     assert marked(html, "capacity") == "Must be at most 12"
     assert marked(html, "duration_minutes") == "Must be at least 15"
     status, html = await coordinator.page(f"/classes/{MAX_ID + 1}")
-    assert status == 422 and "lesson_id" in html and f"Must be at most {MAX_ID}" in html
+    assert status == 422 and f"Class: Must be at most {MAX_ID}" in html
 
 
 def marked(html: str, name: str) -> str:
@@ -264,7 +264,7 @@ async def test_impossible_dates_are_field_errors_everywhere(school: School) -> N
             status, fields = await field_error(visitor, "POST", path, body)
             assert status == 422 and name in fields, (path, raw, fields)
     status, html = await coordinator.page("/planning?week=2026-02-30")
-    assert status == 422 and "week" in html and NO_DAY in html
+    assert status == 422 and f"Week: {NO_DAY}" in html
     status, html = await coordinator.page("/classes?day=0")
     assert status == 422 and 'id="day"' in html and "Please enter a date" in html
     status, _, html = await tutor.form("/availability/absences", absence(last_day="2026-02-30"))
@@ -370,4 +370,4 @@ async def test_a_file_where_text_belongs_is_a_field_error(school: School) -> Non
     async with visitor.client.post("/signup", data=form) as resp:
         assert resp.status == 422
         html = await resp.text()
-    assert "<code>name</code>: Please enter text" in html
+    assert "Name: Please enter text" in html

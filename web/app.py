@@ -107,4 +107,5 @@ def _setup_templates(app: web.Application) -> None:
         last_day=i18n.last_day,
     )
     env.globals["message_text"] = i18n.message_text
+    env.globals["message_class"] = i18n.message_class
     env.globals["static"] = lambda path: app.router["static"].url_for(filename=path)

@@ -104,7 +104,7 @@ MESSAGE_TEXTS = {
     "waitlist_promoted": N_("A seat became free: you are now booked for “{topic}” on {when}."),
     "lesson_assigned": N_("You will teach “{topic}” on {when}."),
     "substitution_assigned": N_("You are substituting in “{topic}” on {when}."),
-    "substitution_removed": N_("Another lecturer will teach “{topic}” on {when} in your place."),
+    "substitution_removed": N_("Another tutor will teach “{topic}” on {when} in your place."),
 }
 
 DONE_TEXTS = {
@@ -119,10 +119,41 @@ DONE_TEXTS = {
 }  # fmt: skip
 
 
+# What people call each input field, for an error shown away from its field (an error page,
+# or a field the form does not show).
+FIELD_NAMES = {
+    "name": N_("Name"), "email": N_("E-mail"), "password": N_("Password"),
+    "timezone": N_("Time zone"), "language": N_("Language"),
+    "current_password": N_("Current (or temporary) password"),
+    "new_password": N_("New password"), "topic": N_("Topic"), "level": N_("Level (CEFR)"),
+    "description": N_("Description (optional)"), "duration_minutes": N_("Length in minutes"),
+    "capacity": N_("Seats (1 to 12)"), "tutor_id": N_("Tutor"), "starts_local": N_("Starts"),
+    "weekdays": N_("On"), "local_time": N_("At (local time)"), "start_date": N_("From"),
+    "weeks": N_("For how many weeks"), "scope": N_("Apply to"), "weekday": N_("Day"),
+    "start_time": N_("From"), "end_time": N_("Until"), "first_day": N_("First day"),
+    "last_day": N_("Last day"), "reason": N_("Reason (optional)"), "day": N_("Day"),
+    "week": N_("Week"), "lesson_id": N_("Class"), "item_id": N_("Item"),
+}  # fmt: skip
+
+
+def field_names() -> dict[str, str]:
+    return {key: gettext(text) for key, text in FIELD_NAMES.items()}
+
+
 def message_text(message: Message) -> str:
     template = MESSAGE_TEXTS.get(message.kind, "{topic}")
-    starts = datetime.fromisoformat(str(message.params.get("starts_at")))
-    return gettext(template).format(topic=message.params.get("topic", ""), when=when(starts))
+    return gettext(template).format(
+        topic=message.params.get("topic", ""), when=message_when(message)
+    )
+
+
+def message_class(message: Message) -> str:
+    """The class a message is about, "topic, when": what tells its link apart from others."""
+    return f"{message.params.get('topic', '')}, {message_when(message)}"
+
+
+def message_when(message: Message) -> str:
+    return when(datetime.fromisoformat(str(message.params.get("starts_at"))))
 
 
 def done_text(key: str | None) -> str | None:

@@ -16,6 +16,7 @@ from babel.support import NullTranslations
 from classroom import accounts, notifications
 from classroom.db import UNREACHABLE, transaction, unreachable
 from classroom.errors import (
+    MARKED,
     N_,
     Conflict,
     InvalidInput,
@@ -122,6 +123,8 @@ def _domain_error(request: web.Request, exc: KelasError) -> web.Response:
         return error_json(status_of(exc), exc.code, message, fields, headers)
     if isinstance(exc, NotAuthenticated):
         raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='/')}") from None
+    if fields and exc.notice.template == MARKED:  # a page with no form marks nothing
+        message = i18n.gettext(N_("These values could not be used:"))
     return error_page(request, status_of(exc), message, fields, headers)
 
 

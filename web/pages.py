@@ -27,6 +27,7 @@ def base_context(request: web.Request) -> dict[str, Any]:
         "languages": i18n.LANGUAGES,
         "path": request.path,
         "weekday_names": i18n.weekday_names(),
+        "field_names": i18n.field_names(),
     }
 
 

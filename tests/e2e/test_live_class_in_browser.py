@@ -60,7 +60,7 @@ async def test_tutor_and_two_students_see_and_hear_each_other(
     track = await bayu.evaluate("(id) => probe.audioTrackOf(id)", sinta_id)
     await (
         tutor.locator(f'#people li[data-user="{sinta_id}"]')
-        .get_by_role("button", name="Mute", exact=True)
+        .get_by_role("button", name="Mute: Sinta Student", exact=True)
         .click()
     )
     await expect(sinta.locator("#banner")).to_contain_text("muted you")

@@ -176,7 +176,7 @@ async def test_a_muted_student_is_told_so_and_offered_the_hand(
     sinta_id, bayu_id = users["Sinta Student"].id, users["Bayu Student"].id
     await tutor.get_by_role("button", name="People").click()
     person = tutor.locator(f'#people li[data-user="{sinta_id}"]')
-    await person.get_by_role("button", name="Mute", exact=True).click()
+    await person.get_by_role("button", name="Mute: Sinta Student", exact=True).click()
     # Sinta sees her state, not an "Unmute" that would only be refused, and the way to ask.
     controls = sinta.locator("#controls")
     await expect(controls.locator("#mic-state")).to_have_text("Muted by the tutor")
@@ -198,7 +198,7 @@ async def test_a_muted_student_is_told_so_and_offered_the_hand(
     await snapshot(sinta, "room-student-phone-muted-hand")
     await snapshot(tutor, "room-tutor-phone-hands")
     # The tutor lets her speak: the button is back, her hand still up until she lowers it.
-    await person.get_by_role("button", name="Allow to unmute").click()
+    await person.get_by_role("button", name="Allow to unmute: Sinta Student").click()
     await expect(controls.get_by_role("button", name="Unmute")).to_be_visible()
     await expect(controls.locator("#mic-state")).to_have_count(0)
     await controls.get_by_role("button", name="Lower hand").click()

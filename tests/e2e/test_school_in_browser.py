@@ -33,13 +33,13 @@ async def test_coordinator_creates_a_weekly_series_and_assigns_a_tutor(
     await page.get_by_label("For how many weeks").fill("8")
     await page.get_by_role("button", name="Create series").click()
     await expect(page.get_by_role("heading", name="Conversation club")).to_be_visible()
-    await page.get_by_label("Assign").select_option(label="Citra Wijaya")
+    await page.get_by_label("Assign", exact=True).select_option(label="Citra Wijaya")
     await page.get_by_label("All upcoming classes of the series").check()
-    await page.get_by_role("button", name="Save lecturer").click()
+    await page.get_by_role("button", name="Save tutor").click()
     await page.wait_for_load_state()
     if await page.get_by_role("link", name="Go to the class").count():
         await page.get_by_role("link", name="Go to the class").click()
-    await expect(page.get_by_text("Lecturer: Citra Wijaya")).to_be_visible()
+    await expect(page.get_by_text("Tutor: Citra Wijaya")).to_be_visible()
     await snapshot(page, "coordinator-series-assigned")
 
 

@@ -62,7 +62,7 @@ STRINGS = {
     "ordinal_few": N_("{n}rd"),
     "ordinal_other": N_("{n}th"),
     "lower_hand": N_("Lower hand"),
-    "leave": N_("Leave"),
+    "leave": N_("Leave class"),
     "mute": N_("Mute"),
     "allow_unmute": N_("Allow to unmute"),
     "ask_unmute": N_("Ask to unmute"),

@@ -84,10 +84,11 @@ async def detail(request: web.Request) -> web.StreamResponse:
         context["joinable"] = await live.joinable(db, user, lesson_id, now, window)
         if user.role == Role.COORDINATOR:
             context["tutors"] = await accounts.list_users(db, Role.TUTOR)
-            if row.lesson.tutor_id is None:
-                context["suggestions"] = await assignment.suggest(
-                    db, row.lesson.starts_at, row.lesson.ends_at
-                )
+            # Also for a class that has a tutor: a substitute is chosen from the same list
+            # (its own tutor is busy teaching it, so never suggested).
+            context["suggestions"] = await assignment.suggest(
+                db, row.lesson.starts_at, row.lesson.ends_at
+            )
     return render("lesson.html", request, context)
 
 

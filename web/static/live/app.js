@@ -432,7 +432,9 @@ function renderControls() {
 
 function personControls(p) {
   if (!isTutor() || p.role !== "student") return null;
-  const b = (label, name, data) => button(label, () => call(name, data), { class: "link" });
+  // The visible label stays short; its accessible name says whom it acts on ("Mute: Sinta").
+  const named = (label) => ({ class: "link", "aria-label": `${label}: ${p.name}` });
+  const b = (label, name, data) => button(label, () => call(name, data), named(label));
   const id = { user_id: p.user_id };
   return el(
     "div",
@@ -444,7 +446,7 @@ function personControls(p) {
       ? b(T.unspotlight, "control:spotlight", { user_id: null })
       : b(T.spotlight, "control:spotlight", id),
     state.hands.includes(p.user_id) ? b(T.lower_hand, "hand:lower", id) : null,
-    button(T.remove, () => confirm(T.remove_confirm) && call("control:remove", id), { class: "link" }),
+    button(T.remove, () => confirm(T.remove_confirm) && call("control:remove", id), named(T.remove)),
   );
 }
 
