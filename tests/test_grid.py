@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from classroom import grid
-from classroom.clock import to_utc
-from classroom.models import Lesson, LessonStatus, Level, Role, User
+from classroom.models import LessonStatus, Level, Role
 from classroom.schemas import TimetableQuery
-from tests.conftest import School, now
+from tests.conftest import School
+from tests.helpers import add_lesson
 
 Maker = async_sessionmaker[AsyncSession]
-ZONE = "Asia/Jakarta"
+ZONE = "Asia/Jakarta"  # tests.helpers.add_lesson places classes in this zone
 MONDAY = date(2030, 3, 4)
 
 
@@ -38,34 +38,9 @@ async def week(school: School) -> dict[str, Any]:
     ]
     async with school.maker.begin() as db:
         for offset, hour, tutor, level, topic in lessons:
-            _add(db, offset, hour, tutor, level, topic)
-        _add(db, 3, 9, None, Level.B1, "Cancelled", status=LessonStatus.CANCELLED)
+            add_lesson(db, MONDAY, offset, hour, tutor, level, topic)
+        add_lesson(db, MONDAY, 3, 9, None, Level.B1, "Cancelled", status=LessonStatus.CANCELLED)
     return {"ayu": ayu, "budi": budi, "cici": cici, "maker": school.maker}
-
-
-def _add(
-    db: AsyncSession,
-    offset: int,
-    hour: int,
-    tutor: User | None,
-    level: Level,
-    topic: str,
-    status: LessonStatus = LessonStatus.SCHEDULED,
-) -> None:
-    starts = to_utc(datetime.combine(MONDAY + timedelta(days=offset), time(hour)), ZONE)
-    db.add(
-        Lesson(
-            topic=topic,
-            level=level,
-            description="",
-            starts_at=starts,
-            ends_at=starts + timedelta(hours=1),
-            capacity=8,
-            tutor_id=tutor.id if tutor else None,
-            status=status,
-            created_at=now(),
-        )
-    )
 
 
 async def load(maker: Maker, **query: Any) -> grid.Grid:
@@ -140,8 +115,8 @@ async def test_pages_of_rows(school: School) -> None:
     tutors = [await school.person(Role.TUTOR, f"Tutor {n:02}") for n in range(7)]
     async with school.maker.begin() as db:
         for n, tutor in enumerate(tutors):
-            _add(db, n % 7, 9, tutor, Level.B2, f"Class {n}")
-        _add(db, 0, 10, None, Level.B2, "Open")
+            add_lesson(db, MONDAY, n % 7, 9, tutor, Level.B2, f"Class {n}")
+        add_lesson(db, MONDAY, 0, 10, None, Level.B2, "Open")
     pages = [await load(school.maker, per_page=3, page=p) for p in (1, 2, 3)]
     assert [[r.label for r in g.rows] for g in pages] == [
         ["", "Tutor 00", "Tutor 01"],
@@ -158,7 +133,7 @@ async def test_pages_of_rows(school: School) -> None:
 async def test_a_crowded_cell_lists_the_first_and_counts_the_rest(school: School) -> None:
     async with school.maker.begin() as db:
         for hour in range(8, 8 + grid.WEEK_CELL_LIMIT + 3):
-            _add(db, 0, hour, None, Level.B1, f"At {hour}")
+            add_lesson(db, MONDAY, 0, hour, None, Level.B1, f"At {hour}")
     row = (await load(school.maker)).rows[0]
     monday = row.cells[0]
     assert len(monday.classes) == grid.WEEK_CELL_LIMIT and monday.more == 3
