@@ -16,7 +16,10 @@ What it does:
    with a tutor) and about 2.9 bookings per lesson, with COPY; then VACUUM ANALYZE.
 2. Times the real domain functions over a real engine, one ``maker.begin()`` transaction per
    operation as the web handlers do, on random inputs: "my classes" (timetable.my_lessons),
-   "planning week" (timetable.planning + timetable.loads for a week in Asia/Jakarta), "book a
+   "planning week" (timetable.planning + timetable.loads for a week in Asia/Jakarta, the old
+   page that lists every class), "timetable page" (grid.timetable: one page of 50 lecturer
+   rows of a random week, some pages later than the first, some one day, the levels view or
+   a filter; see timetable_queries), "book a
    seat" (booking.book; ClassFull, DoubleBooked and Conflict are normal outcomes, counted and
    timed too) and "suggest tutors" (assignment.suggest for an unassigned future class).
    A "SELECT 1" through the same machinery is the floor. Each operation first runs a few
@@ -56,13 +59,14 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from classroom import assignment, booking, timetable
+from classroom import assignment, booking, grid, timetable
 from classroom.accounts import Passwords
 from classroom.clock import week_range
 from classroom.db import create_engine, create_sessionmaker
 from classroom.errors import Conflict
 from classroom.migrate import upgrade
-from classroom.models import Booking, BookingStatus, Lesson, LessonStatus, Role, User
+from classroom.models import Booking, BookingStatus, Lesson, LessonStatus, Level, Role, User
+from classroom.schemas import TimetableQuery
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/kelas_bench"
 TARGET_MS = 50.0
@@ -148,6 +152,30 @@ async def planning_week(db: AsyncSession, start: datetime, end: datetime) -> Non
     await timetable.loads(db, start, end, rows)  # as the planning page does
 
 
+async def timetable_page(db: AsyncSession, query: TimetableQuery, today: date) -> None:
+    await grid.timetable(db, query, school.SCHOOL_ZONE, today)
+
+
+def timetable_queries(rng: random.Random, first_monday: date) -> Iterator[TimetableQuery]:
+    """What coordinators ask for: mostly a week of 50 lecturers, often a later page, sometimes
+    one day, the levels view, or a filter (level, topic, no lecturer yet)."""
+    while True:
+        day = first_monday + timedelta(days=rng.randrange(school.WEEKS * 7))
+        fields: dict[str, Any] = {"week": day, "page": rng.choice([1, 1, 2, 5, 20, 40])}
+        kind = rng.randrange(10)
+        if kind == 0:
+            fields["day"] = day
+        elif kind == 1:
+            fields["rows"] = "levels"
+        elif kind == 2:
+            fields["level"] = rng.choice(list(Level))
+        elif kind == 3:
+            fields["topic"] = rng.choice(school.TOPICS).split()[0].lower()
+        elif kind == 4:
+            fields["unassigned"] = True
+        yield TimetableQuery(**fields)
+
+
 async def book_seat(db: AsyncSession, student: User, lesson_id: int) -> None:
     await booking.book(db, student, lesson_id, clock())
 
@@ -217,6 +245,10 @@ async def latencies(
             partial(my_classes, student=rng.choice(inputs.busy_students)) for _ in range(runs)
         ],
         "planning week": [partial(planning_week, start=s, end=e) for s, e in weeks()],
+        "timetable page": [
+            partial(timetable_page, query=q, today=first_monday)
+            for q, _ in zip(timetable_queries(rng, first_monday), range(runs), strict=False)
+        ],
         BOOK: [
             partial(
                 book_seat,
@@ -352,6 +384,10 @@ async def explain_all(
     student = rng.choice(inputs.busy_students)
     await explain(engine, maker, "my classes", partial(my_classes, student=student))
     await explain(engine, maker, "planning week", partial(planning_week, start=start, end=end))
+    query = TimetableQuery(week=start.date())
+    await explain(
+        engine, maker, "timetable page", partial(timetable_page, query=query, today=first_monday)
+    )
     student, lesson_id = rng.choice(inputs.students), rng.choice(inputs.future_lessons)
     await explain(
         engine, maker, "book a seat", partial(book_seat, student=student, lesson_id=lesson_id)

@@ -164,6 +164,8 @@ class Lesson(Base):
         CheckConstraint("waiting >= 0", name="waiting_not_negative"),
         Index("ix_lessons_tutor_starts", "tutor_id", "starts_at"),
         Index("ix_lessons_series_starts", "series_id", "starts_at"),
+        # The timetable's week, counted by row from the index alone (migration 0005).
+        Index("ix_lessons_starts_status_tutor_level", "starts_at", "status", "tutor_id", "level"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

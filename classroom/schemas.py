@@ -351,6 +351,27 @@ class LessonFilter(Input):
     tutor_id: Id | None = None
 
 
+GridRows = Literal["lecturers", "levels"]
+MAX_ROWS_PER_PAGE = 200
+
+
+class TimetableQuery(Input):
+    """The coordinators' timetable: which days, which rows, which classes, which page.
+
+    ``day`` shows that one day; otherwise the week holding ``week`` (default: this week)."""
+
+    week: Day | None = None
+    day: Day | None = None
+    rows: GridRows = "lecturers"
+    level: Level | None = None
+    topic: Annotated[str, StringConstraints(max_length=120), OneLine] | None = None
+    lecturer: Annotated[str, StringConstraints(max_length=120), OneLine] | None = None
+    tutor_id: Id | None = None
+    unassigned: bool = False
+    page: Annotated[int, Field(ge=1, le=100_000)] = 1
+    per_page: Annotated[int, Field(ge=1, le=MAX_ROWS_PER_PAGE)] = 50
+
+
 class WeekChoice(Input):
     """?week=YYYY-MM-DD: the week that holds this day."""
 
@@ -365,6 +386,8 @@ FRIENDLY = {
     "greater_than_equal": N_("Must be at least {ge}"),
     "less_than_equal": N_("Must be at most {le}"),
     "int_parsing": N_("Please enter a whole number"),
+    "bool_parsing": N_("Please choose yes or no"),
+    "bool_type": N_("Please choose yes or no"),
     "int_parsing_size": N_("Please enter a whole number"),
     "int_type": N_("Please enter a whole number"),
     "int_from_float": N_("Please enter a whole number"),

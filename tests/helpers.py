@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from classroom.clock import to_utc
+from classroom.models import Lesson, LessonStatus, Level, User
 from tests.conftest import Visitor, now
 
 JAKARTA = "Asia/Jakarta"
@@ -36,3 +40,31 @@ async def new_class(
 
 def utc(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def add_lesson(
+    db: AsyncSession,
+    monday: date,
+    offset: int,
+    hour: int,
+    tutor: User | None,
+    level: Level,
+    topic: str,
+    status: LessonStatus = LessonStatus.SCHEDULED,
+) -> None:
+    """An hour-long class ``offset`` days after ``monday`` at ``hour`` in Jakarta, straight
+    into the table (for read tests that need many classes on fixed days)."""
+    starts = to_utc(datetime.combine(monday + timedelta(days=offset), time(hour)), JAKARTA)
+    db.add(
+        Lesson(
+            topic=topic,
+            level=level,
+            description="",
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=1),
+            capacity=8,
+            tutor_id=tutor.id if tutor else None,
+            status=status,
+            created_at=now(),
+        )
+    )

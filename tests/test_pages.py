@@ -10,7 +10,8 @@ from classroom.models import Role
 from tests.conftest import School, now
 
 PAGES = {
-    Role.COORDINATOR: ["/planning", "/planning?unassigned=1", "/classes", "/tutors",
+    Role.COORDINATOR: ["/planning", "/planning?unassigned=1", "/planning?rows=levels",
+                       "/classes", "/tutors",
                        "/planning/classes/new", "/planning/series/new", "/classes/1",
                        "/classes/1/edit", "/messages", "/account", "/account/password"],
     Role.TUTOR: ["/teaching", "/availability", "/classes", "/classes/1", "/messages", "/account"],

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from classroom.grid import Grid, GridRow
 from classroom.models import (
     AvailabilityException,
     AvailabilityWindow,
@@ -17,7 +18,7 @@ from classroom.models import (
     Role,
     User,
 )
-from classroom.schemas import WallTime
+from classroom.schemas import GridRows, WallTime
 from classroom.timetable import LessonRow, TutorLoad
 
 
@@ -137,6 +138,69 @@ class Week(Out):
 
 class PlanningWeek(Week):
     loads: list[LoadOut]
+
+
+class TimetableClass(Out):
+    """A class in a timetable cell; ``tutor_id`` null means it has no lecturer yet."""
+
+    id: int
+    topic: str
+    level: Level
+    starts_at: datetime
+    ends_at: datetime
+    tutor_id: int | None
+    booked: int
+    capacity: int
+    waiting: int
+
+
+class TimetableCell(Out):
+    day: date
+    classes: list[TimetableClass]
+    more: int  # matching classes of this row and day not listed (ask for the day to see all)
+
+
+class TimetableRow(Out):
+    """A lecturer's row (``tutor_id``), a level's row (``level``), or, with both null, the
+    classes with no lecturer yet."""
+
+    tutor_id: int | None
+    level: Level | None
+    label: str
+    classes: int
+    unassigned: int
+    cells: list[TimetableCell]
+
+    @classmethod
+    def of(cls, row: GridRow) -> TimetableRow:
+        tutor_id = row.key if isinstance(row.key, int) else None
+        level = row.key if isinstance(row.key, Level) else None
+        cells = [TimetableCell.model_validate(cell) for cell in row.cells]
+        return cls(tutor_id=tutor_id, level=level, label=row.label, classes=row.classes,
+                   unassigned=row.unassigned, cells=cells)  # fmt: skip
+
+
+class Timetable(Out):
+    """One page of the coordinators' timetable."""
+
+    rows_by: GridRows
+    week: date
+    days: list[date]
+    page: int
+    per_page: int
+    pages: int
+    total_rows: int
+    total_classes: int
+    total_unassigned: int
+    rows: list[TimetableRow]
+
+    @classmethod
+    def of(cls, grid: Grid) -> Timetable:
+        return cls(rows_by=grid.query.rows, week=grid.monday, days=grid.days,
+                   page=grid.query.page, per_page=grid.query.per_page, pages=grid.pages,
+                   total_rows=grid.total_rows, total_classes=grid.total_classes,
+                   total_unassigned=grid.total_unassigned,
+                   rows=[TimetableRow.of(row) for row in grid.rows])  # fmt: skip
 
 
 class SuggestionOut(Out):

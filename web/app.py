@@ -104,6 +104,7 @@ def _setup_templates(app: web.Application) -> None:
         clock=i18n.clock,
         notice=i18n.notice,
         format_day=i18n.format_day,
+        short_day=i18n.short_day,
         last_day=i18n.last_day,
     )
     env.globals["message_text"] = i18n.message_text

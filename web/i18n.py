@@ -164,6 +164,11 @@ def format_day(value: date) -> str:
     return format_date(value, "EEEE d MMMM", locale=viewer().language)
 
 
+def short_day(value: date) -> str:
+    """A column heading: "Mon 2 Mar"."""
+    return format_date(value, "EEE d MMM", locale=viewer().language)
+
+
 def last_day(end: datetime) -> str:
     """The last day of a range that ends at the start of the next day."""
     return format_date((end - timedelta(seconds=1)).astimezone(_zone()), "EEE d MMM y",

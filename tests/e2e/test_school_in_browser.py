@@ -17,7 +17,7 @@ async def test_coordinator_creates_a_weekly_series_and_assigns_a_tutor(
     browser: Browser, live_url: str
 ) -> None:
     page = await login(browser, live_url, f"coordinator@{D}")
-    await expect(page.get_by_role("heading", name="Planning week")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Planning")).to_be_visible()
     await snapshot(page, "coordinator-planning")
     await page.get_by_role("link", name="New weekly series").click()
     await page.get_by_role("button", name="Create series").click()  # empty form first

@@ -19,12 +19,13 @@ from classroom import (
     assignment,
     availability,
     booking,
+    grid,
     notifications,
     scheduling,
     schemas,
     timetable,
 )
-from classroom.clock import week_range
+from classroom.clock import to_local, week_range
 from classroom.models import BookingStatus, Role, User
 from web import api_models as out
 from web import i18n
@@ -329,6 +330,16 @@ async def get_planning(request: web.Request) -> web.StreamResponse:
     )
 
 
+async def get_timetable(request: web.Request) -> web.StreamResponse:
+    user = current_user(request, COORDINATOR)
+    fields = tuple(schemas.TimetableQuery.model_fields)
+    query = schemas.parse(schemas.TimetableQuery, query_data(request, *fields))
+    today = to_local(request.app[CLOCK](), user.timezone).date()
+    async with request.app[DB].begin() as db:
+        found = await grid.timetable(db, query, user.timezone, today)
+    return reply(out.Timetable.of(found))
+
+
 # -- availability and tutors ---------------------------------------------------------------
 
 
@@ -443,6 +454,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/api/v1/planning", get_planning,
              "All classes of a week and each tutor's load (?week=date&unassigned=1)",
              (COORDINATOR,), response=out.PlanningWeek),
+    Endpoint("GET", "/api/v1/planning/timetable", get_timetable,
+             "One page of the timetable: tutors or levels by days, filtered; the "
+             "no-tutor row first", (COORDINATOR,), query=schemas.TimetableQuery,
+             response=out.Timetable),
     Endpoint("GET", "/api/v1/availability", get_availability, "The tutor's availability",
              (TUTOR,), response=out.Availability),
     Endpoint("POST", "/api/v1/availability/windows", post_window, "Add a weekly window",

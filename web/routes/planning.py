@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from classroom import accounts, assignment, scheduling, schemas, timetable
+from classroom import accounts, assignment, grid, scheduling, schemas, timetable
 from classroom.clock import to_local, week_range
 from classroom.errors import InvalidInput, Notice
-from classroom.models import Lesson, LessonStatus, Level, Role, User
+from classroom.models import Lesson, Level, Role, User
 from web import i18n
-from web.forms import form_data, int_param
+from web.forms import form_data, int_param, query_data
 from web.keys import CLOCK, DB, PASSWORDS
 from web.middlewares import current_user
 from web.pages import render
 from web.routes.lessons import LESSON
-from web.routes.teaching import chosen_week, week_context
 
 
 def setup(app: web.Application) -> None:
@@ -36,29 +37,52 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/tutors", tutors)
 
 
+QUERY_FIELDS = tuple(schemas.TimetableQuery.model_fields)
+
+
 async def planning_week(request: web.Request) -> web.StreamResponse:
+    """The timetable: lecturers or levels by days, a page of rows at a time."""
     user = current_user(request, Role.COORDINATOR)
-    monday = chosen_week(request, user.timezone)
-    start, end = week_range(monday, user.timezone)
-    unassigned = request.query.get("unassigned") == "1"
+    query = schemas.parse(schemas.TimetableQuery, query_data(request, *QUERY_FIELDS))
+    today = to_local(request.app[CLOCK](), user.timezone).date()
     async with request.app[DB].begin() as db:
-        rows = await timetable.planning(db, start, end, unassigned_only=unassigned)
-        loads = await timetable.loads(db, start, end, None if unassigned else rows)
-    by_day: dict[date, list[timetable.LessonRow]] = {}
-    for row in rows:
-        by_day.setdefault(to_local(row.lesson.starts_at, user.timezone).date(), []).append(row)
+        found = await grid.timetable(db, query, user.timezone, today)
     context = {
-        "by_day": by_day,
-        "loads": loads,
-        "unassigned": unassigned,
-        "unassigned_count": sum(
-            1
-            for r in rows
-            if r.lesson.tutor_id is None and r.lesson.status == LessonStatus.SCHEDULED
-        ),
-        **week_context(monday),
+        "grid": found,
+        "query": query,
+        "href": partial(_href, query, found),
+        "levels": [lvl.value for lvl in Level],
+        "week_days": [found.monday + timedelta(days=i) for i in range(7)],
+        "earlier": _step(found, -1),
+        "later": _step(found, 1),
     }
     return render("planning.html", request, context)
+
+
+def _step(found: grid.Grid, direction: int) -> dict[str, date]:
+    """The link's change for the previous or next day (one-day view) or week."""
+    if found.query.day is not None:
+        return {"day": found.query.day + timedelta(days=direction)}
+    return {"week": found.monday + timedelta(weeks=direction)}
+
+
+def _href(query: schemas.TimetableQuery, found: grid.Grid, **changes: Any) -> str:
+    """This view's address with some choices changed; a new filter starts at page 1."""
+    values: dict[str, Any] = query.model_dump(exclude_defaults=True)
+    values["week"] = found.monday
+    if "page" not in changes:
+        values.pop("page", None)
+    values.update(changes)
+    if values.get("day"):
+        values.pop("week")
+    kept = {k: _text(v) for k, v in values.items() if v not in (None, False, "")}
+    return "?" + urlencode(kept)
+
+
+def _text(value: Any) -> str:
+    if value is True:
+        return "1"
+    return str(value.value if isinstance(value, Level) else value)
 
 
 def _saved(
