@@ -11,6 +11,7 @@ import pytest
 from classroom.models import Level, Role
 from tests.conftest import School, Visitor
 from tests.helpers import add_lesson
+from web.i18n import FIELD_NAMES
 
 MONDAY = date(2030, 3, 4)
 WEEK = f"week={MONDAY}"
@@ -37,17 +38,17 @@ async def test_the_timetable_is_a_table_with_headers_and_the_open_classes_first(
 ) -> None:
     status, html = await planned["coordinator"].page(f"/planning?{WEEK}")
     assert status == 200
-    assert '<caption id="tt-caption">' in html and "Classes by lecturer and day" in html
+    assert '<caption id="tt-caption">' in html and "Classes by tutor and day" in html
     assert html.count('<th scope="col">') == 8  # the lecturer column and seven days
     assert html.count('<th scope="row">') == 3
     rows = re.findall(r'<th scope="row">(.*?)</th>', html, re.S)
-    assert "No lecturer yet" in rows[0] and "Ayu Lestari" in rows[1] and "Budi Santoso" in rows[2]
+    assert "No tutor yet" in rows[0] and "Ayu Lestari" in rows[1] and "Budi Santoso" in rows[2]
     assert 'class="tt-open-row"' in html
     debate = re.search(r'<li class="tt-class tt-open">(.*?)</li>', html, re.S)
     assert debate and "Debate club" in debate.group(1)
     lesson = re.search(r'href="/classes/(\d+)#assign"', debate.group(1))
     assert lesson, "an open class links straight to assigning its lecturer"
-    assert "1 class has no lecturer" in html
+    assert "1 class has no tutor" in html
     status, page = await planned["coordinator"].page(f"/classes/{lesson.group(1)}")
     assert status == 200 and 'id="assign"' in page
 
@@ -91,7 +92,8 @@ async def test_bad_choices_are_field_errors(planned: dict[str, Any]) -> None:
                          ("page=x", "page"), ("day=2030-02-30", "day"),
                          ("unassigned=maybe", "unassigned")]:  # fmt: skip
         status, html = await coordinator.page(f"/planning?{query}")
-        assert status == 422 and field in html, query
+        # The page names the field in words ("Rows per page"), the API by its name.
+        assert status == 422 and FIELD_NAMES[field] in html, query
         status, body = await coordinator.api("GET", f"/api/v1/planning/timetable?{query}")
         assert status == 422 and field in body["error"]["fields"], (query, body)
 

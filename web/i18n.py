@@ -133,6 +133,8 @@ FIELD_NAMES = {
     "start_time": N_("From"), "end_time": N_("Until"), "first_day": N_("First day"),
     "last_day": N_("Last day"), "reason": N_("Reason (optional)"), "day": N_("Day"),
     "week": N_("Week"), "lesson_id": N_("Class"), "item_id": N_("Item"),
+    "rows": N_("Rows"), "per_page": N_("Rows per page"), "page": N_("Page"),
+    "unassigned": N_("No tutor yet"), "lecturer": N_("Tutor"),
 }  # fmt: skip
 
 
