@@ -199,6 +199,9 @@ def kelas_env(folder: Path, port: int, database_url: str | None = None) -> dict[
         # Every bench person logs in from 127.0.0.1, more than the per-address login burst.
         KELAS_LOGIN_PER_MINUTE="0",
         BENCH_GC_LOG=str(folder / "gc.log"),
+        # The server runs this checkout's code, also from a git worktree (the virtualenv's
+        # editable install points at the checkout it was made in).
+        PYTHONPATH=os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p),
     )
     return env
 
