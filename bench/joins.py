@@ -43,10 +43,13 @@ also after its first second, when the burst is spent); join latency from ``conne
 connected (or to the refusal); retry_after as the refusals carry it; chat ack is
 ``chat:send`` to its ack, chat delivered is ``chat:send`` to the other person's
 ``chat:message`` (a database write and a broadcast each). Server CPU % is the process's
-utime + stime (/proc/<pid>/stat) over the phase, in % of one core, and ms/join that CPU per
-join tried (refused ones included). bench % is this process, others % everything else on the
-machine, loop lag the most this process's event loop woke up late: a busy bench or machine
-makes latencies look worse than the server made them.
+utime + stime (/proc/<pid>/stat, every thread) over the phase, in % of one core; in brackets,
+CPU ms per join: in the sustained phase per join and leave, in the burst per join tried, in
+the flood per refused join (the flood's CPU above the quiet phase's, less its admitted joins
+at the sustained phase's cost each). bench % is this process, others % everything else on
+the machine (PostgreSQL included), loop lag the most this process's event loop woke up late:
+a busy bench or machine makes latencies look worse than the server made them (such phases
+are listed under the table).
 """
 
 from __future__ import annotations
@@ -338,10 +341,12 @@ def report(phases: dict[str, Phase], args: argparse.Namespace, failures: list[st
     rows += cpu_rows(burst, "per join tried", burst.usage.server, len(burst.joins.attempts))
     rows += others_rows(quiet, failures) + cpu_rows(quiet)
     rows += flood_rows(flood, args.flood, args.flood_rate, failures)
-    # The flood's own cost: its CPU above the quiet phase's, which ran the same other clients.
+    # A refusal's cost: the flood's CPU above the quiet phase's (which ran the same other
+    # clients), less its admitted joins at what each cost in the sustained phase.
     extra = flood.usage.server - quiet.usage.server * flood.usage.seconds / quiet.usage.seconds
+    refusing = extra - len(flood.joins.admitted) * sustained.usage.server / max(admitted, 1)
     rows += others_rows(flood, failures)
-    rows += cpu_rows(flood, "per flood join, above quiet", extra, len(flood.joins.attempts))
+    rows += cpu_rows(flood, "per refused join", refusing, len(flood.joins.refused))
     rows = [row + [""] * (5 - len(row)) for row in rows]
     return table(["phase", "measure", "value", "expected", ""], rows, left=2)
 
