@@ -27,7 +27,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 0) 
         ]
         return "  ".join(aligned).rstrip()
 
-    return "\n".join([line(headers), "  ".join("-" * w for w in widths), *map(line, rows)])
+    rule = "  ".join("-" * w for w in widths).rstrip()
+    return "\n".join([line(headers), rule, *map(line, rows)])
 
 
 def f(value: float, digits: int = 1) -> str:
