@@ -183,7 +183,7 @@ def workloads(args: argparse.Namespace) -> list[Workload]:
 # -- the servers ------------------------------------------------------------------------
 
 
-def kelas_env(folder: Path, port: int) -> dict[str, str]:
+def kelas_env(folder: Path, port: int, database_url: str | None = None) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -191,20 +191,29 @@ def kelas_env(folder: Path, port: int) -> dict[str, str]:
     }
     env.update(
         KELAS_DATA_DIR=str(folder),
-        DATABASE_URL=f"sqlite+aiosqlite:///{folder / 'kelas.db'}",
+        DATABASE_URL=database_url or f"sqlite+aiosqlite:///{folder / 'kelas.db'}",
         SECRET_KEY="sfu-benchmark",
         KELAS_HOST="127.0.0.1",
         PORT=str(port),
         KELAS_JOIN_BEFORE_MINUTES=str(24 * 60),
+        # Every bench person logs in from 127.0.0.1, more than the per-address login burst.
+        KELAS_LOGIN_PER_MINUTE="0",
         BENCH_GC_LOG=str(folder / "gc.log"),
+        # The server runs this checkout's code, also from a git worktree (the virtualenv's
+        # editable install points at the checkout it was made in).
+        PYTHONPATH=os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p),
     )
     return env
 
 
-async def start_kelas(folder: Path, observers: int) -> tuple[ServerProcess, str]:
+async def start_kelas(
+    folder: Path, observers: int, database_url: str | None = None
+) -> tuple[ServerProcess, str]:
+    """Kelas serving a new school (SQLite in ``folder`` unless ``database_url`` names an
+    empty database) with its accounts made; its URL."""
     folder.mkdir()
     port = free_port()
-    env = kelas_env(folder, port)
+    env = kelas_env(folder, port, database_url)
     subprocess.run(
         [sys.executable, "-m", "web", "migrate"],
         cwd=REPO,

@@ -16,12 +16,19 @@ TARGET_RELAY_RATIO = 15.0
 TARGET_ADDED_MS = 5.0
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 0) -> str:
+    """Columns of figures, right-aligned; the first ``left`` columns (words) left-aligned."""
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-    line = "  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True))
-    out = [line, "  ".join("-" * w for w in widths)]
-    out += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    return "\n".join(out)
+
+    def line(cells: Sequence[str]) -> str:
+        aligned = [
+            c.ljust(w) if i < left else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  ".join(aligned).rstrip()
+
+    rule = "  ".join("-" * w for w in widths).rstrip()
+    return "\n".join([line(headers), rule, *map(line, rows)])
 
 
 def f(value: float, digits: int = 1) -> str:
