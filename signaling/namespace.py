@@ -84,6 +84,10 @@ class LiveDeps:
     process: str = "local"
     monotonic: Callable[[], float] = time.monotonic
     join_rate: Rate = JOIN_RATE
+    # The client's address (behind a trusted proxy, from X-Forwarded-For), for the join rate.
+    address: Callable[[dict[str, Any]], str] = lambda environ: str(
+        getattr(environ.get("aiohttp.request"), "remote", None) or "unknown"
+    )
     rate_limits: bool = True
 
 
@@ -400,9 +404,7 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return socketio.exceptions.ConnectionRefusedError(refusal.message, refusal.wire())
 
     def _admit_rate(self, environ: dict[str, Any]) -> None:
-        request = environ.get("aiohttp.request")
-        address = getattr(request, "remote", None) or "unknown"
-        waited = self._joins.take(address)
+        waited = self._joins.take(self.deps.address(environ))
         if waited:
             raise RateLimited(
                 "Too many people joining from your address. Please try again in a moment.",

@@ -78,6 +78,7 @@ async def connect(
     events: Events | None = None,
     client: socketio.AsyncClient | None = None,
     url: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> tuple[socketio.AsyncClient, Events]:
     events = events or Events()
     client = client or socketio.AsyncClient(reconnection=False)
@@ -94,7 +95,7 @@ async def connect(
     url = url or str(school.server.make_url("/"))
     await client.connect(
         url,
-        headers={"Cookie": f"kelas_session={cookies['kelas_session'].value}"},
+        headers={"Cookie": f"kelas_session={cookies['kelas_session'].value}", **(headers or {})},
         auth={"lesson_id": lesson_id},
         namespaces=["/class"],
         transports=["websocket"],

@@ -168,3 +168,18 @@ async def test_bad_numbers_and_text_get_invalid_payload(school: School) -> None:
         assert ack.get("error", {}).get("code") == "invalid_payload", (name, payload, ack)
     assert (await student.call("chat:send", {"text": "two\nlines"})).get("ok")
     await student.close()
+
+
+async def test_behind_a_trusted_proxy_joins_count_per_client(school_with: SchoolFactory) -> None:
+    """Behind nginx every socket comes from the proxy: the join rate counts the address the
+    proxy names, as the login limits do, and not the proxy's own."""
+    school = await school_with(trusted_proxies=("127.0.0.0/8",))
+    setup = await live_class(school, students=1)
+    user, visitor = setup.students[0]
+    clients = []
+    for n in range(14):  # more than one address's burst
+        forwarded = {"X-Forwarded-For": f"198.51.100.{n + 1}"}
+        client, _ = await connect(school, user, visitor, setup.lesson["id"], headers=forwarded)
+        clients.append(client)
+    for client in clients:
+        await client.disconnect()

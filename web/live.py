@@ -23,6 +23,7 @@ from signaling.presence import MemoryPresence, Presence, RedisPresence
 from signaling.room import Rooms
 from web.keys import CLOCK, DB, SETTINGS
 from web.middlewares import SESSION_COOKIE, TRANSLATIONS
+from web.ratelimit import LIMITS, client_address
 
 log = logging.getLogger(__name__)
 NAMESPACE = "/class"
@@ -74,6 +75,7 @@ async def _live(app: web.Application) -> AsyncIterator[None]:
             ice_servers=list(settings.ice_servers),
             process=settings.process_name,
             rate_limits=settings.live_rate_limits,
+            address=lambda environ: _address(app, environ),
         ),
     )
     app[SIO].register_namespace(namespace)
@@ -97,6 +99,15 @@ async def _close_live(app: web.Application) -> None:
         await sio.eio.disconnect()
     await sio.shutdown()
     log.info("live classes closed (%d) in %.2f s", rooms, time.monotonic() - started)
+
+
+def _address(app: web.Application, environ: dict[str, Any]) -> str:
+    """The client's address, by the same rules as the HTTP limits (trusted proxies)."""
+    request = environ.get("aiohttp.request")
+    if request is None:
+        return "unknown"
+    headers = request.headers.get("X-Forwarded-For")
+    return client_address(request.remote, headers, app[LIMITS].trusted_proxies)
 
 
 async def _authenticate(app: web.Application, environ: dict[str, Any]) -> User | None:
