@@ -204,8 +204,9 @@ def school_with(
 ) -> SchoolFactory:
     """Another running app on the same database, with some settings changed."""
 
-    async def make(**changes: Any) -> School:
-        server = await aiohttp_server(create_app(dataclasses.replace(settings, **changes)))
+    async def make(clock: Callable[[], datetime] = now, **changes: Any) -> School:
+        app = create_app(dataclasses.replace(settings, **changes), clock=clock)
+        server = await aiohttp_server(app)
 
         async def new_client() -> TestClient[Any, Any]:
             return await aiohttp_client(server)  # type: ignore[no-any-return]

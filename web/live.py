@@ -76,6 +76,8 @@ async def _live(app: web.Application) -> AsyncIterator[None]:
             process=settings.process_name,
             rate_limits=settings.live_rate_limits,
             address=lambda environ: _address(app, environ),
+            # The rate limits follow the app's clock, as the HTTP limits do: a test stops it.
+            monotonic=lambda: app[CLOCK]().timestamp(),
         ),
     )
     app[SIO].register_namespace(namespace)
