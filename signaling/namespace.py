@@ -70,6 +70,14 @@ FAILED = {
 JOIN_RATE = Rate(per_second=5.0, burst=10)  # per client address
 
 
+class HostedElsewhere(Unavailable):
+    """Another process is the class's home. Behind the proxy's routing by class
+    (docs/deployment.md) that is a home that has just died and whose lease still runs, so the
+    page tries again soon, and is then routed to a process that may take the class."""
+
+    retry_after = 1.0
+
+
 @dataclass(frozen=True)
 class LiveDeps:
     maker: async_sessionmaker[AsyncSession]
@@ -354,7 +362,7 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 admission = await live.admit(db, user, join.lesson_id, now, self.deps.window)
             home = await self.deps.presence.claim(admission.lesson_id, self.deps.process)
             if home != self.deps.process:
-                raise PermissionDenied("This class is hosted by another server: {home}", home=home)
+                raise HostedElsewhere("This class is hosted by another server: {home}", home=home)
             room = self.deps.rooms.open(admission)
             person, change = room.join(admission, sid)
         except Exception as exc:
@@ -393,7 +401,7 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         refusal = protocol.Refusal(
             code=exc.code,
             message=self.deps.translate(exc.notice, language),
-            retry_after=exc.retry_after if isinstance(exc, RateLimited) else None,
+            retry_after=exc.retry_after if isinstance(exc, RateLimited | HostedElsewhere) else None,
         )
         # The first argument becomes the error's message, the second its data: the page
         # reads data.code to know whether reconnecting can help.

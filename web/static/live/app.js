@@ -109,7 +109,12 @@ function wireDeviceCheck() {
 function enter() {
   $("#check").hidden = true;
   $("#room").hidden = false;
-  const socket = io("/class", { auth: { lesson_id: config.lesson_id }, transports: ["websocket"] });
+  // The query names the class for the proxy, which routes all its sockets to one process.
+  const socket = io("/class", {
+    query: { lesson: config.lesson_id },
+    auth: { lesson_id: config.lesson_id },
+    transports: ["websocket"],
+  });
   state.socket = socket;
   socket.on("connect", onConnected);
   socket.on("connect_error", (err) => {
