@@ -275,6 +275,11 @@ async def test_a_killed_home_s_class_resumes_on_another_process_through_nginx(
 
             reconnected = await asyncio.gather(*(resume(p) for p in people))
             assert await home_of(redis.url, lesson_id) == other
+            # Pages go round-robin; nginx passes the dead process's share to the live one.
+            async with aiohttp.ClientSession() as browser:
+                for _ in processes:
+                    async with browser.get(f"{url}/login") as page:
+                        assert page.status == 200, page.status
 
             await student.call("chat:send", {"text": "after the failover"})
             await tutor.events.wait("chat:message", lambda m: m["text"] == "after the failover")
