@@ -6,7 +6,8 @@ tutor and a student as Socket.IO clients that reconnect by themselves (as socket
 in the page) with aiortc media bots. After ``kill -9`` of the class's home, both reconnect
 through nginx, the other process takes the class once the dead home's lease has run out, the
 chat history (PostgreSQL) is there and media flows again. The times are printed and written to
-test-artifacts/failover.json.
+test-artifacts/failover.json. Then the killed process comes back: a student who reloads the
+page is routed by class to it, refused with the home named, and let in at the home.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import socketio
 from redis.asyncio import Redis
 
 from tests.conftest import School
-from tests.live import Bot, Events, Member, connect, live_class, publish
+from tests.live import Bot, Events, Member, close_refused, connect, live_class, publish
 from tests.redis_server import RedisServer, free_port
 from web.settings import Settings
 
@@ -56,6 +57,7 @@ class Child:
     ready_line: bytes
     lines: list[str] = field(default_factory=list)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    said: Events = field(default_factory=Events)  # "line": (its number, its text)
     _reader: asyncio.Task[None] | None = None
 
     def start_reading(self) -> None:
@@ -65,6 +67,7 @@ class Child:
         assert self.process.stderr is not None
         while line := await self.process.stderr.readline():
             self.lines.append(line.decode(errors="replace").rstrip())
+            await self.said.add("line", (len(self.lines), self.lines[-1]))
             if self.ready_line in line:
                 self.ready.set()
 
@@ -172,7 +175,43 @@ async def reconnecting(school: School, person: tuple[Any, Any], lesson_id: int, 
         await connects.add("connect", time.monotonic())
 
     client, events = await connect(school, *person, lesson_id, client=client, url=url)
+
+    @client.on("connect_error", namespace="/class")  # type: ignore[misc]
+    async def refused(data: Any = None) -> None:
+        """As the page does: the next try asks nginx for the home the refusal names."""
+        await events.add("connect_error", data)
+        home = data.get("data", {}).get("home") if isinstance(data, dict) else None
+        if home:
+            client.connection_url = with_home(client.connection_url, home)
+
     return Timed(Member(person[0], person[1], client, events), connects)
+
+
+def with_home(url: str, home: str) -> str:
+    return f"{url.split('&home=')[0]}&home={home}"
+
+
+async def join_like_the_page(
+    school: School, person: tuple[Any, Any], lesson_id: int, url: str
+) -> tuple[Member, list[dict[str, Any]]]:
+    """A fresh page's join: after a refusal that names the class's home, it tries again
+    asking nginx for that home (web/static/live/app.js; at once here, not after retry_after).
+    Returns the member and the refusals on the way."""
+    refusals: list[dict[str, Any]] = []
+    while len(refusals) < 3:
+        events = Events()
+        client = socketio.AsyncClient(reconnection=False)
+        try:
+            client, events = await connect(school, *person, lesson_id, events, client, url)
+        except socketio.exceptions.ConnectionError:
+            await close_refused(client)
+            refusal = (await events.wait("connect_error"))["data"]
+            refusals.append(refusal)
+            if refusal.get("home"):
+                url = with_home(url, refusal["home"])
+            continue
+        return Member(person[0], person[1], client, events), refusals
+    raise AssertionError(f"refused again and again: {refusals}")
 
 
 async def media_from_each_other(members: list[Member], packets: int = 20) -> None:
@@ -184,12 +223,39 @@ async def media_from_each_other(members: list[Member], packets: int = 20) -> Non
     await asyncio.gather(*(arrives(m.bot) for m in members if m.bot is not None))
 
 
+@dataclass
+class Cluster:
+    url: str
+    processes: dict[str, Child]
+    commands: dict[str, str]
+    env: dict[str, str]
+    nginx: Child
+    children: list[Child]
+
+    async def restart(self, name: str) -> None:
+        """Start the named process again (as a supervisor would after it died)."""
+        child = await spawn(name, self.commands[name], self.env, b"Kelas is serving")
+        self.children.append(child)
+        self.processes[name] = child
+        await child.until_ready()
+
+    async def reload_nginx(self) -> None:
+        """SIGHUP: a new worker, which has not seen any process fail, and the old one stops
+        accepting connections."""
+        before = len(self.nginx.lines)
+        self.nginx.process.send_signal(signal.SIGHUP)
+        for news in ("start worker process ", "gracefully shutting down"):
+
+            def told(line: tuple[int, str], news: str = news) -> bool:
+                return line[0] > before and news in line[1]
+
+            await self.nginx.said.wait("line", told)
+
+
 @contextlib.asynccontextmanager
-async def cluster(
-    settings: Settings, tmp_path: Path, redis_url: str
-) -> AsyncIterator[tuple[str, dict[str, Child]]]:
-    """The Procfile's web processes and nginx in front; yields nginx's URL and the processes
-    by name. Everything is stopped afterwards, whatever happened."""
+async def cluster(settings: Settings, tmp_path: Path, redis_url: str) -> AsyncIterator[Cluster]:
+    """The Procfile's web processes and nginx in front. Everything is stopped afterwards,
+    whatever happened."""
     listen = free_port()
     commands = procfile_processes()
     ports = {}
@@ -210,6 +276,7 @@ async def cluster(
             production = int(re.search(r"PORT=(\d+)", command)[1])  # type: ignore[index]
             ports[production] = free_port()
             command = command.replace(f"PORT={production}", f"PORT={ports[production]}")
+            commands[name] = command
             child = await spawn(name, command, env, b"Kelas is serving")
             children.append(child)
             processes[name] = child
@@ -218,11 +285,11 @@ async def cluster(
             "nginx",
             f"exec {NGINX} -p {tmp_path} -c {config} -g 'daemon off;'",
             env,
-            b"start worker process",
+            b"start worker process ",  # not "processes": the worker itself has started
         )
         children.append(nginx)
         await asyncio.gather(*(child.until_ready() for child in children))
-        yield f"http://127.0.0.1:{listen}", processes
+        yield Cluster(f"http://127.0.0.1:{listen}", processes, commands, env, nginx, children)
     except BaseException:
         for child in children:
             print(f"--- {child.name} ---\n" + "\n".join(child.lines[-40:]))
@@ -234,7 +301,7 @@ async def cluster(
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 @pytest.mark.timeout(120)
-async def test_a_killed_home_s_class_resumes_on_another_process_through_nginx(
+async def test_a_killed_home_s_class_resumes_elsewhere_and_stays_when_it_comes_back(
     school: School, settings: Settings, tmp_path: Path
 ) -> None:
     setup = await live_class(school, students=1)
@@ -243,7 +310,8 @@ async def test_a_killed_home_s_class_resumes_on_another_process_through_nginx(
     await redis.start()
     people: list[Timed] = []
     try:
-        async with cluster(settings, tmp_path, redis.url) as (url, processes):
+        async with cluster(settings, tmp_path, redis.url) as running:
+            url, processes = running.url, running.processes
             socket_url = f"{url}/?lesson={lesson_id}"
             for someone in (setup.tutor, setup.students[0]):
                 people.append(await reconnecting(school, someone, lesson_id, socket_url))
@@ -287,6 +355,9 @@ async def test_a_killed_home_s_class_resumes_on_another_process_through_nginx(
             # Until the dead home's lease ran out, the other process refused to try again soon.
             refusals = [e["data"] for m in members for e in m.events.seen["connect_error"]]
             assert all(r["code"] == "unavailable" and r["retry_after"] for r in refusals), refusals
+            assert {r["home"] for r in refusals} == {home}, refusals
+            # So the next tries asked nginx for the dead home, and nginx routed them by class.
+            assert any(f"&home={home}&" in line for line in running.nginx.lines)
             taken_over = min(back for back, _ in reconnected)
             flowing = max(media for _, media in reconnected)
             result = {
@@ -308,13 +379,37 @@ async def test_a_killed_home_s_class_resumes_on_another_process_through_nginx(
             print(f"\nfailover through nginx: {json.dumps(result)}")
             assert taken_over <= TAKEN_OVER_WITHIN, result
             assert flowing <= RESUMED_WITHIN, result
+
+            # The killed process comes back and nginx routes the class by its hash to it
+            # again: a student who reloads the page is refused there with the class's home
+            # named, and the page's next try asks nginx for that home.
+            await running.restart(home)
+            await running.reload_nginx()
+            await student.bot.close()  # type: ignore[union-attr]
+            await student.client.shutdown()
+            again, refused = await join_like_the_page(
+                school, setup.students[0], lesson_id, socket_url
+            )
+            people.append(Timed(again, Events()))
+            assert [(r["code"], r["home"]) for r in refused] == [("unavailable", other)], refused
+            await tutor.call("chat:send", {"text": "after the reload"})
+            await again.events.wait("chat:message", lambda m: m["text"] == "after the reload")
+            assert await home_of(redis.url, lesson_id) == other
     finally:
-        for person in people:
-            if person.member.bot is not None:
-                await person.member.bot.close()
-            await person.member.client.shutdown()
-            await person.member.client.eio.http.close()
-        await redis.stop()
+        try:
+            for person in people:
+                await leave(person.member)
+        finally:
+            await redis.stop()
+
+
+async def leave(member: Member) -> None:
+    if member.bot is not None:
+        await member.bot.close()
+    await member.client.shutdown()
+    http = member.client.eio.http  # our own session, which python-engineio leaves open
+    if http is not None and not http.closed:
+        await http.close()
 
 
 async def home_of(redis_url: str, lesson_id: int) -> str | None:

@@ -123,7 +123,9 @@ function enter() {
     banner(next.action === "network" ? T.reconnecting : err.data.message, true);
     if (next.action === "network") return; // socket.io-client keeps reconnecting by itself
     if (next.action === "retry") {
-      // Busy or briefly unreachable: try again after the time the server asked for.
+      // Another process hosts the class: the proxy routes the next try there if it is alive
+      // (docs/deployment.md). Busy or briefly unreachable: try again after the time asked for.
+      if (next.home) socket.io.opts.query.home = next.home;
       setTimeout(() => {
         if (!socket.connected && !state.ended) socket.connect();
       }, next.waitMs);
