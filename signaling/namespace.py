@@ -70,6 +70,19 @@ FAILED = {
 JOIN_RATE = Rate(per_second=5.0, burst=10)  # per client address
 
 
+class HostedElsewhere(Unavailable):
+    """Another process is the class's home. Behind the proxy's routing by class
+    (docs/deployment.md) that is a home that has just died and whose lease still runs, so the
+    page tries again soon, naming ``home`` so that the proxy can route it there if that
+    process is alive (a class that moved while its first process was down)."""
+
+    retry_after = 1.0
+
+    def __init__(self, home: str) -> None:
+        super().__init__(N_("This class is hosted by another server: {home}"), home=home)
+        self.home = home
+
+
 @dataclass(frozen=True)
 class LiveDeps:
     maker: async_sessionmaker[AsyncSession]
@@ -358,7 +371,7 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 admission = await live.admit(db, user, join.lesson_id, now, self.deps.window)
             home = await self.deps.presence.claim(admission.lesson_id, self.deps.process)
             if home != self.deps.process:
-                raise PermissionDenied("This class is hosted by another server: {home}", home=home)
+                raise HostedElsewhere(home)
             room = self.deps.rooms.open(admission)
             person, change = room.join(admission, sid)
         except Exception as exc:
@@ -397,7 +410,8 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         refusal = protocol.Refusal(
             code=exc.code,
             message=self.deps.translate(exc.notice, language),
-            retry_after=exc.retry_after if isinstance(exc, RateLimited) else None,
+            retry_after=exc.retry_after if isinstance(exc, RateLimited | HostedElsewhere) else None,
+            home=exc.home if isinstance(exc, HostedElsewhere) else None,
         )
         # The first argument becomes the error's message, the second its data: the page
         # reads data.code to know whether reconnecting can help.

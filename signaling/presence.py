@@ -183,10 +183,12 @@ class RedisPresence(Presence):
     """Presence shared through Redis, kept alive by this process (see the module docstring).
 
     ``interval``: seconds between re-asserts; ``ttl``: how long this process's people outlive
-    its last re-assert; ``lease``: the same for the homes it hosts. The default lease, 10 s, is
-    ten missed renewals: it rides out a stalled Redis, and a dead process's classes can be
-    hosted elsewhere 10 s later (the 120 s lease of old was needed only because nothing renewed
-    it). ``redis`` must decode responses; ``from_url`` builds a client that fails fast.
+    its last re-assert; ``lease``: the same for the homes it hosts. The default lease, 4 s, is
+    three missed renewals, and a dead process's classes can be hosted elsewhere at most 4 s
+    after it died (docs/deployment.md: failover within 10 s). A Redis stall longer than that
+    loses a home only if another process claims the class meanwhile, which the proxy's routing
+    by class does only when this process is unreachable. ``redis`` must decode responses;
+    ``from_url`` builds a client that fails fast.
     """
 
     def __init__(
@@ -195,7 +197,7 @@ class RedisPresence(Presence):
         *,
         interval: float = 1.0,
         ttl: float = 5.0,
-        lease: float = 10.0,
+        lease: float = 4.0,
         instance: str | None = None,
     ) -> None:
         self._redis = redis

@@ -176,6 +176,7 @@ class Refusal(Out):
     code: str
     message: str
     retry_after: float | None = None
+    home: str | None = None  # with unavailable: the process that hosts the class
 
 
 class ErrorBody(Out):

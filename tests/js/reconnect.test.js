@@ -24,6 +24,14 @@ test("a retry waits two seconds when the server names no time, and never less th
   });
 });
 
+test("a class hosted by another process is tried again there", () => {
+  assert.deepEqual(afterRefusal({ code: "unavailable", retry_after: 1, home: "web2" }), {
+    action: "retry",
+    waitMs: 1000,
+    home: "web2",
+  });
+});
+
 for (const code of ["forbidden", "not_found", "too_late", "not_authenticated", "removed", "something_new"]) {
   test(`${code} stops: reconnecting cannot help`, () => {
     assert.deepEqual(afterRefusal({ code, message: "no" }), { action: "stop" });

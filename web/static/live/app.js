@@ -109,7 +109,12 @@ function wireDeviceCheck() {
 function enter() {
   $("#check").hidden = true;
   $("#room").hidden = false;
-  const socket = io("/class", { auth: { lesson_id: config.lesson_id }, transports: ["websocket"] });
+  // The query names the class for the proxy, which routes all its sockets to one process.
+  const socket = io("/class", {
+    query: { lesson: config.lesson_id },
+    auth: { lesson_id: config.lesson_id },
+    transports: ["websocket"],
+  });
   state.socket = socket;
   socket.on("connect", onConnected);
   socket.on("connect_error", (err) => {
@@ -118,7 +123,9 @@ function enter() {
     banner(next.action === "network" ? T.reconnecting : err.data.message, true);
     if (next.action === "network") return; // socket.io-client keeps reconnecting by itself
     if (next.action === "retry") {
-      // Busy or briefly unreachable: try again after the time the server asked for.
+      // Another process hosts the class: the proxy routes the next try there if it is alive
+      // (docs/deployment.md). Busy or briefly unreachable: try again after the time asked for.
+      if (next.home) socket.io.opts.query.home = next.home;
       setTimeout(() => {
         if (!socket.connected && !state.ended) socket.connect();
       }, next.waitMs);

@@ -6,13 +6,15 @@ export const RETRY_CODES = new Set(["unavailable", "rate_limited", "internal"]);
 /**
  * The decision for a `connect_error`'s data: "network" (no refusal: socket.io-client keeps
  * reconnecting by itself), "retry" after `waitMs` (the time the server asked for, at least a
- * second), or "stop" (not booked, removed, ended, locked: reconnecting cannot help).
+ * second), with the `home` process to ask the proxy for when the server named one, or "stop"
+ * (not booked, removed, ended, locked: reconnecting cannot help).
  */
 export function afterRefusal(data) {
   const code = data?.code;
   if (!code) return { action: "network" };
   if (RETRY_CODES.has(code)) {
-    return { action: "retry", waitMs: Math.max(1000, (data.retry_after ?? 2) * 1000) };
+    const next = { action: "retry", waitMs: Math.max(1000, (data.retry_after ?? 2) * 1000) };
+    return data.home ? { ...next, home: data.home } : next;
   }
   return { action: "stop" };
 }
