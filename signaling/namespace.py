@@ -79,7 +79,9 @@ class HostedElsewhere(Unavailable):
     retry_after = 1.0
 
     def __init__(self, home: str) -> None:
-        super().__init__(N_("This class is hosted by another server: {home}"), home=home)
+        # A person sees "not reachable just now" (the class is moving); the page reads the
+        # server's name from the refusal's ``home``.
+        super().__init__()
         self.home = home
 
 
