@@ -26,6 +26,14 @@ lives in one key):
     kelas:home:<lesson>      the name of the process hosting the class, with a PX lease of
                              ``lease``, renewed by the holder's re-asserts
 
+    kelas:online:<instance>  hash user -> JSON {name, role, since, seen, sockets}: the people
+                             with Kelas open on one process (a socket on any page), kept
+                             like the people key: whole-key PEXPIRE, re-asserted
+    kelas:online-instances   set of the instances that may have people online, pruned like
+                             kelas:instances
+    kelas:substitutes        sorted set user -> until (epoch seconds): tutors available to
+                             substitute; not tied to a process, read past their time as gone
+
 ``<instance>`` is unique per RedisPresence (host, pid and a random tag), so two processes
 given the same name by mistake cannot overwrite each other's people.
 
@@ -43,8 +51,10 @@ import logging
 import os
 import secrets
 import socket
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from typing import Any, Final, TypeVar
 
 from redis.asyncio import Redis
@@ -58,6 +68,24 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 People = dict[int, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One person with Kelas open right now (a socket on any page), as presence knows them.
+
+    ``since``: when their first open socket connected; ``seen``: when a process last
+    confirmed a socket of theirs open (epoch seconds). ``lesson_id``: the live class room
+    they are in, if any; ``quality``: their connection quality there, once something
+    measures it (the room's presence info key ``quality``)."""
+
+    user_id: int
+    name: str
+    role: str
+    since: float
+    seen: float
+    lesson_id: int | None = None
+    quality: str | None = None
 
 
 class Presence(ABC):
@@ -81,6 +109,29 @@ class Presence(ABC):
     @abstractmethod
     async def release(self, lesson_id: int, process: str) -> None: ...
 
+    # -- who has Kelas open, anywhere (the /school namespace) --------------------------------
+
+    @abstractmethod
+    async def opened(self, user_id: int, sid: str, info: dict[str, Any]) -> None:
+        """A socket of this person opened (``info``: name and role). Several tabs, several
+        sockets: the person stays online until the last one closes."""
+
+    @abstractmethod
+    async def closed(self, user_id: int, sid: str) -> None: ...
+
+    @abstractmethod
+    async def everyone(self) -> dict[int, Seen]:
+        """Everybody with a socket open on any process, with the class room each is in."""
+
+    @abstractmethod
+    async def offer_substitute(self, user_id: int, until: float) -> None:
+        """This tutor is available to substitute until ``until`` (epoch seconds); a time
+        in the past withdraws the offer."""
+
+    @abstractmethod
+    async def substitutes(self, now: float) -> dict[int, float]:
+        """The tutors available to substitute at ``now``, with until when."""
+
     def start(self) -> None:
         """Begin the backend's background work, if it has any (once, in a running loop)."""
         return None
@@ -90,9 +141,12 @@ class Presence(ABC):
 
 
 class MemoryPresence(Presence):
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._people: dict[int, People] = {}
         self._homes: dict[int, str] = {}
+        self._clock = clock
+        self._sockets = Sockets(clock)
+        self._substitutes: dict[int, float] = {}
 
     async def online(self, lesson_id: int, user_id: int, info: dict[str, Any]) -> None:
         self._people.setdefault(lesson_id, {})[user_id] = info
@@ -116,10 +170,77 @@ class MemoryPresence(Presence):
         if self._homes.get(lesson_id) == process:
             del self._homes[lesson_id]
 
+    async def opened(self, user_id: int, sid: str, info: dict[str, Any]) -> None:
+        self._sockets.open(user_id, sid, info)
+
+    async def closed(self, user_id: int, sid: str) -> None:
+        self._sockets.close(user_id, sid)
+
+    async def everyone(self) -> dict[int, Seen]:
+        return _in_rooms(self._sockets.seen(), self._people)
+
+    async def offer_substitute(self, user_id: int, until: float) -> None:
+        self._substitutes[user_id] = until
+
+    async def substitutes(self, now: float) -> dict[int, float]:
+        self._substitutes = {u: until for u, until in self._substitutes.items() if until > now}
+        return dict(self._substitutes)
+
+
+class Sockets:
+    """One process's open sockets per person, and what it tells others of them."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self.people: dict[int, dict[str, Any]] = {}  # user -> {name, role, since, sids}
+
+    def open(self, user_id: int, sid: str, info: dict[str, Any]) -> None:
+        person = self.people.setdefault(user_id, {"since": self._clock(), "sids": set()})
+        person.update(name=info.get("name", ""), role=info.get("role", ""))
+        person["sids"].add(sid)
+
+    def close(self, user_id: int, sid: str) -> None:
+        person = self.people.get(user_id)
+        if person is not None:
+            person["sids"].discard(sid)
+            if not person["sids"]:
+                del self.people[user_id]
+
+    def seen(self) -> dict[int, Seen]:
+        now = self._clock()
+        return {
+            user: Seen(user, p["name"], p["role"], since=p["since"], seen=now)
+            for user, p in self.people.items()
+        }
+
+    def dump(self, user_id: int) -> str | None:
+        found = self.seen().get(user_id)
+        if found is None:
+            return None
+        return json.dumps(
+            {"name": found.name, "role": found.role, "since": found.since, "seen": found.seen}
+        )
+
+
+def _in_rooms(online: dict[int, Seen], rooms: dict[int, People]) -> dict[int, Seen]:
+    """``online`` with the class room (and its quality) of each person who is in one."""
+    found = dict(online)
+    for lesson, people in sorted(rooms.items()):
+        for user, info in people.items():
+            if user in found:
+                quality = info.get("quality")
+                found[user] = replace(
+                    found[user], lesson_id=lesson, quality=str(quality) if quality else None
+                )
+    return found
+
 
 INSTANCES: Final = "kelas:instances"
 PEOPLE: Final = "kelas:people:"
 HOME: Final = "kelas:home:"
+ONLINE_INSTANCES: Final = "kelas:online-instances"
+ONLINE: Final = "kelas:online:"
+SUBSTITUTES: Final = "kelas:substitutes"
 
 # Replaces one instance's people whole (so an offline missed while Redis was down cannot
 # linger) and drops from the index every instance whose people have expired. The index is
@@ -136,6 +257,24 @@ if #ARGV > 2 then
 end
 for _, instance in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   if redis.call('EXISTS', '{PEOPLE}' .. instance) == 0 then
+    redis.call('SREM', KEYS[1], instance)
+  end
+end
+return 1
+"""
+
+# The same for one instance's people online anywhere (the /school namespace).
+ASSERT_ONLINE = f"""
+redis.call('DEL', KEYS[2])
+for i = 3, #ARGV, 2 do
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+end
+if #ARGV > 2 then
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+  redis.call('SADD', KEYS[1], ARGV[1])
+end
+for _, instance in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', '{ONLINE}' .. instance) == 0 then
     redis.call('SREM', KEYS[1], instance)
   end
 end
@@ -197,6 +336,7 @@ class RedisPresence(Presence):
         ttl: float = 5.0,
         lease: float = 10.0,
         instance: str | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._redis = redis
         self._interval = interval
@@ -211,6 +351,8 @@ class RedisPresence(Presence):
         self._assert_people = redis.register_script(ASSERT_PEOPLE)
         self._claim_homes = redis.register_script(CLAIM_HOMES)
         self._release_home = redis.register_script(RELEASE_HOME)
+        self._sockets = Sockets(clock)
+        self._assert_online = redis.register_script(ASSERT_ONLINE)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisPresence:
@@ -280,6 +422,37 @@ class RedisPresence(Presence):
             # While Redis is down the lease runs out by itself.
             await self._attempt(self._release_home(keys=[HOME + str(lesson_id)], args=[process]))
 
+    async def opened(self, user_id: int, sid: str, info: dict[str, Any]) -> None:
+        self._sockets.open(user_id, sid, info)
+        await self._publish_online(user_id)
+
+    async def closed(self, user_id: int, sid: str) -> None:
+        self._sockets.close(user_id, sid)
+        await self._publish_online(user_id)
+
+    async def everyone(self) -> dict[int, Seen]:
+        online: dict[int, Seen] = {}
+        rooms: dict[int, People] = {}
+        found = await self._attempt(self._everywhere())
+        if not isinstance(found, _Down):
+            online, rooms = found
+        for user, mine in self._sockets.seen().items():
+            theirs = online.get(user)
+            online[user] = replace(mine, since=min(mine.since, theirs.since)) if theirs else mine
+        for lesson, people in self._people.items():
+            rooms.setdefault(lesson, {}).update(people)
+        return _in_rooms(online, rooms)
+
+    async def offer_substitute(self, user_id: int, until: float) -> None:
+        await self._redis.zadd(SUBSTITUTES, {str(user_id): until})
+
+    async def substitutes(self, now: float) -> dict[int, float]:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            _ = pipe.zremrangebyscore(SUBSTITUTES, "-inf", now)
+            _ = pipe.zrange(SUBSTITUTES, 0, -1, withscores=True)
+            _, found = await pipe.execute()
+        return {int(user): float(until) for user, until in found}
+
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._reassert_forever())
@@ -331,6 +504,18 @@ class RedisPresence(Presence):
         await self._attempt(
             self._assert_people(keys=keys, args=[self.instance, self._ttl_ms, *fields])
         )
+        await self._reassert_online()
+
+    async def _reassert_online(self) -> None:
+        fields = [
+            str(item)
+            for user in self._sockets.people
+            for item in (user, self._sockets.dump(user) or "")
+        ]
+        keys = [ONLINE_INSTANCES, ONLINE + self.instance]
+        await self._attempt(
+            self._assert_online(keys=keys, args=[self.instance, self._ttl_ms, *fields])
+        )
 
     def _lose_home(self, lesson_id: int, home: str) -> None:
         del self._homes[lesson_id]
@@ -359,6 +544,56 @@ class RedisPresence(Presence):
 
         await self._attempt(write())
 
+    async def _publish_online(self, user_id: int) -> None:
+        """Write one person's sockets now if Redis is up; if it is down, the re-assert will."""
+        if not self._reachable:
+            return
+        key = ONLINE + self.instance
+        dumped = self._sockets.dump(user_id)
+
+        async def write() -> None:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                if dumped:
+                    _ = pipe.hset(key, str(user_id), dumped)
+                else:
+                    _ = pipe.hdel(key, str(user_id))
+                _ = pipe.pexpire(key, self._ttl_ms)
+                _ = pipe.sadd(ONLINE_INSTANCES, self.instance)
+                await pipe.execute()
+
+        await self._attempt(write())
+
+    async def _everywhere(self) -> tuple[dict[int, Seen], dict[int, People]]:
+        """The people online and in class rooms on every other instance that answered."""
+        online: dict[int, Seen] = {}
+        rooms: dict[int, People] = {}
+        for raw in await self._others_in(ONLINE_INSTANCES, ONLINE, lambda p, k: p.hgetall(k)):
+            for user, dumped in raw.items():
+                info = json.loads(dumped)
+                seen = Seen(int(user), info["name"], info["role"], info["since"], info["seen"])
+                known = online.get(seen.user_id)
+                if known is not None:
+                    seen = replace(seen, since=min(seen.since, known.since))
+                    seen = replace(seen, seen=max(seen.seen, known.seen))
+                online[seen.user_id] = seen
+        for raw in await self._others(lambda pipe, key: pipe.hgetall(key)):
+            for lesson, people in raw.items():
+                room = rooms.setdefault(int(lesson), {})
+                room.update({int(user): info for user, info in json.loads(people).items()})
+        return online, rooms
+
+    async def _others_in(self, index: str, prefix: str, read: Any) -> list[Any]:
+        """``read(pipe, key)`` on the ``prefix`` key of every other instance in ``index``."""
+        instances = await self._redis.smembers(index)
+        others = [str(i) for i in instances if i != self.instance]
+        if not others:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for instance in others:
+                _ = read(pipe, prefix + instance)
+            results = await pipe.execute()
+        return [r for r in results if r]
+
     async def _others(self, read: Any) -> list[Any]:
         """``read(pipe, key)`` on the people of every other instance that answered."""
         instances = await self._redis.smembers(INSTANCES)
@@ -372,7 +607,7 @@ class RedisPresence(Presence):
         return [r for r in results if r]
 
     async def _withdraw(self) -> None:
-        await self._redis.delete(PEOPLE + self.instance)
+        await self._redis.delete(PEOPLE + self.instance, ONLINE + self.instance)
         for lesson, process in list(self._homes.items()):
             await self._release_home(keys=[HOME + str(lesson)], args=[process])
 

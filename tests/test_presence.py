@@ -15,7 +15,7 @@ import pytest
 from redis.asyncio import Redis
 
 from classroom.errors import Unavailable
-from signaling.presence import MemoryPresence, Presence, RedisPresence
+from signaling.presence import MemoryPresence, Presence, RedisPresence, Seen
 from tests.redis_server import RedisServer
 
 REDIS_URL = os.environ.get("KELAS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -218,4 +218,124 @@ async def test_a_dead_process_leaves_no_ghosts(redis_server: RedisServer) -> Non
         if holder.returncode is None:
             holder.kill()
             await holder.wait()
+        await alive.close()
+
+
+# -- who has Kelas open, anywhere -------------------------------------------------------
+
+
+def online(seen: dict[int, Seen]) -> dict[int, tuple[str, int | None, str | None]]:
+    return {user: (s.name, s.lesson_id, s.quality) for user, s in seen.items()}
+
+
+async def test_open_sockets_make_a_person_online_until_the_last_closes(
+    presence: Presence,
+) -> None:
+    before = time.time()
+    await presence.opened(1, "tab-1", AYU)
+    await presence.opened(1, "tab-2", AYU)
+    await presence.opened(2, "tab-3", DEWI)
+    found = await presence.everyone()
+    assert online(found) == {1: ("Ayu", None, None), 2: ("Dewi", None, None)}
+    assert found[1].role == "tutor" and found[2].role == "student"
+    assert before <= found[1].since <= found[1].seen <= time.time()
+    await presence.closed(1, "tab-1")
+    assert set(await presence.everyone()) == {1, 2}
+    await presence.closed(1, "tab-2")
+    await presence.closed(2, "never-opened")  # a stray close changes nothing
+    assert online(await presence.everyone()) == {2: ("Dewi", None, None)}
+
+
+async def test_everyone_says_which_room_and_its_quality(presence: Presence) -> None:
+    await presence.opened(1, "a", AYU)
+    await presence.opened(2, "b", DEWI)
+    await presence.opened(3, "c", EKO)
+    await presence.online(7, 1, AYU)
+    await presence.online(7, 2, {**DEWI, "quality": "poor"})
+    assert online(await presence.everyone()) == {
+        1: ("Ayu", 7, None),
+        2: ("Dewi", 7, "poor"),
+        3: ("Eko", None, None),
+    }
+    await presence.offline(7, 2)
+    assert online(await presence.everyone())[2] == ("Dewi", None, None)
+
+
+async def test_an_offer_to_substitute_expires_by_itself(presence: Presence) -> None:
+    now = time.time()
+    await presence.offer_substitute(1, now + 1800)
+    await presence.offer_substitute(4, now + 60)
+    assert await presence.substitutes(now) == {1: now + 1800, 4: now + 60}
+    assert await presence.substitutes(now + 61) == {1: now + 1800}
+    await presence.offer_substitute(1, now - 1)  # withdrawn
+    assert await presence.substitutes(now + 61) == {}
+
+
+async def test_processes_see_who_is_online_on_the_others() -> None:
+    await flush(REDIS_URL)
+    a, b = RedisPresence.from_url(REDIS_URL), RedisPresence.from_url(REDIS_URL)
+    try:
+        await a.opened(1, "a1", AYU)
+        await b.opened(1, "b1", AYU)  # two tabs, two processes
+        await b.opened(2, "b2", DEWI)
+        await b.online(7, 2, DEWI)
+        assert online(await a.everyone()) == {1: ("Ayu", None, None), 2: ("Dewi", 7, None)}
+        await a.closed(1, "a1")
+        assert set(await b.everyone()) == {1, 2}  # the tab on b is still open
+        await b.closed(1, "b1")
+        assert set(await a.everyone()) == {2}
+    finally:
+        await a.close()
+        await b.close()
+        await flush(REDIS_URL)
+
+
+OPENER = """
+import asyncio, sys
+from signaling.presence import RedisPresence
+
+async def main():
+    presence = RedisPresence.from_url(sys.argv[1])
+    presence.start()
+    await presence.opened(5, "sid", {"name": "Gone", "role": "tutor"})
+    print("ready", flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+async def test_a_vanished_process_s_people_go_offline_within_ten_seconds(
+    redis_server: RedisServer,
+) -> None:
+    """With the production interval and TTL, a SIGKILLed process's people are offline for
+    the others in under 10 s, while a live process's people stay online."""
+    alive = RedisPresence.from_url(redis_server.url)
+    alive.start()
+    opener = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-c", OPENER, redis_server.url),
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert opener.stdout is not None
+        assert await asyncio.wait_for(opener.stdout.readline(), 10.0) == b"ready\n"
+        await alive.opened(6, "sid", EKO)
+        assert set(await alive.everyone()) == {5, 6}
+        opener.kill()
+        await opener.wait()
+        died = time.monotonic()
+
+        async def only_the_living() -> bool:
+            return set(await alive.everyone()) == {6}
+
+        await redis_server.until(only_the_living, timeout=10.0)
+        gone = time.monotonic() - died
+        assert gone < 10.0
+        print(f"\nvanished process's people offline after {gone:.2f} s")
+    finally:
+        if opener.returncode is None:
+            opener.kill()
+            await opener.wait()
         await alive.close()
