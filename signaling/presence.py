@@ -633,3 +633,59 @@ class RedisPresence(Presence):
 
 def _dump(people: People) -> str:
     return json.dumps({str(user): info for user, info in people.items()})
+
+
+class Watched(Presence):
+    """Another presence, calling ``changed()`` after every change of who is where (so the
+    coordinators' live view hears of the class rooms' joins and leaves too)."""
+
+    def __init__(self, inner: Presence) -> None:
+        self.inner = inner
+        self._changed: Callable[[], None] = lambda: None
+
+    def listen(self, changed: Callable[[], None]) -> None:
+        self._changed = changed
+
+    async def online(self, lesson_id: int, user_id: int, info: dict[str, Any]) -> None:
+        await self.inner.online(lesson_id, user_id, info)
+        self._changed()
+
+    async def offline(self, lesson_id: int, user_id: int) -> None:
+        await self.inner.offline(lesson_id, user_id)
+        self._changed()
+
+    async def who(self, lesson_id: int) -> People:
+        return await self.inner.who(lesson_id)
+
+    async def live_lessons(self) -> list[int]:
+        return await self.inner.live_lessons()
+
+    async def claim(self, lesson_id: int, process: str) -> str:
+        return await self.inner.claim(lesson_id, process)
+
+    async def release(self, lesson_id: int, process: str) -> None:
+        await self.inner.release(lesson_id, process)
+
+    async def opened(self, user_id: int, sid: str, info: dict[str, Any]) -> None:
+        await self.inner.opened(user_id, sid, info)
+        self._changed()
+
+    async def closed(self, user_id: int, sid: str) -> None:
+        await self.inner.closed(user_id, sid)
+        self._changed()
+
+    async def everyone(self) -> dict[int, Seen]:
+        return await self.inner.everyone()
+
+    async def offer_substitute(self, user_id: int, until: float) -> None:
+        await self.inner.offer_substitute(user_id, until)
+        self._changed()
+
+    async def substitutes(self, now: float) -> dict[int, float]:
+        return await self.inner.substitutes(now)
+
+    def start(self) -> None:
+        self.inner.start()
+
+    async def close(self) -> None:
+        await self.inner.close()
