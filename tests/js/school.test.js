@@ -7,6 +7,7 @@ import {
   minutesBetween,
   minutesToEndOfDay,
   onlineCount,
+  progress,
   startsIn,
 } from "../../web/static/school/view.js";
 
@@ -37,4 +38,9 @@ test("online counts", () => {
 test("the end of the day is at least a minute away", () => {
   assert.equal(minutesToEndOfDay(new Date(2026, 10, 30, 23, 0)), 59);
   assert.equal(minutesToEndOfDay(new Date(2026, 10, 30, 23, 59, 30)), 1);
+});
+
+test("a class whose room opened early says when it starts", () => {
+  assert.equal(progress(START, Date.parse("2026-11-30T06:57:00Z"), S), "starts in 3 min");
+  assert.equal(progress(START, Date.parse("2026-11-30T07:05:00Z"), S), "5 min in");
 });

@@ -33,7 +33,8 @@ STRINGS = {
     # {n}: "2/3", students online out of those booked.
     "students_online": N_("Students online: {n}"),
     "observe": N_("Observe"),
-    "in_class": N_("in a class"),
+    # {topic}: the class whose room the tutor is in.
+    "in_class": N_("in “{topic}”"),
     "substitute_until": N_("can substitute until {time}"),
     "none_live": N_("No class is in progress."),
     "none_soon": N_("No class starts in the next hour."),

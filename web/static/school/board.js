@@ -1,6 +1,6 @@
 // The coordinator's live view (/live): renders each school:state snapshot; no reloads.
 import { school } from "./online.js";
-import { clock, clockOffset, elapsed, fill, onlineCount, startsIn } from "./view.js";
+import { clock, clockOffset, fill, onlineCount, progress, startsIn } from "./view.js";
 
 const config = JSON.parse(document.getElementById("board-config").textContent);
 const S = config.strings;
@@ -32,9 +32,9 @@ function inProgress(c, now) {
   );
   return el(
     "article",
-    { class: "card live-class", "data-lesson": c.lesson_id },
+    { class: "card board-class", "data-lesson": c.lesson_id },
     el("h3", {}, c.topic),
-    el("p", { class: "muted" }, at(c.starts_at), "–", at(c.ends_at), " · ", elapsed(c.starts_at, now, S)),
+    el("p", { class: "muted" }, at(c.starts_at), "–", at(c.ends_at), " · ", progress(c.starts_at, now, S)),
     tutor,
     el("p", {}, fill(S.participants, { n: c.participants.length })),
     people.length ? el("ul", { class: "board-people" }, ...people) : null,
@@ -45,7 +45,7 @@ function inProgress(c, now) {
 function starting(c, now) {
   return el(
     "article",
-    { class: "card", "data-lesson": c.lesson_id },
+    { class: "card board-class", "data-lesson": c.lesson_id },
     el("h3", {}, c.topic),
     el("p", { class: "muted" }, at(c.starts_at), " · ", startsIn(c.starts_at, now, S)),
     c.tutor ? el("p", {}, c.tutor.name, " ", online(c.tutor)) : el("p", {}, badge(S.no_tutor, "bad")),
@@ -60,7 +60,8 @@ function starting(c, now) {
 }
 
 function tutor(t) {
-  const where = t.lesson_id != null ? el("span", { class: "muted" }, S.in_class) : null;
+  const room = last.in_progress.find((c) => c.lesson_id === t.lesson_id);
+  const where = room ? el("span", { class: "muted" }, fill(S.in_class, { topic: room.topic })) : null;
   const until = t.substitute_until
     ? badge(fill(S.substitute_until, { time: at(t.substitute_until) }), "ok")
     : null;

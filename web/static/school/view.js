@@ -15,6 +15,14 @@ export function elapsed(startsAt, nowMs, strings) {
   return fill(strings.elapsed, { n: minutesBetween(Date.parse(startsAt), nowMs) });
 }
 
+/** How far along a class is: "12 min in" once started, "starts in 3 min" before (a room
+ * opens a few minutes early). */
+export function progress(startsAt, nowMs, strings) {
+  return Date.parse(startsAt) > nowMs
+    ? startsIn(startsAt, nowMs, strings)
+    : elapsed(startsAt, nowMs, strings);
+}
+
 /** "in 12 min" until a class starts. */
 export function startsIn(startsAt, nowMs, strings) {
   return fill(strings.starts_in, { n: minutesBetween(nowMs, Date.parse(startsAt)) });
