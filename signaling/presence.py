@@ -62,7 +62,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from classroom.errors import Unavailable
+from classroom.errors import N_, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -444,13 +444,24 @@ class RedisPresence(Presence):
         return _in_rooms(online, rooms)
 
     async def offer_substitute(self, user_id: int, until: float) -> None:
-        await self._redis.zadd(SUBSTITUTES, {str(user_id): until})
+        """Raises Unavailable while Redis is down: the offer would be lost."""
+        stored = await self._attempt(self._redis.zadd(SUBSTITUTES, {str(user_id): until}))
+        if isinstance(stored, _Down):
+            raise Unavailable(N_("This cannot be saved just now. Please try again in a moment."))
 
     async def substitutes(self, now: float) -> dict[int, float]:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            _ = pipe.zremrangebyscore(SUBSTITUTES, "-inf", now)
-            _ = pipe.zrange(SUBSTITUTES, 0, -1, withscores=True)
-            _, found = await pipe.execute()
+        """Nobody while Redis is down (the offers live there only)."""
+
+        async def read() -> list[Any]:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                _ = pipe.zremrangebyscore(SUBSTITUTES, "-inf", now)
+                _ = pipe.zrange(SUBSTITUTES, 0, -1, withscores=True)
+                _, found = await pipe.execute()
+            return list(found)
+
+        found = await self._attempt(read())
+        if isinstance(found, _Down):
+            return {}
         return {int(user): float(until) for user, until in found}
 
     def start(self) -> None:

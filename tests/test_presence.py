@@ -339,3 +339,20 @@ async def test_a_vanished_process_s_people_go_offline_within_ten_seconds(
             opener.kill()
             await opener.wait()
         await alive.close()
+
+
+async def test_while_redis_is_down_offers_are_refused_clearly_and_own_people_stay_online(
+    redis_server: RedisServer,
+) -> None:
+    presence = RedisPresence.from_url(redis_server.url)
+    try:
+        await presence.opened(1, "a", AYU)
+        await presence.offer_substitute(1, time.time() + 600)
+        await redis_server.kill()
+        with pytest.raises(Unavailable):
+            await presence.offer_substitute(1, time.time() + 60)
+        assert await presence.substitutes(time.time()) == {}
+        await presence.opened(2, "b", DEWI)
+        assert set(await presence.everyone()) == {1, 2}
+    finally:
+        await presence.close()

@@ -3,6 +3,7 @@ the coordinators' live view, server-checked roles, error acks for bad payloads."
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -207,4 +208,14 @@ async def test_coordinators_hear_of_people_on_other_processes(school_with: Schoo
     await board.state(lambda s: tutors(s).get("Ayu", {}).get("online"))
     await page.client.disconnect()
     await board.state(lambda s: "Ayu" not in tutors(s))
+    await board.client.disconnect()
+
+
+async def test_a_flood_of_events_is_rate_limited(school: School) -> None:
+    _, coordinator = await school.join(Role.COORDINATOR)
+    board = await open_page(school, coordinator)
+    acks = await asyncio.gather(*(board.call("school:state") for _ in range(20)))
+    limited = [a["error"] for a in acks if "error" in a]
+    assert limited and all(e["code"] == "rate_limited" and e["retry_after"] > 0 for e in limited)
+    assert sum("state" in a for a in acks) >= 10  # the burst went through
     await board.client.disconnect()
