@@ -177,7 +177,7 @@ class MemoryPresence(Presence):
         self._sockets.close(user_id, sid)
 
     async def everyone(self) -> dict[int, Seen]:
-        return _in_rooms(self._sockets.seen(), self._people)
+        return _in_rooms(self._sockets.seen(), self._people, self._clock())
 
     async def offer_substitute(self, user_id: int, until: float) -> None:
         self._substitutes[user_id] = until
@@ -206,6 +206,9 @@ class Sockets:
             if not person["sids"]:
                 del self.people[user_id]
 
+    def now(self) -> float:
+        return self._clock()
+
     def seen(self) -> dict[int, Seen]:
         now = self._clock()
         return {
@@ -222,16 +225,28 @@ class Sockets:
         )
 
 
-def _in_rooms(online: dict[int, Seen], rooms: dict[int, People]) -> dict[int, Seen]:
-    """``online`` with the class room (and its quality) of each person who is in one."""
+# A room's roles, as the account roles that ``Seen.role`` holds.
+ACCOUNT_ROLE = {"tutor": "tutor", "student": "student", "observer": "coordinator"}
+
+
+def _in_rooms(online: dict[int, Seen], rooms: dict[int, People], now: float) -> dict[int, Seen]:
+    """``online`` with the class room (and its quality) of each person who is in one. Someone
+    in a class room is online even without a /school socket: the class page keeps its one
+    connection to itself."""
     found = dict(online)
     for lesson, people in sorted(rooms.items()):
         for user, info in people.items():
-            if user in found:
-                quality = info.get("quality")
-                found[user] = replace(
-                    found[user], lesson_id=lesson, quality=str(quality) if quality else None
-                )
+            quality = info.get("quality")
+            known = found.get(user) or Seen(
+                user,
+                str(info.get("name", "")),
+                ACCOUNT_ROLE.get(str(info.get("role")), "student"),
+                since=now,
+                seen=now,
+            )
+            found[user] = replace(
+                known, lesson_id=lesson, quality=str(quality) if quality else None
+            )
     return found
 
 
@@ -441,7 +456,7 @@ class RedisPresence(Presence):
             online[user] = replace(mine, since=min(mine.since, theirs.since)) if theirs else mine
         for lesson, people in self._people.items():
             rooms.setdefault(lesson, {}).update(people)
-        return _in_rooms(online, rooms)
+        return _in_rooms(online, rooms, self._sockets.now())
 
     async def offer_substitute(self, user_id: int, until: float) -> None:
         """Raises Unavailable while Redis is down: the offer would be lost."""

@@ -259,6 +259,11 @@ async def test_everyone_says_which_room_and_its_quality(presence: Presence) -> N
     }
     await presence.offline(7, 2)
     assert online(await presence.everyone())[2] == ("Dewi", None, None)
+    # In a class room with no other page open (the class page has its own socket): online.
+    await presence.closed(2, "b")
+    await presence.online(8, 2, {**DEWI, "role": "observer"})
+    found = await presence.everyone()
+    assert online(found)[2] == ("Dewi", 8, None) and found[2].role == "coordinator"
 
 
 async def test_an_offer_to_substitute_expires_by_itself(presence: Presence) -> None:
