@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from classroom.models import Role
 from tests.conftest import School
 from tests.test_school_socket import open_page, tutors
@@ -46,3 +49,17 @@ async def test_offers_to_substitute_are_checked(school: School) -> None:
     for bad in ("45", "", "forever"):
         status, _, body = await tutor.form("/substitute", {"until": bad})
         assert status == 422, (bad, status)
+
+
+async def test_the_rest_of_the_day_ends_at_the_tutors_own_midnight(school: School) -> None:
+    _, coordinator = await school.join(Role.COORDINATOR)
+    _, tutor = await school.join(Role.TUTOR, "Ayu", timezone="Asia/Jakarta")
+    board = await open_page(school, coordinator)
+    status, _, _ = await tutor.form("/substitute", {"until": "day"})
+    assert status == 303
+    state = await board.state(lambda s: "Ayu" in tutors(s))
+    until = datetime.fromisoformat(tutors(state)["Ayu"]["substitute_until"])
+    local = until.astimezone(ZoneInfo("Asia/Jakarta"))
+    assert (local.hour, local.minute, local.second) == (0, 0, 0)
+    assert timedelta(0) < until - datetime.now(UTC) <= timedelta(days=1)
+    await board.client.disconnect()
