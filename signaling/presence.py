@@ -124,6 +124,11 @@ class Presence(ABC):
         """Everybody with a socket open on any process, with the class room each is in."""
 
     @abstractmethod
+    async def last_seen(self, user_ids: list[int]) -> dict[int, float]:
+        """When each of these people last had Kelas open (epoch seconds; now for those online),
+        for those who ever had."""
+
+    @abstractmethod
     async def offer_substitute(self, user_id: int, until: float) -> None:
         """This tutor is available to substitute until ``until`` (epoch seconds); a time
         in the past withdraws the offer."""
@@ -147,6 +152,7 @@ class MemoryPresence(Presence):
         self._clock = clock
         self._sockets = Sockets(clock)
         self._substitutes: dict[int, float] = {}
+        self._last: dict[int, float] = {}
 
     async def online(self, lesson_id: int, user_id: int, info: dict[str, Any]) -> None:
         self._people.setdefault(lesson_id, {})[user_id] = info
@@ -156,6 +162,7 @@ class MemoryPresence(Presence):
         people.pop(user_id, None)
         if not people:
             self._people.pop(lesson_id, None)
+        self._last[user_id] = self._clock()
 
     async def who(self, lesson_id: int) -> People:
         return dict(self._people.get(lesson_id, {}))
@@ -175,9 +182,17 @@ class MemoryPresence(Presence):
 
     async def closed(self, user_id: int, sid: str) -> None:
         self._sockets.close(user_id, sid)
+        if user_id not in self._sockets.people:
+            self._last[user_id] = self._clock()
 
     async def everyone(self) -> dict[int, Seen]:
         return _in_rooms(self._sockets.seen(), self._people, self._clock())
+
+    async def last_seen(self, user_ids: list[int]) -> dict[int, float]:
+        online = await self.everyone()
+        now = self._clock()
+        found = {u: now if u in online else self._last.get(u) for u in user_ids}
+        return {u: at for u, at in found.items() if at is not None}
 
     async def offer_substitute(self, user_id: int, until: float) -> None:
         self._substitutes[user_id] = until
@@ -256,6 +271,7 @@ HOME: Final = "kelas:home:"
 ONLINE_INSTANCES: Final = "kelas:online-instances"
 ONLINE: Final = "kelas:online:"
 SUBSTITUTES: Final = "kelas:substitutes"
+LAST_SEEN: Final = "kelas:last-seen"
 
 # Replaces one instance's people whole (so an offline missed while Redis was down cannot
 # linger) and drops from the index every instance whose people have expired. The index is
@@ -395,6 +411,7 @@ class RedisPresence(Presence):
         if not people:
             self._people.pop(lesson_id, None)
         await self._publish(lesson_id)
+        await self._record_last_seen([user_id])
 
     async def who(self, lesson_id: int) -> People:
         found: People = {}
@@ -444,6 +461,27 @@ class RedisPresence(Presence):
     async def closed(self, user_id: int, sid: str) -> None:
         self._sockets.close(user_id, sid)
         await self._publish_online(user_id)
+        if user_id not in self._sockets.people:
+            await self._record_last_seen([user_id])
+
+    async def _record_last_seen(self, user_ids: list[int]) -> None:
+        if user_ids and self._reachable:
+            now = self._sockets.now()
+            seen = {str(user): now for user in user_ids}
+            await self._attempt(self._redis.hset(LAST_SEEN, mapping=seen))  # type: ignore[arg-type]
+
+    async def last_seen(self, user_ids: list[int]) -> dict[int, float]:
+        """Those online now, and what Redis recorded of the others (nothing while it is
+        down). A process that vanished recorded its people at its last re-assert."""
+        online = await self.everyone()
+        now = self._sockets.now()
+        found = {u: now for u in user_ids if u in online}
+        others = [u for u in user_ids if u not in online]
+        if others:
+            stored = await self._attempt(self._redis.hmget(LAST_SEEN, [str(u) for u in others]))
+            if not isinstance(stored, _Down):
+                found.update({u: float(at) for u, at in zip(others, stored, strict=True) if at})
+        return found
 
     async def everyone(self) -> dict[int, Seen]:
         online: dict[int, Seen] = {}
@@ -542,6 +580,8 @@ class RedisPresence(Presence):
         await self._attempt(
             self._assert_online(keys=keys, args=[self.instance, self._ttl_ms, *fields])
         )
+        in_rooms = {user for people in self._people.values() for user in people}
+        await self._record_last_seen(sorted(set(self._sockets.people) | in_rooms))
 
     def _lose_home(self, lesson_id: int, home: str) -> None:
         del self._homes[lesson_id]
@@ -702,6 +742,9 @@ class Watched(Presence):
 
     async def everyone(self) -> dict[int, Seen]:
         return await self.inner.everyone()
+
+    async def last_seen(self, user_ids: list[int]) -> dict[int, float]:
+        return await self.inner.last_seen(user_ids)
 
     async def offer_substitute(self, user_id: int, until: float) -> None:
         await self.inner.offer_substitute(user_id, until)

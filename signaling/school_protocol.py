@@ -33,6 +33,7 @@ class PersonOnline(Out):
     user_id: int
     name: str
     online: bool
+    last_seen: str | None  # when they last had Kelas open (now while online); None: never
 
 
 class ParticipantNow(Out):

@@ -28,6 +28,8 @@ async def snapshot(
         offline = set(substitutes) - set(online)
         absent = await today.names(db, offline) if offline else {}
     rooms = {c.lesson_id: await presence.who(c.lesson_id) for c in found.in_progress}
+    people = {p.user_id for c in found.in_progress + found.starting for p in _people(c)}
+    seen = await presence.last_seen(sorted(people))
     tutors = [
         _tutor(s.user_id, s.name, True, s.lesson_id, substitutes)
         for s in online.values()
@@ -36,22 +38,32 @@ async def snapshot(
     tutors += [_tutor(p.user_id, p.name, False, None, substitutes) for p in absent.values()]
     return sp.SchoolState(
         now=_iso(now),
-        in_progress=[_in_progress(c, rooms[c.lesson_id], online) for c in found.in_progress],
-        starting=[_starting(c, online) for c in found.starting],
+        in_progress=[_in_progress(c, rooms[c.lesson_id], online, seen) for c in found.in_progress],
+        starting=[_starting(c, online, seen) for c in found.starting],
         tutors=sorted(tutors, key=lambda t: (not t.online, t.name, t.user_id)),
     )
 
 
-def _person(person: today.Person | None, online: dict[int, Seen]) -> sp.PersonOnline | None:
+def _people(found: today.ClassNow) -> list[today.Person]:
+    return [*([found.tutor] if found.tutor else []), *found.students]
+
+
+def _person(
+    person: today.Person | None, online: dict[int, Seen], seen: dict[int, float]
+) -> sp.PersonOnline | None:
     if person is None:
         return None
+    at = seen.get(person.user_id)
     return sp.PersonOnline(
-        user_id=person.user_id, name=person.name, online=person.user_id in online
+        user_id=person.user_id,
+        name=person.name,
+        online=person.user_id in online,
+        last_seen=_iso(datetime.fromtimestamp(at, UTC)) if at else None,
     )
 
 
 def _in_progress(
-    found: today.ClassNow, room: People, online: dict[int, Seen]
+    found: today.ClassNow, room: People, online: dict[int, Seen], seen: dict[int, float]
 ) -> sp.ClassInProgress:
     order = {"tutor": 0, "student": 1, "observer": 2}
     participants = sorted(
@@ -72,19 +84,21 @@ def _in_progress(
         topic=found.topic,
         starts_at=_iso(found.starts_at),
         ends_at=_iso(found.ends_at),
-        tutor=_person(tutor, online),
+        tutor=_person(tutor, online, seen),
         tutor_present=tutor is not None and tutor.user_id in room,
         participants=participants,
     )
 
 
-def _starting(found: today.ClassNow, online: dict[int, Seen]) -> sp.ClassStarting:
+def _starting(
+    found: today.ClassNow, online: dict[int, Seen], seen: dict[int, float]
+) -> sp.ClassStarting:
     return sp.ClassStarting(
         lesson_id=found.lesson_id,
         topic=found.topic,
         starts_at=_iso(found.starts_at),
-        tutor=_person(found.tutor, online),
-        students=[p for s in found.students if (p := _person(s, online)) is not None],
+        tutor=_person(found.tutor, online, seen),
+        students=[p for s in found.students if (p := _person(s, online, seen)) is not None],
     )
 
 

@@ -361,3 +361,26 @@ async def test_while_redis_is_down_offers_are_refused_clearly_and_own_people_sta
         assert set(await presence.everyone()) == {1, 2}
     finally:
         await presence.close()
+
+
+async def test_last_seen_is_now_while_online_then_when_the_last_tab_closed(
+    presence: Presence,
+) -> None:
+    await presence.opened(1, "a", AYU)
+    await presence.opened(1, "b", AYU)
+    before = time.time()
+    assert (await presence.last_seen([1, 2]))[1] >= before  # online: now; 2 never came
+    assert 2 not in await presence.last_seen([1, 2])
+    await presence.closed(1, "a")
+    await presence.closed(1, "b")
+    closed = time.time()
+    later = await presence.last_seen([1])
+    assert before <= later[1] <= closed
+    assert await presence.last_seen([1]) == later  # no longer moves on
+
+
+async def test_leaving_a_class_room_is_seen_too(presence: Presence) -> None:
+    await presence.online(7, 1, AYU)  # the class page alone, no /school socket
+    before = time.time()
+    await presence.offline(7, 1)
+    assert before <= (await presence.last_seen([1]))[1] <= time.time()

@@ -89,6 +89,7 @@ async def test_a_coordinator_sees_a_class_in_progress_and_who_is_in_it(school: S
         "user_id": setup.tutor[0].id,
         "name": "Tutor",
         "online": False,
+        "last_seen": None,
     }
 
     tutor = await join(school, *setup.tutor, lesson_id)
@@ -110,6 +111,7 @@ async def test_a_coordinator_sees_a_class_in_progress_and_who_is_in_it(school: S
     state = await board.state(
         lambda s: s["in_progress"] and not s["in_progress"][0]["tutor_present"]
     )
+    assert state["in_progress"][0]["tutor"]["last_seen"]  # just left
     assert [p["name"] for p in state["in_progress"][0]["participants"]] == ["Student 1"]
     await student.close()
     await board.client.disconnect()

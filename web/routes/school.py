@@ -23,6 +23,8 @@ from web.pages import render
 STRINGS = {
     "online": N_("online"),
     "offline": N_("offline"),
+    # {time}: when they last had Kelas open, today's clock time.
+    "last_seen": N_("last seen {time}"),
     "tutor_here": N_("tutor is here"),
     "tutor_missing": N_("tutor not here"),
     "no_tutor": N_("no tutor assigned"),

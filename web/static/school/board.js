@@ -14,8 +14,11 @@ const el = (tag, attrs = {}, ...children) => {
   return node;
 };
 const badge = (text, kind) => el("span", { class: `badge ${kind}` }, text);
-const online = (person) => badge(person.online ? S.online : S.offline, person.online ? "ok" : "warn");
 const at = (iso) => clock(iso, config.language, config.timezone);
+const online = (person) =>
+  person.online
+    ? badge(S.online, "ok")
+    : badge(person.last_seen ? fill(S.last_seen, { time: at(person.last_seen) }) : S.offline, "warn");
 
 function inProgress(c, now) {
   const tutor = c.tutor
