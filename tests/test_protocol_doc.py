@@ -7,8 +7,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from signaling import protocol
+from signaling import protocol, school_protocol
 from signaling.namespace import ClassNamespace
+from signaling.school import SchoolNamespace
 
 DOC = (Path(__file__).parent.parent / "docs" / "protocol.md").read_text()
 ROW = re.compile(r"^\|(?P<names>[^|]+)\|(?P<payload>[^|]+)\|(?P<rest>.*)\|\s*$", re.M)
@@ -60,3 +61,17 @@ def test_every_server_event_is_documented_with_its_payload() -> None:
 def test_every_client_event_has_a_handler() -> None:
     for name in protocol.CLIENT_EVENTS:
         assert callable(getattr(ClassNamespace, "on_" + name.replace(":", "_"), None)), name
+
+
+def test_every_school_event_is_documented_with_its_payload_and_ack() -> None:
+    rows = table("School: client to server")
+    assert set(rows) == set(school_protocol.CLIENT_EVENTS)
+    for name, spec in school_protocol.CLIENT_EVENTS.items():
+        payload, ack = rows[name][0], rows[name][1]
+        assert fields(spec.payload) <= named(payload), (name, payload)
+        assert fields(spec.ack) <= named(ack), (name, ack)
+        assert callable(getattr(SchoolNamespace, "on_" + name.replace(":", "_"), None)), name
+    rows = table("School: server to client")
+    assert set(rows) == set(school_protocol.SERVER_EVENTS)
+    for name, model in school_protocol.SERVER_EVENTS.items():
+        assert fields(model) <= named(rows[name][0]), (name, rows[name][0])

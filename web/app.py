@@ -26,6 +26,7 @@ from web.routes import (
     lessons,
     openapi,
     planning,
+    school,
     teaching,
 )
 from web.settings import Settings
@@ -52,7 +53,17 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> we
     _setup_templates(app)
     app.cleanup_ctx.append(_database)
     live.setup(app)
-    for module in (account, lessons, classroom, teaching, planning, calendar, api, openapi):
+    for module in (
+        account,
+        lessons,
+        classroom,
+        teaching,
+        planning,
+        school,
+        calendar,
+        api,
+        openapi,
+    ):
         module.setup(app)
     app.router.add_static("/static", HERE / "static", name="static", append_version=True)
     if settings.freeze_heap:

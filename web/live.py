@@ -19,8 +19,9 @@ from classroom.models import User
 from signaling import wire_json
 from signaling.media.sfu import Sfu
 from signaling.namespace import ClassNamespace, LiveDeps
-from signaling.presence import MemoryPresence, Presence, RedisPresence
+from signaling.presence import MemoryPresence, Presence, RedisPresence, Watched
 from signaling.room import Rooms
+from signaling.school import SchoolDeps, SchoolNamespace
 from web.keys import CLOCK, DB, SETTINGS
 from web.middlewares import SESSION_COOKIE, TRANSLATIONS
 from web.ratelimit import LIMITS, client_address
@@ -28,6 +29,8 @@ from web.ratelimit import LIMITS, client_address
 log = logging.getLogger(__name__)
 NAMESPACE = "/class"
 LIVE: web.AppKey[ClassNamespace] = web.AppKey("live")
+SCHOOL_NAMESPACE = "/school"
+SCHOOL: web.AppKey[SchoolNamespace] = web.AppKey("school")
 SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio")
 MAX_MESSAGE_BYTES = 256 * 1024  # an SDP offer with 27 media sections is about 30 kB
 
@@ -59,7 +62,10 @@ async def _live(app: web.Application) -> AsyncIterator[None]:
     presence: Presence = (
         RedisPresence.from_url(settings.redis_url) if settings.redis_url else MemoryPresence()
     )
+    presence = Watched(presence)
     presence.start()
+    school = _school(app, presence)
+    presence.listen(school.changed)
     sfu = Sfu(list(settings.ice_servers))
     namespace = ClassNamespace(
         NAMESPACE,
@@ -84,7 +90,26 @@ async def _live(app: web.Application) -> AsyncIterator[None]:
     app[LIVE] = namespace
     sfu.start()
     yield
+    await school.close()
     await presence.close()
+
+
+def _school(app: web.Application, presence: Presence) -> SchoolNamespace:
+    """The /school namespace: who has Kelas open, and the coordinators' live view."""
+    school = SchoolNamespace(
+        SCHOOL_NAMESPACE,
+        SchoolDeps(
+            maker=app[DB],
+            clock=app[CLOCK],
+            authenticate=lambda environ: _authenticate(app, environ),
+            translate=lambda notice, language: _translate(app, notice, language),
+            presence=presence,
+            rate_limits=app[SETTINGS].live_rate_limits,
+        ),
+    )
+    app[SIO].register_namespace(school)
+    app[SCHOOL] = school
+    return school
 
 
 async def _close_live(app: web.Application) -> None:

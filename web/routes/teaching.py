@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -14,6 +14,7 @@ from classroom.models import Role
 from web import i18n
 from web.forms import form_data, int_param, query_data
 from web.keys import CLOCK, DB
+from web.live import SCHOOL
 from web.middlewares import current_user
 from web.pages import render
 
@@ -52,7 +53,15 @@ async def teaching_week(request: web.Request) -> web.StreamResponse:
     by_day: dict[date, list[timetable.LessonRow]] = {}
     for row in rows:
         by_day.setdefault(to_local(row.lesson.starts_at, tutor.timezone).date(), []).append(row)
-    context = {"by_day": by_day, "rosters": rosters, **week_context(monday)}
+    now = request.app[CLOCK]()
+    offers = await request.app[SCHOOL].deps.presence.substitutes(now.timestamp())
+    until = offers.get(tutor.id)
+    context = {
+        "by_day": by_day,
+        "rosters": rosters,
+        "substitute_until": datetime.fromtimestamp(until, UTC) if until else None,
+        **week_context(monday),
+    }
     return render("teaching.html", request, context)
 
 

@@ -1,0 +1,96 @@
+"""Every payload of the ``/school`` namespace, both ways, validated (docs/protocol.md).
+
+The same shape as signaling/protocol.py for ``/class``: ``CLIENT_EVENTS`` (event name ->
+payload model and ack model) and ``SERVER_EVENTS``; a test checks the document against them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from signaling.protocol import ClientEvent, Ok, Out, Payload
+
+# Up to the end of a long day: "until the end of the day" is chosen by the page in the
+# person's own time zone and sent as minutes.
+MAX_MINUTES = 24 * 60
+
+
+# -- client to server --------------------------------------------------------------------
+
+
+class SubstituteOffer(Payload):
+    """Available to substitute for ``minutes`` from now; 0 withdraws the offer."""
+
+    minutes: Annotated[int, Field(ge=0, le=MAX_MINUTES)]
+
+
+# -- server to client --------------------------------------------------------------------
+
+
+class PersonOnline(Out):
+    user_id: int
+    name: str
+    online: bool
+    last_seen: str | None  # when they last had Kelas open (now while online); None: never
+
+
+class ParticipantNow(Out):
+    user_id: int
+    name: str
+    role: Literal["tutor", "student", "observer"]
+    quality: str | None  # filled from RTCP later; None until measured
+
+
+class ClassInProgress(Out):
+    lesson_id: int
+    topic: str
+    starts_at: str
+    ends_at: str
+    tutor: PersonOnline | None  # the assigned tutor; online = in Kelas anywhere
+    tutor_present: bool  # the assigned tutor is in the class room
+    participants: list[ParticipantNow]
+
+
+class ClassStarting(Out):
+    lesson_id: int
+    topic: str
+    starts_at: str
+    tutor: PersonOnline | None
+    students: list[PersonOnline]
+
+
+class TutorNow(Out):
+    user_id: int
+    name: str
+    online: bool
+    lesson_id: int | None  # the class room they are in
+    substitute_until: str | None  # available to substitute until then
+
+
+class SchoolState(Out):
+    """The coordinator's live view: ``now`` is the server's clock, for elapsed times."""
+
+    now: str
+    in_progress: list[ClassInProgress]
+    starting: list[ClassStarting]
+    tutors: list[TutorNow]
+
+
+class StateAck(Ok):
+    state: SchoolState
+
+
+class OfferAck(Ok):
+    until: str | None
+
+
+CLIENT_EVENTS: dict[str, ClientEvent] = {
+    "school:state": ClientEvent(None, StateAck),
+    "substitute:offer": ClientEvent(SubstituteOffer, OfferAck),
+}
+
+SERVER_EVENTS: dict[str, type[Out]] = {
+    "school:state": SchoolState,
+}

@@ -1,0 +1,125 @@
+// The coordinator's live view (/live): renders each school:state snapshot; no reloads.
+import { school } from "./online.js";
+import { clock, clockOffset, fill, onlineCount, progress, startsIn } from "./view.js";
+
+const config = JSON.parse(document.getElementById("board-config").textContent);
+const S = config.strings;
+let last = null;
+let offset = 0;
+
+const el = (tag, attrs = {}, ...children) => {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) if (v != null && v !== false) node.setAttribute(k, v);
+  node.append(...children.filter((c) => c != null));
+  return node;
+};
+const badge = (text, kind) => el("span", { class: `badge ${kind}` }, text);
+const at = (iso) => clock(iso, config.language, config.timezone);
+const online = (person) =>
+  person.online
+    ? badge(S.online, "ok")
+    : badge(person.last_seen ? fill(S.last_seen, { time: at(person.last_seen) }) : S.offline, "warn");
+
+function inProgress(c, now) {
+  const tutor = c.tutor
+    ? el(
+        "p",
+        {},
+        c.tutor.name,
+        " ",
+        badge(c.tutor_present ? S.tutor_here : S.tutor_missing, c.tutor_present ? "ok" : "bad"),
+      )
+    : el("p", {}, badge(S.no_tutor, "bad"));
+  const people = c.participants.map((p) =>
+    el("li", {}, p.name, " ", el("span", { class: "muted" }, S["role_" + p.role])),
+  );
+  return el(
+    "article",
+    { class: "card board-class", "data-lesson": c.lesson_id },
+    el("h3", {}, c.topic),
+    el("p", { class: "muted" }, at(c.starts_at), "–", at(c.ends_at), " · ", progress(c.starts_at, now, S)),
+    tutor,
+    el("p", {}, fill(S.participants, { n: c.participants.length })),
+    people.length ? el("ul", { class: "board-people" }, ...people) : null,
+    el("a", { href: `/classes/${c.lesson_id}/live`, class: "button secondary" }, S.observe),
+  );
+}
+
+function starting(c, now) {
+  return el(
+    "article",
+    { class: "card board-class", "data-lesson": c.lesson_id },
+    el("h3", {}, c.topic),
+    el("p", { class: "muted" }, at(c.starts_at), " · ", startsIn(c.starts_at, now, S)),
+    c.tutor ? el("p", {}, c.tutor.name, " ", online(c.tutor)) : el("p", {}, badge(S.no_tutor, "bad")),
+    el(
+      "p",
+      {},
+      fill(S.students_online, { n: onlineCount(c.students) }),
+      " ",
+      ...c.students.filter((s) => s.online).map((s) => badge(s.name, "ok")),
+    ),
+  );
+}
+
+function tutor(t) {
+  const room = last.in_progress.find((c) => c.lesson_id === t.lesson_id);
+  const where = room ? el("span", { class: "muted" }, fill(S.in_class, { topic: room.topic })) : null;
+  const until = t.substitute_until
+    ? badge(fill(S.substitute_until, { time: at(t.substitute_until) }), "ok")
+    : null;
+  return el("li", {}, t.name, " ", online(t), " ", where, " ", until);
+}
+
+function section(id, items, empty) {
+  const box = document.getElementById(id);
+  box.replaceChildren(...(items.length ? items : [el("p", { class: "muted" }, empty)]));
+}
+
+function render() {
+  if (!last) return;
+  const now = Date.now() + offset;
+  section(
+    "board-live",
+    last.in_progress.map((c) => inProgress(c, now)),
+    S.none_live,
+  );
+  section(
+    "board-soon",
+    last.starting.map((c) => starting(c, now)),
+    S.none_soon,
+  );
+  section(
+    "board-tutors",
+    last.tutors.length ? [el("ul", { class: "board-people" }, ...last.tutors.map(tutor))] : [],
+    S.none_tutors,
+  );
+}
+
+function show(state) {
+  last = state;
+  offset = clockOffset(state.now, Date.now());
+  render();
+}
+
+const status = document.getElementById("board-status");
+school.on("school:state", show);
+async function refresh() {
+  const ack = await school
+    .timeout(10000)
+    .emitWithAck("school:state")
+    .catch(() => null);
+  if (ack && ack.state) show(ack.state);
+}
+school.on("connect", () => {
+  status.hidden = true;
+  refresh();
+});
+school.on("disconnect", () => {
+  status.textContent = S.reconnecting;
+  status.hidden = false;
+});
+setInterval(render, 30000); // elapsed times move on between snapshots
+// Pushes come when people come and go; a process that vanished tells nobody, and its people
+// expire from presence within seconds: ask again now and then.
+setInterval(() => school.connected && refresh(), 15000);
