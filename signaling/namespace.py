@@ -44,6 +44,7 @@ from signaling.media.sfu import Sfu
 from signaling.presence import Presence
 from signaling.ratelimit import Buckets, Rate, TokenBucket
 from signaling.room import Change, Departure, Room, Rooms
+from signaling.sockets import ProtocolNamespace, error_ack
 
 log = logging.getLogger(__name__)
 Ack = dict[str, Any]
@@ -51,7 +52,6 @@ Handler = Callable[
     ["ClassNamespace", str, "Who", Room, Any], Awaitable[protocol.Ok | Change | None]
 ]
 Wrapped = Callable[Concatenate["ClassNamespace", str, ...], Awaitable[Ack]]
-RESERVED = frozenset({"connect", "disconnect", "message", "connect_error"})
 # Per connection: an offer builds a peer connection (a few a second at most); chat at a
 # human pace; ICE candidates come in a quick burst; everything else is a click.
 EVENT_RATES: dict[str, Rate] = {
@@ -191,7 +191,7 @@ def _student_control(apply: Callable[[Room, int, int], Change], name: str) -> Wr
     return event(name)(control)
 
 
-class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+class ClassNamespace(ProtocolNamespace):
     def __init__(self, namespace: str, deps: LiveDeps) -> None:
         super().__init__(namespace)
         self.deps = deps
@@ -205,7 +205,7 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         the connection is not yet, or no longer, connected); a client that sends an event of
         that name, or any name not in the protocol, gets ``unknown_event``."""
         sid = args[0] if args else None
-        if event in ("connect", "disconnect") and not self._connected(sid):
+        if self.lifecycle(event, sid):
             return await super().trigger_event(event, *args)
         if not isinstance(event, str) or event not in protocol.CLIENT_EVENTS:
             return self.error(None, "unknown_event", Notice("That message was not understood.", {}))
@@ -218,9 +218,6 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 RateLimited("Too many messages at once. Please wait a moment.", waited),
             )
         return await super().trigger_event(event.replace(":", "_"), *args)
-
-    def _connected(self, sid: Any) -> bool:
-        return isinstance(sid, str) and bool(self.server.manager.is_connected(sid, self.namespace))
 
     async def _limited(self, sid: Any, event: str) -> float:
         try:
@@ -247,12 +244,7 @@ class ClassNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     ) -> Ack:
         language = who.language if who else "en"
         message = self.deps.translate(notice, language)
-        body = protocol.ErrorBody(
-            code=code,
-            message=message,
-            retry_after=exc.retry_after if isinstance(exc, RateLimited) else None,
-        )
-        return protocol.ErrorAck(error=body).wire()
+        return error_ack(code, message, exc)
 
     async def tell(self, name: str, data: protocol.Out, to: str) -> None:
         await self.emit(name, data.wire(), to=to, ignore_queue=True)

@@ -273,11 +273,13 @@ ONLINE: Final = "kelas:online:"
 SUBSTITUTES: Final = "kelas:substitutes"
 LAST_SEEN: Final = "kelas:last-seen"
 
-# Replaces one instance's people whole (so an offline missed while Redis was down cannot
-# linger) and drops from the index every instance whose people have expired. The index is
-# pruned here, atomically, because a prune from outside could race a live instance's re-assert
-# and hide its people until the next one.
-ASSERT_PEOPLE = f"""
+
+def _assert_script(prefix: str) -> str:
+    """Replaces one instance's entries whole (so an offline missed while Redis was down cannot
+    linger) and drops from the index every instance whose entries (``prefix`` + instance) have
+    expired. The index is pruned here, atomically, because a prune from outside could race a
+    live instance's re-assert and hide its people until the next one."""
+    return f"""
 redis.call('DEL', KEYS[2])
 for i = 3, #ARGV, 2 do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
@@ -287,30 +289,16 @@ if #ARGV > 2 then
   redis.call('SADD', KEYS[1], ARGV[1])
 end
 for _, instance in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if redis.call('EXISTS', '{PEOPLE}' .. instance) == 0 then
+  if redis.call('EXISTS', '{prefix}' .. instance) == 0 then
     redis.call('SREM', KEYS[1], instance)
   end
 end
 return 1
 """
 
-# The same for one instance's people online anywhere (the /school namespace).
-ASSERT_ONLINE = f"""
-redis.call('DEL', KEYS[2])
-for i = 3, #ARGV, 2 do
-  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
-end
-if #ARGV > 2 then
-  redis.call('PEXPIRE', KEYS[2], ARGV[2])
-  redis.call('SADD', KEYS[1], ARGV[1])
-end
-for _, instance in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if redis.call('EXISTS', '{ONLINE}' .. instance) == 0 then
-    redis.call('SREM', KEYS[1], instance)
-  end
-end
-return 1
-"""
+
+ASSERT_PEOPLE = _assert_script(PEOPLE)  # who is in which class room
+ASSERT_ONLINE = _assert_script(ONLINE)  # who has Kelas open anywhere (the /school namespace)
 
 # Takes or renews each home KEYS[i] for the process ARGV[i + 1] with the lease ARGV[1] (ms);
 # returns each class's home after the call.

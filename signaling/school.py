@@ -40,6 +40,7 @@ from signaling import school_protocol as sp
 from signaling.presence import Presence
 from signaling.ratelimit import Buckets, Rate, TokenBucket
 from signaling.school_state import snapshot
+from signaling.sockets import ProtocolNamespace, error_ack
 
 log = logging.getLogger(__name__)
 Ack = dict[str, Any]
@@ -70,7 +71,7 @@ class Visitor:
     language: str
 
 
-class SchoolNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+class SchoolNamespace(ProtocolNamespace):
     def __init__(self, namespace: str, deps: SchoolDeps) -> None:
         super().__init__(namespace)
         self.deps = deps
@@ -81,7 +82,7 @@ class SchoolNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """As in the class namespace: ``area:verb`` events handled by ``on_area_verb``; only
         python-socketio itself may trigger ``connect`` and ``disconnect``."""
         sid = args[0] if args else None
-        if event in ("connect", "disconnect") and not self._connected(sid):
+        if self.lifecycle(event, sid):
             return await super().trigger_event(event, *args)
         visitor = await self._visitor(sid)
         if not isinstance(event, str) or event not in sp.CLIENT_EVENTS:
@@ -112,9 +113,6 @@ class SchoolNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 visitor, "internal", Notice(N_("Something went wrong on our side."), {})
             )
 
-    def _connected(self, sid: Any) -> bool:
-        return isinstance(sid, str) and bool(self.server.manager.is_connected(sid, self.namespace))
-
     async def _visitor(self, sid: Any) -> Visitor | None:
         try:
             session = await self.get_session(sid)
@@ -127,12 +125,7 @@ class SchoolNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self, visitor: Visitor | None, code: str, notice: Notice, exc: KelasError | None = None
     ) -> Ack:
         message = self.deps.translate(notice, visitor.language if visitor else "en")
-        body = protocol.ErrorBody(
-            code=code,
-            message=message,
-            retry_after=exc.retry_after if isinstance(exc, RateLimited) else None,
-        )
-        return protocol.ErrorAck(error=body).wire()
+        return error_ack(code, message, exc)
 
     # -- connection -------------------------------------------------------------------------
 
