@@ -33,7 +33,7 @@ class Settings:
     process_name: str = "local"
     freeze_heap: bool = False  # gc.freeze() after start-up; on for the real server
     # Per-connection event limits and the join rate per address on live sockets; off only in
-    # tests that must flood a room on purpose (fuzzing).
+    # tests and benchmarks that flood a room from one address on purpose.
     live_rate_limits: bool = True
     # Per client address (token buckets, web/ratelimit.py); a rate of 0 turns a limit off.
     login_per_minute: float = 10
@@ -97,6 +97,7 @@ class Settings:
             signup_per_minute=float(env.get("KELAS_SIGNUP_PER_MINUTE", "5")),
             signup_burst=int(env.get("KELAS_SIGNUP_BURST", "5")),
             trusted_proxies=_split(env.get("KELAS_TRUSTED_PROXIES", "")),
+            live_rate_limits=env.get("KELAS_LIVE_RATE_LIMITS", "1") != "0",
         )
 
 
