@@ -46,6 +46,7 @@ class Admission:
     starts_at: datetime
     ends_at: datetime
     capacity: int
+    tutor_name: str | None = None  # the class's assigned tutor, for "Your tutor today is …"
 
 
 def _check_window(lesson: Lesson, now: datetime, window: JoinWindow) -> None:
@@ -93,6 +94,11 @@ async def admit(
     )
     if removed:
         raise PermissionDenied("The tutor removed you from this class.")
+    tutor_name = (
+        await db.scalar(select(User.name).where(User.id == lesson.tutor_id))
+        if lesson.tutor_id
+        else None
+    )
     return Admission(
         lesson_id=lesson.id,
         user_id=user.id,
@@ -102,6 +108,7 @@ async def admit(
         starts_at=lesson.starts_at,
         ends_at=lesson.ends_at,
         capacity=lesson.capacity,
+        tutor_name=tutor_name,
     )
 
 

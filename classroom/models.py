@@ -314,3 +314,42 @@ class Attendance(Base):
     last_left_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     joins: Mapped[int] = mapped_column(Integer, default=1)
     removed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AlertKind(enum.StrEnum):
+    NUDGE = "nudge"  # the tutor was reminded before the start (no coordinator alert)
+    LATE = "late"  # the tutor was not in the room a while after the start
+    DROPPED = "dropped"  # the tutor left mid-class and did not come back in time
+
+
+class LessonAlert(Base):
+    """What the late-tutor autopilot noticed about a class, once, and how it ended.
+
+    ``key`` makes each alert happen once however many processes watch: the missing tutor and,
+    for a tutor who dropped, which of their joins it was (``"<tutor>:<joins>"``). An open
+    alert has no ``resolved_at``; ``resolution`` says how it closed, and a reassignment keeps
+    the substitute: that is the class's record of the substitution."""
+
+    __tablename__ = "lesson_alerts"
+    __table_args__ = (
+        UniqueConstraint("lesson_id", "kind", "key", name="uq_lesson_alerts_lesson_kind_key"),
+        Index("ix_lesson_alerts_resolved_created", "resolved_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"))
+    kind: Mapped[AlertKind] = mapped_column(_enum(AlertKind, "alert_kind"))
+    key: Mapped[str] = mapped_column(String(40))
+    tutor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # reassigned, dismissed, tutor_arrived, over, sent (a nudge)
+    resolution: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    resolved_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    substitute_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )

@@ -137,6 +137,11 @@ class Presence(ABC):
     async def substitutes(self, now: float) -> dict[int, float]:
         """The tutors available to substitute at ``now``, with until when."""
 
+    @property
+    def complete(self) -> bool:
+        """Whether ``everyone`` sees every process's people (not while Redis is down)."""
+        return True
+
     def start(self) -> None:
         """Begin the backend's background work, if it has any (once, in a running loop)."""
         return None
@@ -375,6 +380,10 @@ class RedisPresence(Presence):
         self._sockets = Sockets(clock)
         self._assert_online = redis.register_script(ASSERT_ONLINE)
         self._online_asserted = False  # whether Redis may hold people online from here
+
+    @property
+    def complete(self) -> bool:
+        return self._reachable
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisPresence:
@@ -748,6 +757,10 @@ class Watched(Presence):
 
     async def substitutes(self, now: float) -> dict[int, float]:
         return await self.inner.substitutes(now)
+
+    @property
+    def complete(self) -> bool:
+        return self.inner.complete
 
     def start(self) -> None:
         self.inner.start()

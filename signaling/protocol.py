@@ -123,9 +123,25 @@ class Hands(Out):
     hands: list[int]
 
 
+class TutorView(Out):
+    """The class's tutor as the room sees them: ``present``; ``awaited`` (not here yet: the
+    page says "Your tutor is on the way"); ``reconnecting`` (they were here and their
+    connection dropped). ``name``: the assigned tutor, None while nobody is assigned."""
+
+    name: str | None
+    state: Literal["present", "awaited", "reconnecting"]
+
+
+class TutorChanged(Out):
+    """A coordinator gave the class to another tutor ("Your tutor today is …")."""
+
+    name: str
+
+
 class RoomState(Out):
     spotlight: int | None
     locked: bool
+    tutor: TutorView
 
 
 class RoomSnapshot(Out):
@@ -136,6 +152,7 @@ class RoomSnapshot(Out):
     spotlight: int | None
     locked: bool
     ended: bool
+    tutor: TutorView
 
 
 class ChatMessage(Out):
@@ -257,6 +274,7 @@ SERVER_EVENTS: dict[str, type[Out]] = {
     "hands": Hands,
     "room:updated": RoomState,
     "room:ended": Nothing,
+    "room:tutor": TutorChanged,
     "chat:message": ChatMessage,
     "media:slots": Layout,
     "media:plan": MediaPlan,

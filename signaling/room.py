@@ -147,6 +147,8 @@ class Room:
     removed: set[int] = field(default_factory=set)
     # What the tutor imposed on someone who dropped off: a reconnect does not lift a mute.
     restrictions: dict[int, tuple[bool, bool]] = field(default_factory=dict)
+    tutor_name: str | None = None  # the assigned tutor, as of the latest admission
+    tutor_away: bool = False  # the tutor was here and their connection dropped
 
     # -- arriving and leaving -----------------------------------------------------------
 
@@ -155,6 +157,7 @@ class Room:
         their state and only their connection changes (the old one departs, "replaced")."""
         if self.ended:
             raise TooLate("The tutor has ended this class.")
+        self.tutor_name = admission.tutor_name  # a coordinator may have given it to another
         if admission.user_id in self.removed:
             raise PermissionDenied("The tutor removed you from this class.")
         present = self.participants.get(admission.user_id)
@@ -167,7 +170,11 @@ class Room:
         mic_blocked, cam_blocked = self.restrictions.pop(admission.user_id, (False, False))
         participant.mic_blocked, participant.cam_blocked = mic_blocked, cam_blocked
         self.participants[admission.user_id] = participant
-        return participant, Change(joined=participant, media=True)
+        change = Change(joined=participant, media=True)
+        if participant.role == LiveRole.TUTOR:
+            self.tutor_away = False
+            change.room = True  # the students stop waiting
+        return participant, change
 
     def leave(self, user_id: int, sid: str) -> Change:
         """Forget a participant whose connection closed, unless they already came back on
@@ -182,6 +189,9 @@ class Room:
         if person.mic_blocked or person.cam_blocked:
             self.restrictions[person.user_id] = (person.mic_blocked, person.cam_blocked)
         change = Change(departures=[Departure(person, person.sid, reason)], media=True)
+        if person.role == LiveRole.TUTOR:
+            self.tutor_away = reason == "left"
+            change.room = True  # "Your tutor is reconnecting"
         if person.user_id in self.hands:
             self.hands.remove(person.user_id)
             change.hands = True
@@ -389,10 +399,18 @@ class Room:
             spotlight=self.spotlight,
             locked=self.locked,
             ended=self.ended,
+            tutor=self.tutor(),
         )
 
     def state(self) -> protocol.RoomState:
-        return protocol.RoomState(spotlight=self.spotlight, locked=self.locked)
+        return protocol.RoomState(spotlight=self.spotlight, locked=self.locked, tutor=self.tutor())
+
+    def tutor(self) -> protocol.TutorView:
+        if any(p.role == LiveRole.TUTOR for p in self.participants.values()):
+            state: Literal["present", "awaited", "reconnecting"] = "present"
+        else:
+            state = "reconnecting" if self.tutor_away else "awaited"
+        return protocol.TutorView(name=self.tutor_name, state=state)
 
 
 class Rooms:
@@ -404,7 +422,12 @@ class Rooms:
     def open(self, admission: Admission) -> Room:
         room = self._rooms.get(admission.lesson_id)
         if room is None:
-            room = Room(admission.lesson_id, admission.topic, admission.capacity)
+            room = Room(
+                admission.lesson_id,
+                admission.topic,
+                admission.capacity,
+                tutor_name=admission.tutor_name,
+            )
             self._rooms[admission.lesson_id] = room
         return room
 

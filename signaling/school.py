@@ -26,6 +26,8 @@ import socketio
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from classroom import autopilot
+from classroom.db import transaction
 from classroom.errors import (
     N_,
     KelasError,
@@ -37,6 +39,7 @@ from classroom.errors import (
 from classroom.models import Role, User
 from signaling import protocol
 from signaling import school_protocol as sp
+from signaling.namespace import channel
 from signaling.presence import Presence
 from signaling.ratelimit import Buckets, Rate, TokenBucket
 from signaling.school_state import snapshot
@@ -60,6 +63,12 @@ class SchoolDeps:
     debounce: float = 0.5
     monotonic: Callable[[], float] = time.monotonic
     rate_limits: bool = True
+    class_namespace: str = "/class"  # where a class's room hears "Your tutor today is …"
+
+
+def person(user_id: int) -> str:
+    """The Socket.IO room of one person's /school sockets (every page they have open)."""
+    return f"user:{user_id}"
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,8 @@ class SchoolNamespace(ProtocolNamespace):
         self.deps = deps
         self._connects = Buckets(CONNECT_RATE, deps.monotonic)
         self._pending: asyncio.Task[None] | None = None
+        self._urgent: set[asyncio.Task[None]] = set()
+        self._closed = False
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         """As in the class namespace: ``area:verb`` events handled by ``on_area_verb``; only
@@ -149,6 +160,7 @@ class SchoolNamespace(ProtocolNamespace):
         visitor = Visitor(user.id, user.role, user.language)
         bucket = TokenBucket(EVENT_RATE, self.deps.monotonic())
         await self.save_session(sid, {"visitor": visitor, "bucket": bucket})
+        await self.enter_room(sid, person(user.id))
         if user.role == Role.COORDINATOR:
             await self.enter_room(sid, COORDINATORS)
         await self.deps.presence.opened(user.id, sid, {"name": user.name, "role": user.role.value})
@@ -186,19 +198,87 @@ class SchoolNamespace(ProtocolNamespace):
         await self.deps.presence.offer_substitute(visitor.user_id, until.timestamp())
         return sp.OfferAck(until=until.isoformat() if payload.minutes else None)
 
+    async def on_alert_reassign(self, visitor: Visitor, payload: sp.AlertReassign) -> protocol.Ok:
+        """One click: the alert's class goes to this tutor. The tutor hears it on whatever
+        page they have open, the students waiting in the room read "Your tutor today is …",
+        and the alert closes for every coordinator."""
+        now = self.deps.clock()
+        async with transaction(self.deps.maker) as db:
+            actor = await self._coordinator(db, visitor)
+            done = await autopilot.reassign(db, actor, payload.alert_id, payload.tutor_id, now)
+        called = sp.Called(
+            lesson_id=done.lesson_id,
+            topic=done.topic,
+            starts_at=done.starts_at.isoformat(),
+            join_url=f"/classes/{done.lesson_id}/live",
+        )
+        await self._tell(
+            "school:called", called.wire(), room=person(done.tutor_id), namespace=self.namespace
+        )
+        await self._tell(
+            "room:tutor",
+            protocol.TutorChanged(name=done.tutor_name).wire(),
+            room=channel(done.lesson_id),
+            namespace=self.deps.class_namespace,
+        )
+        self.changed(urgent=True)
+        return protocol.Ok()
+
+    async def on_alert_dismiss(self, visitor: Visitor, payload: sp.AlertDismiss) -> protocol.Ok:
+        """Close an alert without a substitution (the tutor phoned: they are on their way)."""
+        async with transaction(self.deps.maker) as db:
+            actor = await self._coordinator(db, visitor)
+            await autopilot.dismiss(db, actor, payload.alert_id, self.deps.clock())
+        self.changed(urgent=True)
+        return protocol.Ok()
+
+    async def _coordinator(self, db: AsyncSession, visitor: Visitor) -> User:
+        if visitor.role != Role.COORDINATOR:
+            raise PermissionDenied(N_("Only coordinators can act on alerts."))
+        actor = await db.get(User, visitor.user_id)
+        if actor is None:
+            raise NotAuthenticated(N_("Please log in first."))
+        return actor
+
+    async def _tell(self, event: str, data: dict[str, Any], room: str, namespace: str) -> None:
+        """Through the client manager, to whichever processes hold those sockets. The change
+        itself is already stored: if Redis is down just now, people learn it from their
+        messages and the class page instead."""
+        try:
+            await self.server.emit(event, data, room=room, namespace=namespace)
+        except Exception:
+            log.warning("could not tell %s about %s", room, event, exc_info=True)
+
     # -- the coordinators' live view ------------------------------------------------------------
 
     async def state(self) -> sp.SchoolState:
         return await snapshot(self.deps.maker, self.deps.presence, self.deps.clock())
 
-    def changed(self) -> None:
+    def changed(self, urgent: bool = False) -> None:
         """Presence changed (web/live.py wires presence through ``Watched``): tell the
-        coordinators, once for all the changes within ``debounce``."""
+        coordinators, once for all the changes within ``debounce``. An alert raised or
+        closed is ``urgent``: it goes out now. Nothing goes out once closed (shutting down:
+        the sockets closing then are the server's doing)."""
+        if self._closed:
+            return
+        if urgent:
+            task = asyncio.get_running_loop().create_task(self._tell_coordinators(0))
+            self._urgent.add(task)
+            task.add_done_callback(self._urgent.discard)
+            return
         if self._pending is None or self._pending.done():
-            self._pending = asyncio.get_running_loop().create_task(self._tell_coordinators())
+            self._pending = asyncio.get_running_loop().create_task(
+                self._tell_coordinators(self.deps.debounce)
+            )
 
-    async def _tell_coordinators(self) -> None:
-        await asyncio.sleep(self.deps.debounce)  # gather the changes of a burst into one
+    def alerts_changed(self, outcome: autopilot.Outcome) -> None:
+        """The autopilot nudged a tutor, raised or closed alerts (signaling/autopilot.py)."""
+        self.changed(urgent=True)
+
+    async def _tell_coordinators(self, delay: float) -> None:
+        await asyncio.sleep(delay)  # gather the changes of a burst into one
+        if self._closed:
+            return
         try:
             state = await self.state()
             await self.emit("school:state", state.wire(), room=COORDINATORS)
@@ -206,7 +286,13 @@ class SchoolNamespace(ProtocolNamespace):
             log.warning("the coordinators' live view was not updated", exc_info=True)
 
     async def close(self) -> None:
-        """Stop a pending update (on shutdown)."""
-        if self._pending is not None:
-            self._pending.cancel()
-            await asyncio.gather(self._pending, return_exceptions=True)
+        """Stop pending updates (on shutdown). One already sending is let finish: cancelled
+        midway, it would leave a Redis connection half open."""
+        self._closed = True
+        tasks = [*self._urgent, *([self._pending] if self._pending else [])]
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=2.0)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

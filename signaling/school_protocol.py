@@ -10,11 +10,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from signaling.protocol import ClientEvent, Ok, Out, Payload
+from signaling.protocol import ClientEvent, Ok, Out, Payload, UserId
 
 # Up to the end of a long day: "until the end of the day" is chosen by the page in the
 # person's own time zone and sent as minutes.
 MAX_MINUTES = 24 * 60
+RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]  # a row's id, as the database keeps it
 
 
 # -- client to server --------------------------------------------------------------------
@@ -24,6 +25,17 @@ class SubstituteOffer(Payload):
     """Available to substitute for ``minutes`` from now; 0 withdraws the offer."""
 
     minutes: Annotated[int, Field(ge=0, le=MAX_MINUTES)]
+
+
+class AlertReassign(Payload):
+    """Give the alert's class to this tutor."""
+
+    alert_id: RowId
+    tutor_id: UserId
+
+
+class AlertDismiss(Payload):
+    alert_id: RowId
 
 
 # -- server to client --------------------------------------------------------------------
@@ -58,6 +70,7 @@ class ClassStarting(Out):
     topic: str
     starts_at: str
     tutor: PersonOnline | None
+    tutor_nudged: bool  # the tutor was not online before the start and was reminded
     students: list[PersonOnline]
 
 
@@ -69,6 +82,32 @@ class TutorNow(Out):
     substitute_until: str | None  # available to substitute until then
 
 
+class SubstituteNow(Out):
+    """A tutor who could take an alert's class, and why they rank where they do."""
+
+    user_id: int
+    name: str
+    online: bool
+    substitute_until: str | None  # offered to substitute until then
+    qualified: bool  # has taught this level
+    available: bool  # within their weekly availability
+    load: int  # classes they teach in the week around this one
+
+
+class AlertNow(Out):
+    """A class whose tutor is missing: ``late`` (not in the room after the start) or
+    ``dropped`` (left mid-class and not back). Newest first in ``SchoolState.alerts``."""
+
+    alert_id: int
+    kind: Literal["late", "dropped"]
+    lesson_id: int
+    topic: str
+    starts_at: str
+    tutor: str | None  # the missing tutor's name; None: no tutor was assigned
+    raised_at: str
+    substitutes: list[SubstituteNow]
+
+
 class SchoolState(Out):
     """The coordinator's live view: ``now`` is the server's clock, for elapsed times."""
 
@@ -76,6 +115,16 @@ class SchoolState(Out):
     in_progress: list[ClassInProgress]
     starting: list[ClassStarting]
     tutors: list[TutorNow]
+    alerts: list[AlertNow]
+
+
+class Called(Out):
+    """To a tutor on any page: a coordinator has just given them a class that is on now."""
+
+    lesson_id: int
+    topic: str
+    starts_at: str
+    join_url: str
 
 
 class StateAck(Ok):
@@ -89,8 +138,11 @@ class OfferAck(Ok):
 CLIENT_EVENTS: dict[str, ClientEvent] = {
     "school:state": ClientEvent(None, StateAck),
     "substitute:offer": ClientEvent(SubstituteOffer, OfferAck),
+    "alert:reassign": ClientEvent(AlertReassign, Ok),
+    "alert:dismiss": ClientEvent(AlertDismiss, Ok),
 }
 
 SERVER_EVENTS: dict[str, type[Out]] = {
     "school:state": SchoolState,
+    "school:called": Called,
 }

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from classroom import today
+from classroom import autopilot, today
 from classroom.db import transaction
 from classroom.models import Role
 from signaling import school_protocol as sp
@@ -23,10 +23,13 @@ async def snapshot(
     live = await presence.live_lessons()
     online = await presence.everyone()
     substitutes = await presence.substitutes(now.timestamp())
+    seen_now = autopilot.Whereabouts(frozenset(online), substitutes, presence.complete)
     async with transaction(maker) as db:
         found = await today.today(db, now, live)
         offline = set(substitutes) - set(online)
         absent = await today.names(db, offline) if offline else {}
+        alerts = await autopilot.open_alerts(db, now, seen_now)
+        nudged = await autopilot.nudged(db, [c.lesson_id for c in found.starting])
     rooms = {c.lesson_id: await presence.who(c.lesson_id) for c in found.in_progress}
     people = {p.user_id for c in found.in_progress + found.starting for p in _people(c)}
     seen = await presence.last_seen(sorted(people))
@@ -39,8 +42,35 @@ async def snapshot(
     return sp.SchoolState(
         now=_iso(now),
         in_progress=[_in_progress(c, rooms[c.lesson_id], online, seen) for c in found.in_progress],
-        starting=[_starting(c, online, seen) for c in found.starting],
+        starting=[_starting(c, online, seen, c.lesson_id in nudged) for c in found.starting],
         tutors=sorted(tutors, key=lambda t: (not t.online, t.name, t.user_id)),
+        alerts=[_alert(a) for a in alerts],
+    )
+
+
+def _alert(alert: autopilot.OpenAlert) -> sp.AlertNow:
+    return sp.AlertNow(
+        alert_id=alert.alert_id,
+        kind=alert.kind.value,  # nudges are never open
+        lesson_id=alert.lesson_id,
+        topic=alert.topic,
+        starts_at=_iso(alert.starts_at),
+        tutor=alert.tutor_name,
+        raised_at=_iso(alert.created_at),
+        substitutes=[
+            sp.SubstituteNow(
+                user_id=c.user_id,
+                name=c.name,
+                online=c.online,
+                substitute_until=_iso(datetime.fromtimestamp(c.offered_until, UTC))
+                if c.offered_until
+                else None,
+                qualified=c.qualified,
+                available=c.available,
+                load=c.load,
+            )
+            for c in alert.substitutes
+        ],
     )
 
 
@@ -91,13 +121,14 @@ def _in_progress(
 
 
 def _starting(
-    found: today.ClassNow, online: dict[int, Seen], seen: dict[int, float]
+    found: today.ClassNow, online: dict[int, Seen], seen: dict[int, float], nudged: bool
 ) -> sp.ClassStarting:
     return sp.ClassStarting(
         lesson_id=found.lesson_id,
         topic=found.topic,
         starts_at=_iso(found.starts_at),
         tutor=_person(found.tutor, online, seen),
+        tutor_nudged=nudged,
         students=[p for s in found.students if (p := _person(s, online, seen)) is not None],
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -68,3 +68,16 @@ def add_lesson(
             created_at=now(),
         )
     )
+
+
+class Clock:
+    """An app clock that a test moves forward: time passes for the app without waiting."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def move_to(self, moment: datetime) -> None:
+        self.offset = moment - datetime.now(UTC)

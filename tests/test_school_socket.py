@@ -30,6 +30,10 @@ class Page:
         """The first school:state pushed to this page that ``match``es."""
         return await self.events.wait("school:state", match)
 
+    def forget(self) -> None:
+        """Forget the states received so far: the next ``state`` waits for a newer one."""
+        self.events.seen.pop("school:state", None)
+
 
 async def open_page(school: School, visitor: Visitor | None) -> Page:
     events = Events()

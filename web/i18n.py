@@ -105,6 +105,7 @@ MESSAGE_TEXTS = {
     "lesson_assigned": N_("You will teach “{topic}” on {when}."),
     "substitution_assigned": N_("You are substituting in “{topic}” on {when}."),
     "substitution_removed": N_("Another tutor will teach “{topic}” on {when} in your place."),
+    "tutor_nudge": N_("“{topic}” starts {when} and your students will be waiting: please join."),
 }
 
 DONE_TEXTS = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ from classroom.errors import Notice
 from classroom.live import JoinWindow
 from classroom.models import User
 from signaling import wire_json
+from signaling.autopilot import Autopilot
 from signaling.media.sfu import Sfu
 from signaling.namespace import ClassNamespace, LiveDeps
 from signaling.presence import MemoryPresence, Presence, RedisPresence, Watched
@@ -32,6 +34,7 @@ LIVE: web.AppKey[ClassNamespace] = web.AppKey("live")
 SCHOOL_NAMESPACE = "/school"
 SCHOOL: web.AppKey[SchoolNamespace] = web.AppKey("school")
 SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio")
+AUTOPILOT: web.AppKey[Autopilot] = web.AppKey("autopilot")
 MAX_MESSAGE_BYTES = 256 * 1024  # an SDP offer with 27 media sections is about 30 kB
 
 
@@ -42,7 +45,7 @@ def join_window(app: web.Application) -> JoinWindow:
 
 def setup(app: web.Application) -> None:
     settings = app[SETTINGS]
-    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    manager = RedisManager(settings.redis_url) if settings.redis_url else None
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=manager,
@@ -89,7 +92,18 @@ async def _live(app: web.Application) -> AsyncIterator[None]:
     app[SIO].register_namespace(namespace)
     app[LIVE] = namespace
     sfu.start()
+    autopilot = Autopilot(
+        app[DB],
+        presence,
+        app[CLOCK],
+        settings.autopilot,
+        changed=school.alerts_changed,
+        interval=settings.autopilot_interval,
+    )
+    autopilot.start()
+    app[AUTOPILOT] = autopilot
     yield
+    await autopilot.close()
     await school.close()
     await presence.close()
 
@@ -105,6 +119,7 @@ def _school(app: web.Application, presence: Presence) -> SchoolNamespace:
             translate=lambda notice, language: _translate(app, notice, language),
             presence=presence,
             rate_limits=app[SETTINGS].live_rate_limits,
+            class_namespace=NAMESPACE,
         ),
     )
     app[SIO].register_namespace(school)
@@ -117,6 +132,10 @@ async def _close_live(app: web.Application) -> None:
     that SIGTERM stops a server with live classes in moments, not after the 60 s timeout
     that a still-open WebSocket would cost."""
     started = time.monotonic()
+    if AUTOPILOT in app:  # nothing may emit once the manager is closed
+        await app[AUTOPILOT].close()
+    if SCHOOL in app:
+        await app[SCHOOL].close()
     live = app.get(LIVE)
     rooms = len(live.deps.rooms.all()) if live is not None else 0
     if live is not None:
@@ -125,7 +144,37 @@ async def _close_live(app: web.Application) -> None:
     if sio.eio.sockets:  # close the transports too, not only the class namespace
         await sio.eio.disconnect()
     await sio.shutdown()
+    await _close_manager(sio)
     log.info("live classes closed (%d) in %.2f s", rooms, time.monotonic() - started)
+
+
+class RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
+    """python-socketio's Redis manager, keeping the clients it makes. Its publisher and its
+    listener each connect by replacing ``redis`` (whichever comes first at start-up is
+    replaced by the other), and ``shutdown`` closes none: ``close`` closes them all."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.clients: list[Any] = []
+
+    def _redis_connect(self) -> None:
+        super()._redis_connect()
+        self.clients.append((self.redis, self.pubsub))
+
+    async def close(self) -> None:
+        listener = getattr(self, "thread", None)
+        if isinstance(listener, asyncio.Task):
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+        for redis, pubsub in self.clients:
+            await pubsub.aclose()
+            await redis.connection_pool.disconnect(inuse_connections=True)
+            await redis.aclose()
+
+
+async def _close_manager(sio: socketio.AsyncServer) -> None:
+    if isinstance(sio.manager, RedisManager):
+        await sio.manager.close()
 
 
 def _address(app: web.Application, environ: dict[str, Any]) -> str:

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from classroom.autopilot import Policy
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -43,6 +45,10 @@ class Settings:
     # Reverse proxies (addresses or networks) whose X-Forwarded-For names the client;
     # without any, the socket's peer is the client.
     trusted_proxies: tuple[str, ...] = ()
+    # The late-tutor autopilot: when to nudge a tutor who is not online, when to alert the
+    # coordinators about a tutor missing from the room; how often each process looks.
+    autopilot: Policy = field(default_factory=Policy)
+    autopilot_interval: float = 1.0
 
     @property
     def secure_cookies(self) -> bool:
@@ -98,6 +104,11 @@ class Settings:
             signup_burst=int(env.get("KELAS_SIGNUP_BURST", "5")),
             trusted_proxies=_split(env.get("KELAS_TRUSTED_PROXIES", "")),
             live_rate_limits=env.get("KELAS_LIVE_RATE_LIMITS", "1") != "0",
+            autopilot=Policy(
+                nudge_before=timedelta(minutes=float(env.get("KELAS_NUDGE_BEFORE_MINUTES", "10"))),
+                late_after=timedelta(minutes=float(env.get("KELAS_LATE_AFTER_MINUTES", "2"))),
+                dropped_after=timedelta(seconds=float(env.get("KELAS_TUTOR_DROP_SECONDS", "90"))),
+            ),
         )
 
 
