@@ -79,6 +79,7 @@ async def watch(db: AsyncSession, now: datetime, policy: Policy, seen: Whereabou
         await db.scalars(
             select(Lesson).where(
                 Lesson.status == LessonStatus.SCHEDULED,
+                Lesson.ended_at.is_(None),
                 Lesson.starts_at <= now + policy.nudge_before,
                 Lesson.starts_at > now - timedelta(minutes=MAX_LESSON_MINUTES),
                 Lesson.ends_at > now,
@@ -180,7 +181,11 @@ async def _close_finished(db: AsyncSession, now: datetime) -> list[int]:
             .join(Lesson, Lesson.id == LessonAlert.lesson_id)
             .where(
                 LessonAlert.resolved_at.is_(None),
-                or_(Lesson.ends_at <= now, Lesson.status != LessonStatus.SCHEDULED),
+                or_(
+                    Lesson.ends_at <= now,
+                    Lesson.status != LessonStatus.SCHEDULED,
+                    Lesson.ended_at.is_not(None),
+                ),
             )
         )
     )

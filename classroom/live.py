@@ -52,6 +52,8 @@ class Admission:
 def _check_window(lesson: Lesson, now: datetime, window: JoinWindow) -> None:
     if lesson.status != LessonStatus.SCHEDULED:
         raise TooLate("This class was cancelled.")
+    if lesson.ended_at is not None:
+        raise TooLate("The tutor has ended this class.")
     if now < lesson.starts_at - window.before:
         minutes = str(int(window.before.total_seconds() // 60))
         raise TooLate("You can join from {minutes} minutes before the start.", minutes=minutes)

@@ -189,6 +189,8 @@ class Lesson(Base):
     # database itself refuses a count above capacity.
     booked: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     waiting: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # When the tutor ended the live class: no process admits anyone to it after that.
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     tutor: Mapped[User | None] = relationship(lazy="raise_on_sql")
     series: Mapped[Series | None] = relationship(lazy="raise_on_sql")
@@ -353,3 +355,17 @@ class LessonAlert(Base):
     substitute_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
+
+
+class LiveRoomState(Base):
+    """A live class's room state that must outlive its process (classroom/room_state.py):
+    written by the class's home after each change, read by the next home after a failover."""
+
+    __tablename__ = "live_room_states"
+
+    lesson_id: Mapped[int] = mapped_column(
+        ForeignKey("lessons.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # writes so far, for diagnosis
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

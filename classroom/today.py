@@ -53,6 +53,7 @@ async def today(
             select(Lesson)
             .where(
                 Lesson.status == LessonStatus.SCHEDULED,
+                Lesson.ended_at.is_(None),  # the tutor ended it
                 or_(
                     and_(Lesson.starts_at <= now + soon, Lesson.ends_at > now),
                     Lesson.id.in_(live),

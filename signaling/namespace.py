@@ -9,7 +9,9 @@ the user's language; nothing a client sends can crash the namespace.
 
 A class lives in one process (its home), so every socket of a room is connected here: the
 room's emits skip the message queue (``ignore_queue``), which also keeps a class going while
-Redis is down.
+Redis is down. What the room must not lose when its home dies (hands, the tutor's blocks,
+spotlight, lock, an ended class) is handed to the ``Keeper`` in ``_apply`` and restored when
+a process opens the room.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from classroom.errors import (
 )
 from classroom.models import User
 from signaling import protocol
+from signaling.keeper import Keeper
 from signaling.media.sfu import Sfu
 from signaling.presence import Presence
 from signaling.ratelimit import Buckets, Rate, TokenBucket
@@ -95,6 +98,7 @@ class LiveDeps:
     rooms: Rooms
     presence: Presence
     sfu: Sfu
+    keeper: Keeper
     ice_servers: list[dict[str, Any]]
     process: str = "local"
     monotonic: Callable[[], float] = time.monotonic
@@ -294,6 +298,9 @@ class ClassNamespace(ProtocolNamespace):
     # -- the one path from a room change to its effects ------------------------------------
 
     async def _apply(self, room: Room, change: Change, actor: str | None = None) -> None:
+        kept = room.unkept()
+        if kept is not None:
+            self.deps.keeper.keep(room.lesson_id, kept)
         if change.ended:
             await self.broadcast(room, "room:ended", protocol.Nothing())
         for departure in change.departures:
@@ -366,7 +373,7 @@ class ClassNamespace(ProtocolNamespace):
             home = await self.deps.presence.claim(admission.lesson_id, self.deps.process)
             if home != self.deps.process:
                 raise HostedElsewhere(home)
-            room = self.deps.rooms.open(admission)
+            room = await self._open(admission)
             person, change = room.join(admission, sid)
         except Exception as exc:
             raise self._refusal(exc, user) from None
@@ -381,6 +388,15 @@ class ClassNamespace(ProtocolNamespace):
             room.lesson_id, user.id, {"name": user.name, "role": person.role.value}
         )
         await self._record(live.record_join, room.lesson_id, user.id)
+
+    async def _open(self, admission: live.Admission) -> Room:
+        """The class's room here; when it is not open yet (its first join, or the first
+        after a failover or a restart), restored from what the class kept."""
+        room = self.deps.rooms.get(admission.lesson_id)
+        if room is None:
+            kept = await self.deps.keeper.load(admission.lesson_id)
+            room = self.deps.rooms.open(admission, kept)  # or the one opened meanwhile
+        return room
 
     async def _record(
         self, record: Callable[..., Awaitable[None]], lesson_id: int, user_id: int, **kw: Any
@@ -547,7 +563,8 @@ class ClassNamespace(ProtocolNamespace):
 
     async def close(self) -> None:
         """Close every live connection and peer (server shutdown): people reconnect to
-        whichever process serves the class next."""
+        whichever process serves the class next, which restores what each room kept."""
+        await self.deps.keeper.close()
         for room in self.deps.rooms.all():
             for person in list(room.participants.values()):
                 await self.close_socket(person.sid)

@@ -5,6 +5,10 @@ two changes (the event loop is the lock). Each transition returns a ``Change``: 
 changed, and so what must follow (who is told what, whether media gating or slots move, whose
 send plan changed, who left and why). The namespace applies a Change in one place, after the
 method returns. Time is passed in, never read here.
+
+What must outlive the process (hands, the tutor's blocks, spotlight, lock, who is in the room,
+an ended class) is exported by ``Room.kept`` and restored by ``Room.restored``; the namespace
+writes and reads it (classroom/room_state.py).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Literal
 
 from classroom.errors import Conflict, NotFound, PermissionDenied, TooLate
 from classroom.live import Admission, LiveRole
+from classroom.room_state import Blocks, KeptRoom
 from signaling import protocol
 
 Kind = Literal["audio", "video", "screen"]
@@ -149,6 +154,33 @@ class Room:
     restrictions: dict[int, tuple[bool, bool]] = field(default_factory=dict)
     tutor_name: str | None = None  # the assigned tutor, as of the latest admission
     tutor_away: bool = False  # the tutor was here and their connection dropped
+    # Raised hands kept from the class's previous home, in their order, until each is lowered
+    # or its person leaves: someone not back yet keeps their place in the queue. Those back
+    # are the head of ``hands``, in this order.
+    carried: list[int] = field(default_factory=list)
+    # Who was in the room when its previous home stopped: a lock does not keep them out.
+    returning: set[int] = field(default_factory=set)
+    _kept: KeptRoom | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def restored(cls, admission: Admission, kept: KeptRoom) -> Room:
+        """The room of a class opened (again) in this process, from what it kept. Nobody is
+        in it yet: each person gets their blocks and their place in the queue back on
+        returning."""
+        room = cls(
+            admission.lesson_id,
+            admission.topic,
+            admission.capacity,
+            spotlight=kept.spotlight,
+            locked=kept.locked,
+            ended=kept.ended,
+            restrictions={u: (b.mic, b.cam) for u, b in kept.restrictions.items()},
+            carried=list(kept.hands),
+            returning=set(kept.present),
+            tutor_name=admission.tutor_name,
+        )
+        room._kept = room.kept()
+        return room
 
     # -- arriving and leaving -----------------------------------------------------------
 
@@ -164,8 +196,10 @@ class Room:
         if present is not None:
             replaced, present.sid = present.sid, sid
             return present, Change(departures=[Departure(present, replaced, "replaced")])
-        if self.locked and admission.role == LiveRole.STUDENT:
+        returning = admission.user_id in self.returning
+        if self.locked and admission.role == LiveRole.STUDENT and not returning:
             raise PermissionDenied("The tutor has locked the room.")
+        self.returning.discard(admission.user_id)
         participant = Participant(admission.user_id, admission.name, admission.role, sid)
         mic_blocked, cam_blocked = self.restrictions.pop(admission.user_id, (False, False))
         participant.mic_blocked, participant.cam_blocked = mic_blocked, cam_blocked
@@ -174,6 +208,10 @@ class Room:
         if participant.role == LiveRole.TUTOR:
             self.tutor_away = False
             change.room = True  # the students stop waiting
+        if admission.user_id in self.carried:
+            ahead = self.carried[: self.carried.index(admission.user_id)]
+            self.hands.insert(sum(u in self.hands for u in ahead), admission.user_id)
+            change.hands = True
         return participant, change
 
     def leave(self, user_id: int, sid: str) -> Change:
@@ -192,9 +230,7 @@ class Room:
         if person.role == LiveRole.TUTOR:
             self.tutor_away = reason == "left"
             change.room = True  # "Your tutor is reconnecting"
-        if person.user_id in self.hands:
-            self.hands.remove(person.user_id)
-            change.hands = True
+        change.hands = self._drop_hand(person.user_id)
         if self.spotlight == person.user_id:
             self.spotlight = None
             change.room = True
@@ -240,15 +276,22 @@ class Room:
         if actor != target:
             self.require_tutor(actor)
         self.member(actor)
-        if target not in self.hands:
-            return Change()
-        self.hands.remove(target)
-        return Change(hands=True)
+        return Change(hands=self._drop_hand(target))
+
+    def _drop_hand(self, user_id: int) -> bool:
+        """Lower someone's hand, kept or raised here; True when the queue shown changed."""
+        if user_id in self.carried:
+            self.carried.remove(user_id)
+        if user_id not in self.hands:
+            return False
+        self.hands.remove(user_id)
+        return True
 
     def lower_all_hands(self, actor: int) -> Change:
         self.require_tutor(actor)
         lowered = bool(self.hands)
         self.hands.clear()
+        self.carried.clear()
         return Change(hands=lowered)
 
     def accept_unmute(self, user_id: int) -> Change:
@@ -357,6 +400,7 @@ class Room:
         departures = [Departure(p, p.sid, "ended") for p in self.participants.values()]
         self.participants.clear()
         self.hands.clear()
+        self.carried.clear()
         return Change(departures=departures, ended=True, media=True)
 
     # -- what the media layer should do -------------------------------------------------
@@ -412,6 +456,32 @@ class Room:
             state = "reconnecting" if self.tutor_away else "awaited"
         return protocol.TutorView(name=self.tutor_name, state=state)
 
+    # -- what outlives the process ------------------------------------------------------
+
+    def kept(self) -> KeptRoom:
+        """The part of this room that a restart or a failover must not lose."""
+        blocks = {u: Blocks(mic=mic, cam=cam) for u, (mic, cam) in self.restrictions.items()}
+        for p in self.participants.values():
+            if p.mic_blocked or p.cam_blocked:
+                blocks[p.user_id] = Blocks(mic=p.mic_blocked, cam=p.cam_blocked)
+        return KeptRoom(
+            hands=(*self.carried, *(u for u in self.hands if u not in self.carried)),
+            restrictions=dict(sorted(blocks.items())),
+            spotlight=self.spotlight,
+            locked=self.locked,
+            present=tuple(sorted(self.participants.keys() | self.returning)),
+            ended=self.ended,
+        )
+
+    def unkept(self) -> KeptRoom | None:
+        """``kept()`` when it changed since the last call (or since the room was restored),
+        else None: most changes (media, speaking) leave it as it was."""
+        kept = self.kept()
+        if kept == self._kept:
+            return None
+        self._kept = kept
+        return kept
+
 
 class Rooms:
     """The live rooms this process hosts."""
@@ -419,15 +489,11 @@ class Rooms:
     def __init__(self) -> None:
         self._rooms: dict[int, Room] = {}
 
-    def open(self, admission: Admission) -> Room:
+    def open(self, admission: Admission, kept: KeptRoom) -> Room:
+        """The class's room, restored from ``kept`` unless it is open already."""
         room = self._rooms.get(admission.lesson_id)
         if room is None:
-            room = Room(
-                admission.lesson_id,
-                admission.topic,
-                admission.capacity,
-                tutor_name=admission.tutor_name,
-            )
+            room = Room.restored(admission, kept)
             self._rooms[admission.lesson_id] = room
         return room
 

@@ -116,13 +116,16 @@ async def close_refused(client: socketio.AsyncClient) -> None:
         await http.close()
 
 
-async def refusal(school: School, user: User, visitor: Visitor, lesson_id: Any) -> dict[str, Any]:
-    """The data with which the server refuses this connection: ``{code, message}``, as a
-    browser's ``err.data`` receives it (and its message as ``err.message``)."""
+async def refusal(
+    school: School, user: User, visitor: Visitor, lesson_id: Any, url: str | None = None
+) -> dict[str, Any]:
+    """The data with which the server (or the one at ``url``) refuses this connection:
+    ``{code, message}``, as a browser's ``err.data`` receives it (and its message as
+    ``err.message``)."""
     events = Events()
     client = socketio.AsyncClient(reconnection=False)
     try:
-        client, events = await connect(school, user, visitor, lesson_id, events, client)
+        client, events = await connect(school, user, visitor, lesson_id, events, client, url)
     except socketio.exceptions.ConnectionError:
         await close_refused(client)
         error = await events.wait("connect_error")

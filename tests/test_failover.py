@@ -5,8 +5,9 @@ test's own, Debian's nginx in front running deploy/nginx.conf (ports replaced by
 tutor and a student as Socket.IO clients that reconnect by themselves (as socket.io-client does
 in the page) with aiortc media bots. After ``kill -9`` of the class's home, both reconnect
 through nginx, the other process takes the class once the dead home's lease has run out, the
-chat history (PostgreSQL) is there and media flows again. The times are printed and written to
-test-artifacts/failover.json. Then the killed process comes back: a student who reloads the
+chat history (PostgreSQL) is there, the room is as the tutor left it (the student muted, the
+room locked: classroom/room_state.py) and media flows again. The times are printed and written
+to test-artifacts/failover.json. Then the killed process comes back: a student who reloads the
 page is routed by class to it, refused with the home named, and let in at the home.
 """
 
@@ -21,7 +22,7 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,10 @@ import pytest
 import socketio
 from redis.asyncio import Redis
 
+from classroom import room_state
+from classroom.room_state import KeptRoom
 from tests.conftest import School
-from tests.live import Bot, Events, Member, close_refused, connect, live_class, publish
+from tests.live import Bot, Events, Member, close_refused, connect, live_class, publish, refusal
 from tests.redis_server import RedisServer, free_port
 from web.settings import Settings
 
@@ -304,7 +307,7 @@ async def cluster(settings: Settings, tmp_path: Path, redis_url: str) -> AsyncIt
 async def test_a_killed_home_s_class_resumes_elsewhere_and_stays_when_it_comes_back(
     school: School, settings: Settings, tmp_path: Path
 ) -> None:
-    setup = await live_class(school, students=1)
+    setup = await live_class(school, students=2)  # the second never comes: the lock is for them
     lesson_id = setup.lesson["id"]
     redis = RedisServer()
     await redis.start()
@@ -326,6 +329,12 @@ async def test_a_killed_home_s_class_resumes_elsewhere_and_stays_when_it_comes_b
             home = await home_of(redis.url, lesson_id)
             assert home in processes, home  # both were admitted: both are at the home
             (other,) = set(processes) - {home}
+            for control, data in [
+                ("control:mute", {"user_id": student.user.id}),
+                ("control:lock", {"locked": True}),
+            ]:
+                assert (await tutor.call(control, data)).get("ok"), control
+            await kept_at(processes[home], school, lesson_id, lambda k: k.locked)
             killed = time.monotonic()
             processes[home].kill_hard()
 
@@ -335,9 +344,12 @@ async def test_a_killed_home_s_class_resumes_elsewhere_and_stays_when_it_comes_b
                 member = person.member
                 hello = await member.call("hello", {"after": 0})
                 assert "before the failover" in [m["text"] for m in hello["chat"]], hello
+                assert hello["room"]["locked"], hello
+                muted = hello["me"]["mic_blocked"]
+                assert muted == (member is student), hello
                 if member.bot is not None:
                     await member.bot.close()
-                await publish(member)
+                await publish(member, mic=not muted)
                 await media_from_each_other([member])
                 return back - killed, time.monotonic() - killed
 
@@ -351,6 +363,10 @@ async def test_a_killed_home_s_class_resumes_elsewhere_and_stays_when_it_comes_b
 
             await student.call("chat:send", {"text": "after the failover"})
             await tutor.events.wait("chat:message", lambda m: m["text"] == "after the failover")
+            denied = await student.call("media:state", {"mic": True, "cam": True})
+            assert denied["error"]["code"] == "forbidden", denied  # still muted
+            newcomer = await refusal(school, *setup.students[1], lesson_id, url=socket_url)
+            assert newcomer["code"] == "forbidden" and "locked" in newcomer["message"], newcomer
 
             # Until the dead home's lease ran out, the other process refused to try again soon.
             refusals = [e["data"] for m in members for e in m.events.seen["connect_error"]]
@@ -382,7 +398,9 @@ async def test_a_killed_home_s_class_resumes_elsewhere_and_stays_when_it_comes_b
 
             # The killed process comes back and nginx routes the class by its hash to it
             # again: a student who reloads the page is refused there with the class's home
-            # named, and the page's next try asks nginx for that home.
+            # named, and the page's next try asks nginx for that home. (A reload is leaving
+            # and coming back, which a lock refuses: the tutor unlocks first.)
+            assert (await tutor.call("control:lock", {"locked": False})).get("ok")
             await running.restart(home)
             await running.reload_nginx()
             await student.bot.close()  # type: ignore[union-attr]
@@ -410,6 +428,23 @@ async def leave(member: Member) -> None:
     http = member.client.eio.http  # our own session, which python-engineio leaves open
     if http is not None and not http.closed:
         await http.close()
+
+
+async def kept_at(
+    home: Child, school: School, lesson_id: int, holds: Callable[[KeptRoom], bool]
+) -> None:
+    """Until what the class keeps in PostgreSQL ``holds``: checked again after each write
+    that the home logs (signaling/keeper.py), never on a timer."""
+    while True:
+        seen = len(home.lines)
+        async with school.maker() as db:
+            if holds(await room_state.load(db, lesson_id)):
+                return
+
+        def written(line: tuple[int, str], seen: int = seen) -> bool:
+            return line[0] > seen and f"class {lesson_id}: room state kept" in line[1]
+
+        await home.said.wait("line", written)
 
 
 async def home_of(redis_url: str, lesson_id: int) -> str | None:

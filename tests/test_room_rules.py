@@ -9,6 +9,7 @@ import pytest
 
 from classroom.errors import Conflict, KelasError, NotFound, PermissionDenied, TooLate
 from classroom.live import Admission, LiveRole
+from classroom.room_state import Blocks, KeptRoom
 from signaling.room import LARGE, SMALL, Change, Room
 
 TUTOR, ANA, BUDI, COORD = 1, 2, 3, 9
@@ -81,6 +82,7 @@ CASES: list[tuple[str, Callable[[Room], Change], dict[str, object]]] = [
     ("end", lambda r: r.end(TUTOR), expect(left=[(TUTOR, "ended"), (ANA, "ended"), (BUDI, "ended"), (COORD, "ended")], media=True, ended=True)),
     ("a new student", lambda r: r.join(admission(5, LiveRole.STUDENT), "sid5")[1], expect(joined=5, media=True)),
     ("the same student again", lambda r: r.join(admission(ANA, LiveRole.STUDENT), "new")[1], expect(left=[(ANA, "replaced")])),
+    ("a student whose hand was kept returns", lambda r: moved(r.raise_hand(BUDI) and r).join(admission(BUDI, LiveRole.STUDENT), "s")[1], expect(joined=BUDI, media=True, hands=True)),
 ]  # fmt: skip
 
 
@@ -130,3 +132,76 @@ def test_a_tutors_restrictions_survive_a_reconnect_and_plans_follow_the_spotligh
     r.set_spotlight(TUTOR, ANA)
     assert r.send_plan(ANA).camera == LARGE
     assert [p.user_id for p in r.publishers()] == [TUTOR, ANA, BUDI]
+
+
+CARL = 4
+
+
+def moved(r: Room) -> Room:
+    """The room as the next process restores it, once its home died: nobody in it yet."""
+    return Room.restored(admission(TUTOR, LiveRole.TUTOR), r.kept())
+
+
+def test_what_a_room_keeps_comes_back_in_the_next_process() -> None:
+    r = room()
+    r.join(admission(CARL, LiveRole.STUDENT), "sid4")
+    r.raise_hand(CARL)
+    r.raise_hand(ANA)
+    r.mute(TUTOR, ANA)
+    r.camera_off(TUTOR, BUDI)
+    r.allow_unmute(TUTOR, ANA)  # Ana may unmute again: only Budi's camera stays blocked
+    r.set_spotlight(TUTOR, BUDI)
+    r.lock(TUTOR, True)
+    kept = r.kept()
+    assert kept == KeptRoom(
+        hands=(CARL, ANA),
+        restrictions={BUDI: Blocks(cam=True)},
+        spotlight=BUDI,
+        locked=True,
+        present=(TUTOR, ANA, BUDI, CARL, COORD),
+    )
+    assert KeptRoom.model_validate(kept.model_dump(mode="json")) == kept  # the stored JSON
+    again = moved(r)
+    assert again.kept() == kept and again.unkept() is None  # restoring is not a change
+    assert (again.spotlight, again.locked, again.hands) == (BUDI, True, [])
+    # Those who were in the room come back through the lock, with their blocks.
+    again.join(admission(TUTOR, LiveRole.TUTOR), "t")
+    budi, _ = again.join(admission(BUDI, LiveRole.STUDENT), "b")
+    assert (budi.mic_blocked, budi.cam_blocked) == (False, True)
+    assert again.send_plan(BUDI).camera == LARGE
+    with pytest.raises(PermissionDenied):
+        again.join(admission(5, LiveRole.STUDENT), "new")
+    assert again.unkept() is None  # the same state, now with people in it
+
+
+def test_kept_hands_keep_their_place_as_people_come_back() -> None:
+    r = room()
+    r.join(admission(CARL, LiveRole.STUDENT), "sid4")
+    for student in (CARL, ANA, BUDI):
+        r.raise_hand(student)
+    again = moved(r)
+    again.join(admission(TUTOR, LiveRole.TUTOR), "t")
+    again.join(admission(BUDI, LiveRole.STUDENT), "b")
+    assert again.hands == [BUDI]
+    again.join(admission(6, LiveRole.STUDENT), "new")
+    again.raise_hand(6)  # raised after the move: behind everyone kept, back or not
+    assert again.hands == [BUDI, 6]
+    assert again.kept().hands == (CARL, ANA, BUDI, 6)
+    _, change = again.join(admission(CARL, LiveRole.STUDENT), "c")
+    assert change.hands and again.hands == [CARL, BUDI, 6]
+    again.lower_hand(TUTOR, ANA)  # lowered while away: she comes back with her hand down
+    again.join(admission(ANA, LiveRole.STUDENT), "a")
+    assert again.hands == [CARL, BUDI, 6]
+    again.leave(CARL, "c")  # leaving lowers a kept hand too
+    assert again.kept().hands == (BUDI, 6)
+
+
+def test_an_ended_class_stays_ended_and_unchanged_state_is_not_kept_again() -> None:
+    r = room()
+    assert r.unkept() is not None and r.unkept() is None
+    r.set_media(BUDI, mic=True, cam=False, screen=False)
+    assert r.unkept() is None  # media is not kept: it comes back with the people
+    r.end(TUTOR)
+    assert r.unkept() == KeptRoom(ended=True)
+    with pytest.raises(TooLate):
+        moved(r).join(admission(TUTOR, LiveRole.TUTOR), "t")

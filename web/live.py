@@ -19,6 +19,7 @@ from classroom.live import JoinWindow
 from classroom.models import User
 from signaling import wire_json
 from signaling.autopilot import Autopilot
+from signaling.keeper import Keeper
 from signaling.media.sfu import Sfu
 from signaling.namespace import ClassNamespace, LiveDeps
 from signaling.presence import MemoryPresence, Presence, RedisPresence, Watched
@@ -81,6 +82,7 @@ async def _live(app: web.Application) -> AsyncIterator[None]:
             rooms=Rooms(),
             presence=presence,
             sfu=sfu,
+            keeper=Keeper(app[DB], app[CLOCK]),
             ice_servers=list(settings.ice_servers),
             process=settings.process_name,
             rate_limits=settings.live_rate_limits,
