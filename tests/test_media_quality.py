@@ -96,7 +96,7 @@ def test_grades(rtt_ms: int | None, loss: float, expected: str) -> None:
     assert grade(rtt_ms, loss) == expected
 
 
-def test_changes_are_told_at_once_for_a_new_grade_and_otherwise_every_two_seconds() -> None:
+def test_a_new_grade_is_told_at_once_and_other_changes_every_two_seconds() -> None:
     estimate = Estimate()
     estimate.sent(A, 7 << 16, 0.0)
     told = []
@@ -106,9 +106,11 @@ def test_changes_are_told_at_once_for_a_new_grade_and_otherwise_every_two_second
         (1.5, 0.200, 0),  # moved, but too soon after
         (3.5, 0.300, 0),  # late enough, and moved: told
         (6.0, 0.180, 0),  # late enough, but moved by less than 20 ms
-        (6.1, 0.180, 255),  # poor: at once
+        (6.1, 0.180, 18),  # 2.1 % lost, fair: at once
+        (6.2, 0.180, 0),  # good again, but a grade was told just now
+        (6.7, 0.180, 0),  # still good: told
     ]:
         estimate.report(Block(A, lost, int(at * 100), 7, round((at - rtt) * S)), at)
         found = estimate.due(at)
         told.append(found and (found.grade, found.rtt_ms))
-    assert told == [("good", 100), None, ("good", 181), None, ("poor", 180)]
+    assert told == [("good", 100), None, ("good", 181), None, ("fair", 180), None, ("good", 180)]

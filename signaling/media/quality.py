@@ -37,6 +37,9 @@ GOOD_RTT_MS, POOR_RTT_MS = 300, 600
 GOOD_LOSS, POOR_LOSS = 0.02, 0.08
 ALPHA = 0.3  # weight of a new sample: a change shows within a few reports (~1 s each)
 TELL_EVERY_S = 2.0  # at most this often, unless the grade changes
+# A new grade is told at once, but not twice within this: the blocks of one compound report,
+# read one by one, must not flip it back and forth, nor must a loss that hovers at a bound.
+TELL_FLOOR_S = 0.5
 RTT_STEP_MS, LOSS_STEP = 20, 0.01  # smaller moves are not worth telling a whole class
 SENT_KEPT = 4  # SRs remembered per stream: a report may answer one that is not the latest
 NTP_UNITS = 65536  # DLSR, and the middle 32 bits of NTP, count 1/65536 s
@@ -111,13 +114,17 @@ class Estimate:
         return Quality(grade=grade(rtt_ms, loss), rtt_ms=rtt_ms, loss=loss)
 
     def due(self, now: float) -> Quality | None:
-        """The estimate, if it should be told now: the first one, and a new grade, at once;
-        otherwise at most every TELL_EVERY_S, and only when it moved noticeably."""
+        """The estimate, if it should be told now: the first one at once, a new grade at
+        once unless one was told in the last TELL_FLOOR_S; otherwise at most every
+        TELL_EVERY_S, and only when it moved noticeably."""
         current, told = self.quality(), self._told
         if current is None:
             return None
-        if told is not None and current.grade == told.grade:
-            if now - self._told_at < TELL_EVERY_S or not _moved(told, current):
+        if told is not None:
+            since = now - self._told_at
+            if current.grade != told.grade and since < TELL_FLOOR_S:
+                return None
+            if current.grade == told.grade and (since < TELL_EVERY_S or not _moved(told, current)):
                 return None
         self._told, self._told_at = current, now
         return current
