@@ -46,7 +46,7 @@ from signaling.keeper import Keeper
 from signaling.media.sfu import Sfu
 from signaling.presence import Presence
 from signaling.ratelimit import Buckets, Rate, TokenBucket
-from signaling.room import Change, Departure, Room, Rooms
+from signaling.room import Change, Departure, Participant, Room, Rooms
 from signaling.sockets import ProtocolNamespace, error_ack
 
 log = logging.getLogger(__name__)
@@ -280,6 +280,23 @@ class ClassNamespace(ProtocolNamespace):
         if room is not None and person is not None:
             self._spawn(self._after_failure(room, person.sid, reason))
 
+    def quality(self, lesson_id: int, user_id: int, quality: protocol.Quality) -> None:
+        """Called by the SFU with a participant's connection, measured from their receiver
+        reports: the class hears it (the tutor's tiles) and presence keeps it (the
+        coordinators' live view)."""
+        room = self.deps.rooms.get(lesson_id)
+        person = room.set_quality(user_id, quality) if room is not None else None
+        if room is not None and person is not None:
+            self._spawn(self._tell_quality(room, person, quality))
+
+    async def _tell_quality(
+        self, room: Room, person: Participant, quality: protocol.Quality
+    ) -> None:
+        payload = protocol.ParticipantQuality(user_id=person.user_id, **quality.model_dump())
+        await self.broadcast(room, "participant:quality", payload)
+        if room.participants.get(person.user_id) is person:  # still here after the await
+            await self.deps.presence.online(room.lesson_id, person.user_id, _presence(person))
+
     async def _after_failure(self, room: Room, sid: str, reason: str) -> None:
         try:
             who = await self.who(sid)
@@ -384,9 +401,7 @@ class ClassNamespace(ProtocolNamespace):
         await self.save_session(sid, session)
         await self.enter_room(sid, channel(room.lesson_id))
         await self._apply(room, change)
-        await self.deps.presence.online(
-            room.lesson_id, user.id, {"name": user.name, "role": person.role.value}
-        )
+        await self.deps.presence.online(room.lesson_id, user.id, _presence(person))
         await self._record(live.record_join, room.lesson_id, user.id)
 
     async def _open(self, admission: live.Admission) -> Room:
@@ -570,6 +585,14 @@ class ClassNamespace(ProtocolNamespace):
                 await self.close_socket(person.sid)
             await self.deps.presence.release(room.lesson_id, self.deps.process)
         await self.deps.sfu.close()
+
+
+def _presence(person: Participant) -> dict[str, Any]:
+    """What presence holds of someone in a class room (as JSON, when Redis shares it)."""
+    info: dict[str, Any] = {"name": person.name, "role": person.role.value}
+    if person.quality is not None:
+        info["quality"] = person.quality.wire()
+    return info
 
 
 def _chat(line: live.ChatLine) -> protocol.ChatMessage:

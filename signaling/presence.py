@@ -57,12 +57,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any, Final, TypeVar
 
+from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from classroom.errors import N_, Unavailable
+from signaling.protocol import Quality
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +78,8 @@ class Seen:
 
     ``since``: when their first open socket connected; ``seen``: when a process last
     confirmed a socket of theirs open (epoch seconds). ``lesson_id``: the live class room
-    they are in, if any; ``quality``: their connection quality there, once something
-    measures it (the room's presence info key ``quality``)."""
+    they are in, if any; ``quality``: their connection there, once the server measured it
+    (the room's presence info key ``quality``, see ``quality_of``)."""
 
     user_id: int
     name: str
@@ -85,7 +87,20 @@ class Seen:
     since: float
     seen: float
     lesson_id: int | None = None
-    quality: str | None = None
+    quality: Quality | None = None
+
+
+def quality_of(info: dict[str, Any]) -> Quality | None:
+    """The measured connection in a room's presence info (``{grade, rtt_ms, loss}``, as
+    ``Quality.wire()`` wrote it); None when there is none, or none this version can read
+    (another process of another version may share Redis during an upgrade)."""
+    found = info.get("quality")
+    if found is None:
+        return None
+    try:
+        return Quality.model_validate(found)
+    except ValidationError:
+        return None
 
 
 class Presence(ABC):
@@ -256,7 +271,6 @@ def _in_rooms(online: dict[int, Seen], rooms: dict[int, People], now: float) -> 
     found = dict(online)
     for lesson, people in sorted(rooms.items()):
         for user, info in people.items():
-            quality = info.get("quality")
             known = found.get(user) or Seen(
                 user,
                 str(info.get("name", "")),
@@ -264,9 +278,7 @@ def _in_rooms(online: dict[int, Seen], rooms: dict[int, People], now: float) -> 
                 since=now,
                 seen=now,
             )
-            found[user] = replace(
-                known, lesson_id=lesson, quality=str(quality) if quality else None
-            )
+            found[user] = replace(known, lesson_id=lesson, quality=quality_of(info))
     return found
 
 

@@ -97,6 +97,18 @@ class Nothing(Out):
     pass
 
 
+Grade = Literal["good", "fair", "poor"]
+
+
+class Quality(Out):
+    """A participant's connection as the server measures it from the RTCP receiver reports
+    their browser sends (signaling/media/quality.py, where the grades are defined)."""
+
+    grade: Grade
+    rtt_ms: int | None  # the round trip between the server and them; None until measured
+    loss: float  # the share of packets to them that stayed lost, 0..1, smoothed
+
+
 class ParticipantView(Out):
     user_id: int
     name: str
@@ -107,6 +119,11 @@ class ParticipantView(Out):
     mic_blocked: bool
     cam_blocked: bool
     speaking: bool
+    quality: Quality | None  # None until measured
+
+
+class ParticipantQuality(Quality):
+    user_id: int
 
 
 class Left(Out):
@@ -271,6 +288,7 @@ SERVER_EVENTS: dict[str, type[Out]] = {
     "participant:updated": ParticipantView,
     "participant:left": Left,
     "participant:speaking": Speaking,
+    "participant:quality": ParticipantQuality,
     "hands": Hands,
     "room:updated": RoomState,
     "room:ended": Nothing,

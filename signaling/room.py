@@ -48,6 +48,7 @@ class Participant:
     cam_blocked: bool = False  # the tutor turned their camera off
     unmute_requested: bool = False
     speaking: bool = False
+    quality: protocol.Quality | None = None  # their connection, as the SFU last measured it
 
     def public(self) -> protocol.ParticipantView:
         return protocol.ParticipantView(
@@ -60,6 +61,7 @@ class Participant:
             mic_blocked=self.mic_blocked,
             cam_blocked=self.cam_blocked,
             speaking=self.speaking,
+            quality=self.quality,
         )
 
 
@@ -313,6 +315,14 @@ class Room:
             return False
         me.speaking = speaking
         return True
+
+    def set_quality(self, user_id: int, quality: protocol.Quality) -> Participant | None:
+        """Record a participant's measured connection; returns them, or None if they are
+        not here (any more)."""
+        me = self.participants.get(user_id)
+        if me is not None:
+            me.quality = quality
+        return me
 
     # -- tutor controls -----------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from signaling.protocol import ClientEvent, Ok, Out, Payload, UserId
+from signaling.protocol import ClientEvent, Ok, Out, Payload, Quality, UserId
 
 # Up to the end of a long day: "until the end of the day" is chosen by the page in the
 # person's own time zone and sent as minutes.
@@ -52,7 +52,7 @@ class ParticipantNow(Out):
     user_id: int
     name: str
     role: Literal["tutor", "student", "observer"]
-    quality: str | None  # filled from RTCP later; None until measured
+    quality: Quality | None  # from their RTCP receiver reports; None until measured
 
 
 class ClassInProgress(Out):

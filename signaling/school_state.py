@@ -14,7 +14,7 @@ from classroom import autopilot, today
 from classroom.db import transaction
 from classroom.models import Role
 from signaling import school_protocol as sp
-from signaling.presence import People, Presence, Seen
+from signaling.presence import People, Presence, Seen, quality_of
 
 
 async def snapshot(
@@ -102,7 +102,7 @@ def _in_progress(
                 user_id=user,
                 name=str(info.get("name", "")),
                 role=info.get("role", "student"),
-                quality=str(info["quality"]) if info.get("quality") else None,
+                quality=quality_of(info),
             )
             for user, info in room.items()
         ),

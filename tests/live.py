@@ -18,6 +18,7 @@ from aiortc import (
     VideoStreamTrack,
 )
 from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import RtpPacket
 
 from classroom.models import Role, User
@@ -173,7 +174,9 @@ async def live_class(
 @dataclass
 class Bot:
     """An aiortc peer laid out like the browser page: publishes microphone and camera and
-    counts, per receiving slot, the RTP packets that arrive (nothing is decoded)."""
+    counts, per receiving slot, the RTP packets that arrive (nothing is decoded). As a
+    browser does, it sends receiver reports on what it receives (aiortc's own statistics,
+    fed here since its receive path, which would decode, is skipped)."""
 
     pc: RTCPeerConnection
     slots: int
@@ -192,10 +195,18 @@ class Bot:
 
         await asyncio.wait_for(loop(), TIMEOUT)
 
-    def counter(self, kind: str, index: int) -> Callable[[RtpPacket, int], Awaitable[None]]:
+    def counter(
+        self, kind: str, index: int, receiver: RTCRtpReceiver
+    ) -> Callable[[RtpPacket, int], Awaitable[None]]:
         from signaling.media.forwarding import vp8_keyframe_start
 
+        streams = receiver._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
+        clock_rate = 48000 if kind == "audio" else 90000
+
         async def count(packet: RtpPacket, arrival_time_ms: int = 0) -> None:
+            if packet.ssrc not in streams:
+                streams[packet.ssrc] = StreamStatistics(clock_rate)
+            streams[packet.ssrc].add(packet)  # what its receiver reports are made of
             self.received[(kind, index)] += 1
             if kind == "video" and vp8_keyframe_start(packet.payload):
                 self.keyframes[index] += 1
@@ -234,8 +245,29 @@ async def publish(
     for index, transceiver in enumerate(down):
         kind = "audio" if index < slots else "video"
         position = index if index < slots else index - slots
-        transceiver.receiver._handle_rtp_packet = bot.counter(kind, position)  # type: ignore[method-assign]
+        receiver = transceiver.receiver
+        receiver._handle_rtp_packet = bot.counter(kind, position, receiver)  # type: ignore[method-assign]
     ack = await member.call("media:state", {"mic": mic, "cam": cam, "screen": screen})
     assert ack.get("ok"), ack
     member.bot = bot
     return bot
+
+
+def lose(bot: Bot, lost: Callable[[int, int], bool]) -> None:
+    """Lose on the wire each RTP packet to ``bot`` for which ``lost(ssrc, seq)`` says so:
+    dropped before SRTP, as a network would (the header is readable; the rest is not)."""
+    from aiortc.rtp import is_rtcp
+
+    ice = bot.pc.getTransceivers()[0].receiver.transport.transport  # one, bundled
+    wire = ice._recv
+
+    async def lossy_wire() -> bytes:
+        while True:
+            data: bytes = await wire()
+            if len(data) > 12 and 127 < data[0] < 192 and not is_rtcp(data):
+                ssrc, seq = int.from_bytes(data[8:12], "big"), int.from_bytes(data[2:4], "big")
+                if lost(ssrc, seq):
+                    continue
+            return data
+
+    ice._recv = lossy_wire

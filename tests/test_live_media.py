@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import School
-from tests.live import Member, join, live_class, publish
+from tests.live import Member, join, live_class, lose, publish
 
 
 async def slot_of(member: Member, publisher: int) -> int:
@@ -103,7 +103,7 @@ async def test_lost_packets_are_resent_from_the_slot_history(school: School) -> 
     as a network would); the subscriber NACKs and the server resends from the slot's
     history, so no sequence number stays missing."""
     from aiortc.rtcrtpreceiver import NackGenerator
-    from aiortc.rtp import RtpPacket, is_rtcp
+    from aiortc.rtp import RtpPacket
 
     setup = await live_class(school, students=1)
     lesson_id = setup.lesson["id"]
@@ -126,21 +126,14 @@ async def test_lost_packets_are_resent_from_the_slot_history(school: School) -> 
             await receiver._send_rtcp_nack(packet.ssrc, sorted(nacks.missing))
         await counted(packet, arrival_time_ms)
 
-    ice = receiver.transport.transport
-    wire = ice._recv
-
-    async def lossy_wire() -> bytes:
-        while True:
-            data: bytes = await wire()
-            if len(data) > 12 and 127 < data[0] < 192 and not is_rtcp(data):
-                ssrc, seq = int.from_bytes(data[8:12], "big"), int.from_bytes(data[2:4], "big")
-                if ssrc in ssrcs and seq % 10 == 0 and seq not in dropped:
-                    dropped.add(seq)
-                    continue
-            return data
+    def every_tenth(ssrc: int, seq: int) -> bool:
+        if ssrc in ssrcs and seq % 10 == 0 and seq not in dropped:
+            dropped.add(seq)
+            return True
+        return False
 
     receiver._handle_rtp_packet = nacking  # type: ignore[method-assign]
-    ice._recv = lossy_wire  # type: ignore[method-assign]
+    lose(bot, every_tenth)
     await bot.until(lambda: len(dropped) >= 10 and all(s in seen for s in sorted(dropped)[:10]))
     for member in (tutor, student):
         await member.close()

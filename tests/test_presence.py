@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from classroom.errors import Unavailable
 from signaling.presence import MemoryPresence, Presence, RedisPresence, Seen
+from signaling.protocol import Quality
 from tests.redis_server import RedisServer
 
 REDIS_URL = os.environ.get("KELAS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -225,7 +226,7 @@ async def test_a_dead_process_leaves_no_ghosts(redis_server: RedisServer) -> Non
 
 
 def online(seen: dict[int, Seen]) -> dict[int, tuple[str, int | None, str | None]]:
-    return {user: (s.name, s.lesson_id, s.quality) for user, s in seen.items()}
+    return {user: (s.name, s.lesson_id, s.quality and s.quality.grade) for user, s in seen.items()}
 
 
 async def test_open_sockets_make_a_person_online_until_the_last_closes(
@@ -251,12 +252,13 @@ async def test_everyone_says_which_room_and_its_quality(presence: Presence) -> N
     await presence.opened(2, "b", DEWI)
     await presence.opened(3, "c", EKO)
     await presence.online(7, 1, AYU)
-    await presence.online(7, 2, {**DEWI, "quality": "poor"})
-    assert online(await presence.everyone()) == {
-        1: ("Ayu", 7, None),
-        2: ("Dewi", 7, "poor"),
-        3: ("Eko", None, None),
-    }
+    poor = {"grade": "poor", "rtt_ms": 700, "loss": 0.1}
+    await presence.online(7, 2, {**DEWI, "quality": poor})
+    await presence.online(7, 3, {**EKO, "quality": "good"})  # not a shape this version reads
+    found = await presence.everyone()
+    assert online(found) == {1: ("Ayu", 7, None), 2: ("Dewi", 7, "poor"), 3: ("Eko", 7, None)}
+    assert found[2].quality == Quality(grade="poor", rtt_ms=700, loss=0.1)
+    await presence.offline(7, 3)
     await presence.offline(7, 2)
     assert online(await presence.everyone())[2] == ("Dewi", None, None)
     # In a class room with no other page open (the class page has its own socket): online.

@@ -23,11 +23,14 @@ from aiortc.rtp import (
     RTCP_PSFB_PLI,
     RTCP_RTPFB_NACK,
     RtcpPsfbPacket,
+    RtcpRrPacket,
     RtcpRtpfbPacket,
+    RtcpSrPacket,
     RtpPacket,
 )
 
 from signaling.media.hooks import set_sender_report
+from signaling.media.quality import Block
 
 log = logging.getLogger(__name__)
 Kind = Literal["audio", "video", "screen"]
@@ -239,10 +242,12 @@ class Source:
 
 
 def slot_rtcp_handler(
-    slot: Slot, original: Callable[[Any], Awaitable[None]]
+    slot: Slot, original: Callable[[Any], Awaitable[None]], heard: Callable[[Block], None]
 ) -> Callable[[Any], Awaitable[None]]:
     """Replaces aiortc's sender RTCP handler: NACKs are answered from the slot's history and
-    keyframe requests go to the slot's current publisher; reports keep their usual path."""
+    keyframe requests go to the slot's current publisher; the subscriber's report blocks
+    about this slot (in an RR, or in the SR of a browser that also sends) are ``heard`` for
+    the quality estimate, and keep their usual path too."""
 
     async def handle(packet: Any) -> None:
         if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
@@ -251,19 +256,29 @@ def slot_rtcp_handler(
             if slot.source is not None:
                 slot.source.want_keyframe(force=True)
         else:
+            if isinstance(packet, RtcpRrPacket | RtcpSrPacket):
+                for r in packet.reports:
+                    if r.ssrc == slot.ssrc:
+                        heard(Block(r.ssrc, r.fraction_lost, r.highest_sequence, r.lsr, r.dlsr))
             await original(packet)
 
     return handle
 
 
 def slot_report_sender(
-    slot: Slot, original: Callable[[list[Any]], Awaitable[None]]
+    slot: Slot,
+    original: Callable[[list[Any]], Awaitable[None]],
+    sent: Callable[[int, int], None],
 ) -> Callable[[list[Any]], Awaitable[None]]:
     """Replaces aiortc's sender RTCP output: a slot that never forwarded anything has nothing
-    to report, and the reports of dozens of idle slots per person cost real CPU."""
+    to report, and the reports of dozens of idle slots per person cost real CPU. Each SR
+    that leaves is ``sent(ssrc, ntp)``: the round trip is measured from it."""
 
     async def send(packets: list[Any]) -> None:
         if slot.packets:
+            for packet in packets:
+                if isinstance(packet, RtcpSrPacket):
+                    sent(packet.ssrc, packet.sender_info.ntp_timestamp)
             await original(packets)
 
     return send

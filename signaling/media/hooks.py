@@ -25,8 +25,8 @@ REQUIRED = [
     (RTCRtpReceiver, "_send_rtcp_pli"),  # keyframe requests to the publisher
     (RTCRtpReceiver, "_send_rtcp_nack"),  # retransmission requests to the publisher
     (RTCRtpReceiver, "_send_rtcp"),  # REMB to the publisher
-    (RTCRtpSender, "_handle_rtcp_packet"),  # replaced per sender: NACK, PLI from subscribers
-    (RTCRtpSender, "_send_rtcp"),  # wrapped per sender: idle slots send no reports
+    (RTCRtpSender, "_handle_rtcp_packet"),  # replaced per sender: NACK, PLI, reports (quality)
+    (RTCRtpSender, "_send_rtcp"),  # wrapped per sender: idle slots send no SR; SRs sent timed
     (RTCDtlsTransport, "_send_rtp"),  # SRTP protect + send of a forwarded packet
     (NackGenerator, "add"),
     # guard.py: where datagrams enter

@@ -39,6 +39,7 @@ from signaling.media.forwarding import (
 )
 from signaling.media.guard import Gate, protect
 from signaling.media.hooks import drop_bitrate_estimator
+from signaling.media.quality import Block, Estimate
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,18 @@ class Peer:
     screen_slot: Slot | None = None
     assignment: dict[int, int] = field(default_factory=dict)  # slot index -> publisher
     layout: protocol.Layout | None = None  # the layout this subscriber was last told
+    quality: Estimate = field(default_factory=Estimate)  # from their reports on the slots
+    measured: Callable[[protocol.Quality], None] = lambda quality: None
+
+    def sent(self, ssrc: int, ntp: int) -> None:
+        self.quality.sent(ssrc, ntp, time.monotonic())
+
+    def heard(self, block: Block) -> None:
+        now = time.monotonic()
+        self.quality.report(block, now)
+        due = self.quality.due(now)
+        if due is not None:
+            self.measured(due)
 
     async def close(self) -> None:
         """Detach the slots and close the connection. Never raises: a failure to close is
@@ -278,8 +291,10 @@ async def negotiate(
         number = index % slots if kind != "screen" else 0
         label = f"{peer.gate.label}, {kind} slot {number}"
         slot = Slot(sender, kind, sender._ssrc, payload_type, clock_rate, label=label)
-        sender._send_rtcp = slot_report_sender(slot, sender._send_rtcp)  # type: ignore[method-assign,assignment]
-        sender._handle_rtcp_packet = slot_rtcp_handler(slot, sender._handle_rtcp_packet)  # type: ignore[method-assign,assignment]
+        sender._send_rtcp = slot_report_sender(slot, sender._send_rtcp, peer.sent)  # type: ignore[method-assign,assignment]
+        sender._handle_rtcp_packet = slot_rtcp_handler(  # type: ignore[method-assign,assignment]
+            slot, sender._handle_rtcp_packet, peer.heard
+        )
         if kind == "audio":
             peer.audio_slots.append(slot)
         elif kind == "video":

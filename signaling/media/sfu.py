@@ -42,12 +42,21 @@ class MediaListener(Protocol):
         browser) or "dtls" (the handshake failed, e.g. a certificate that does not match)."""
         ...
 
+    def quality(self, lesson_id: int, user_id: int, quality: protocol.Quality) -> None:
+        """This participant's connection, measured from their receiver reports: told at
+        once when its grade changes, otherwise at most every couple of seconds
+        (signaling/media/quality.py)."""
+        ...
+
 
 class _Nobody:
     def speaking(self, lesson_id: int, user_id: int, speaking: bool) -> bool:
         return False
 
     def failed(self, lesson_id: int, user_id: int, reason: str) -> None:
+        return None
+
+    def quality(self, lesson_id: int, user_id: int, quality: protocol.Quality) -> None:
         return None
 
 
@@ -89,6 +98,12 @@ class Sfu:
         key = (room.lesson_id, user_id)
         gate = Gate(f"user {user_id} in class {room.lesson_id}", self._tally)
         peer = Peer(user_id, RTCPeerConnection(configuration(self._ice_servers)), gate)
+
+        def measured(quality: protocol.Quality) -> None:
+            if self._peers.get(key) is peer:
+                self._listener.quality(room.lesson_id, user_id, quality)
+
+        peer.measured = measured
         slots = self.slots_for(room)
         try:
             answer = await negotiate(

@@ -47,6 +47,11 @@ async def test_a_coordinator_watches_a_class_fill_up_without_reloading(
     await card.get_by_text("Sinta Student").wait_for()
     text = await card.inner_text()
     assert "In the room: 2" in text and "Student" in text
+    # Each person's connection, graded from the RTCP reports their browser sends: on loopback,
+    # good; the tutor sees it on the student's tile too.
+    await card.locator('[title^="Connection good"]').nth(1).wait_for()
+    assert " ms · 0%" in await card.inner_text()
+    await tutor.locator('.tile .quality-good[title^="Connection good"]').first.wait_for()
     assert await page.evaluate("window.sameDocument") is True
     tutors = page.locator("#board-tutors")
     assert "Tari Tutor" in await tutors.inner_text()

@@ -83,6 +83,16 @@ STRINGS = {
     "default_device": N_("{name} (default)"),
     "microphone_n": N_("Microphone {n}"),
     "camera_n": N_("Camera {n}"),
+    # A person's connection as the server measures it. {grade}: one of the three words below;
+    # {numbers}: the round trip and the loss, as in quality_numbers or quality_loss.
+    "quality": N_("Connection {grade}: {numbers}"),
+    "quality_good": N_("good"),
+    "quality_fair": N_("fair"),
+    "quality_poor": N_("poor"),
+    # {rtt}: "45 ms"; {loss}: "0.5%" (both formatted by the browser).
+    "quality_numbers": N_("{rtt} round trip, {loss} lost"),
+    # Before a round trip is measured. {loss}: "0.5%".
+    "quality_loss": N_("{loss} lost"),
 }
 
 

@@ -45,6 +45,17 @@ STRINGS = {
     "role_tutor": N_("Tutor"),
     "role_student": N_("Student"),
     "role_observer": N_("Observer"),
+    # A person's connection as the server measures it. {grade}: one of the three words below;
+    # {numbers}: the round trip and the loss, as in quality_numbers or quality_loss.
+    "quality": N_("Connection {grade}: {numbers}"),
+    "quality_good": N_("good"),
+    "quality_fair": N_("fair"),
+    "quality_poor": N_("poor"),
+    # {rtt}: "45 ms"; {loss}: "0.5%" (both formatted by the browser).
+    "quality_numbers": N_("{rtt} round trip, {loss} lost"),
+    # Before a round trip is measured. {loss}: "0.5%".
+    "quality_loss": N_("{loss} lost"),
+    "quality_unknown": N_("connection not measured yet"),
 }
 # How long a tutor may say they are available to substitute; "day": until local midnight.
 SUBSTITUTE_FOR = {"30": 30, "60": 60, "120": 120, "day": None}

@@ -161,6 +161,13 @@ function enter() {
       markSpeaking();
     }
   });
+  socket.on("participant:quality", ({ user_id, grade, rtt_ms, loss }) => {
+    const p = state.people.get(user_id);
+    if (p) {
+      p.quality = { grade, rtt_ms, loss };
+      renderTiles();
+    }
+  });
   socket.on("hands", ({ hands }) => {
     state.hands = hands;
     renderPeople();

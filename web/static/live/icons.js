@@ -53,3 +53,12 @@ export function micOffIcon() {
     ["path", { d: "M4 3l16 18", fill: "none", stroke: "currentColor", "stroke-width": "2.2" }],
   ]);
 }
+
+/** Signal bars, `lit` of three drawn solid (a connection's grade, quality.js). */
+export function signalIcon(lit) {
+  const bar = (i, height) => [
+    "rect",
+    { x: 4 + 6 * i, y: 20 - height, width: 4, height, rx: 1, opacity: i < lit ? 1 : 0.3 },
+  ];
+  return icon("signal", [bar(0, 6), bar(1, 11), bar(2, 16)]);
+}

@@ -3,7 +3,8 @@
 // restarts when people come, go or change places.
 import { $, el, handBadge } from "./dom.js";
 import { galleryGrid, stageLayout } from "./layout.js";
-import { micOffIcon } from "./icons.js";
+import { micOffIcon, signalIcon } from "./icons.js";
+import { BARS, qualityText } from "./quality.js";
 
 const tiles = new Map(); // user id -> figure: kept across renders so video never restarts
 const screenVideo = $("#screen");
@@ -42,6 +43,17 @@ function caption(figure, person, name, state, config) {
     );
   const hand = person && handBadge(state.hands, person.user_id, config.language, T);
   if (hand) parts.push(hand);
+  // The tutor (and an observing coordinator) sees how each person's connection is doing.
+  const quality = config.role !== "student" && qualityText(person?.quality, config.language, T);
+  if (quality)
+    parts.push(
+      el(
+        "span",
+        { class: `quality quality-${person.quality.grade}`, title: quality },
+        signalIcon(BARS[person.quality.grade]),
+        el("span", { class: "vh" }, quality),
+      ),
+    );
   figure.querySelector("figcaption").replaceChildren(...parts);
 }
 

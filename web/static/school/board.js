@@ -1,6 +1,7 @@
 // The coordinator's live view (/live): renders each school:state snapshot; no reloads.
 import { school } from "./online.js";
 import { clock, clockOffset, fill, onlineCount, progress, startsIn } from "./view.js";
+import { qualityNumbers, qualityText } from "../live/quality.js";
 
 const config = JSON.parse(document.getElementById("board-config").textContent);
 const S = config.strings;
@@ -20,6 +21,20 @@ const online = (person) =>
     ? badge(S.online, "ok")
     : badge(person.last_seen ? fill(S.last_seen, { time: at(person.last_seen) }) : S.offline, "warn");
 
+const GRADE_BADGE = { good: "ok", fair: "warn", poor: "bad" };
+
+/** A person's connection in a class room, compact enough for a phone: "good 45 ms · 0%". */
+function quality(q) {
+  if (!q) return el("span", { class: "muted numbers" }, S.quality_unknown);
+  return el(
+    "span",
+    { title: qualityText(q, config.language, S) },
+    badge(S["quality_" + q.grade], GRADE_BADGE[q.grade]),
+    " ",
+    el("span", { class: "muted numbers" }, qualityNumbers(q, config.language)),
+  );
+}
+
 function inProgress(c, now) {
   const tutor = c.tutor
     ? el(
@@ -31,7 +46,7 @@ function inProgress(c, now) {
       )
     : el("p", {}, badge(S.no_tutor, "bad"));
   const people = c.participants.map((p) =>
-    el("li", {}, p.name, " ", el("span", { class: "muted" }, S["role_" + p.role])),
+    el("li", {}, p.name, " ", el("span", { class: "muted" }, S["role_" + p.role]), " ", quality(p.quality)),
   );
   return el(
     "article",
