@@ -40,6 +40,7 @@ from classroom.errors import (
 )
 from classroom.models import User
 from signaling import protocol
+from signaling.ice import IceServers
 from signaling.media.sfu import Sfu
 from signaling.presence import Presence
 from signaling.ratelimit import Buckets, Rate, TokenBucket
@@ -95,7 +96,7 @@ class LiveDeps:
     rooms: Rooms
     presence: Presence
     sfu: Sfu
-    ice_servers: list[dict[str, Any]]
+    ice: IceServers
     process: str = "local"
     monotonic: Callable[[], float] = time.monotonic
     join_rate: Rate = JOIN_RATE
@@ -443,7 +444,8 @@ class ClassNamespace(ProtocolNamespace):
             me=me.public(),
             chat=[_chat(line) for line in chat],
             media=protocol.HelloMedia(
-                ice_servers=self.deps.ice_servers,
+                # Fresh TURN credentials for each hello: each peer connection is new.
+                ice_servers=self.deps.ice.for_user(who.user_id, self.deps.clock().timestamp()),
                 slots=self.deps.sfu.slots_for(room),
                 plan=room.send_plan(who.user_id).public(),
             ),

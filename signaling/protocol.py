@@ -193,8 +193,23 @@ class Ok(Out):
     ok: Literal[True] = True
 
 
+class StunServer(Out):
+    urls: list[str]
+
+
+class TurnServer(Out):
+    """A TURN server with this join's credentials (signaling/ice.py): they expire."""
+
+    urls: list[str]
+    username: str
+    credential: str
+
+
+IceServer = StunServer | TurnServer
+
+
 class HelloMedia(Out):
-    ice_servers: list[dict[str, Any]]
+    ice_servers: list[IceServer]
     slots: int
     plan: MediaPlan
 

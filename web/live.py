@@ -66,7 +66,7 @@ async def _live(app: web.Application) -> AsyncIterator[None]:
     presence.start()
     school = _school(app, presence)
     presence.listen(school.changed)
-    sfu = Sfu(list(settings.ice_servers))
+    sfu = Sfu(settings.stun_urls)
     namespace = ClassNamespace(
         NAMESPACE,
         LiveDeps(
@@ -78,7 +78,7 @@ async def _live(app: web.Application) -> AsyncIterator[None]:
             rooms=Rooms(),
             presence=presence,
             sfu=sfu,
-            ice_servers=list(settings.ice_servers),
+            ice=settings.ice,
             process=settings.process_name,
             rate_limits=settings.live_rate_limits,
             address=lambda environ: _address(app, environ),

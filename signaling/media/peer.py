@@ -12,7 +12,7 @@ import ipaddress
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from aiortc import (
@@ -99,15 +99,8 @@ class Peer:
         return self.audio_slots + self.video_slots + extra
 
 
-def configuration(ice_servers: list[dict[str, object]]) -> RTCConfiguration:
-    servers = [
-        RTCIceServer(
-            urls=server["urls"],  # type: ignore[arg-type]
-            username=server.get("username"),  # type: ignore[arg-type]
-            credential=server.get("credential"),  # type: ignore[arg-type]
-        )
-        for server in ice_servers
-    ]
+def configuration(stun_urls: Sequence[str]) -> RTCConfiguration:
+    servers = [RTCIceServer(urls=list(stun_urls))] if stun_urls else []
     return RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
 
 

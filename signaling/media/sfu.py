@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from aiortc import RTCPeerConnection
@@ -54,9 +55,12 @@ class _Nobody:
 class Sfu:
     """Every peer connection of this process, and the forwarding between them."""
 
-    def __init__(self, ice_servers: list[dict[str, Any]]) -> None:
+    def __init__(self, stun_urls: Sequence[str] = ()) -> None:
+        """``stun_urls`` let the server learn its public address behind a 1:1 NAT (a cloud
+        machine). The server never uses TURN: it must be reachable itself, and a relay
+        allocated per peer connection would only delay every answer."""
         hooks.check()
-        self._ice_servers = ice_servers
+        self._stun_urls = tuple(stun_urls)
         self._listener: MediaListener = _Nobody()
         self._peers: dict[tuple[int, int], Peer] = {}
         self._voice: dict[tuple[int, int], float] = {}  # last loud packet
@@ -88,7 +92,7 @@ class Sfu:
         Call ``gate`` and ``assign`` afterwards, as after any change of the room."""
         key = (room.lesson_id, user_id)
         gate = Gate(f"user {user_id} in class {room.lesson_id}", self._tally)
-        peer = Peer(user_id, RTCPeerConnection(configuration(self._ice_servers)), gate)
+        peer = Peer(user_id, RTCPeerConnection(configuration(self._stun_urls)), gate)
         slots = self.slots_for(room)
         try:
             answer = await negotiate(
