@@ -17,7 +17,7 @@ from aiortc import (
     RTCSessionDescription,
     VideoStreamTrack,
 )
-from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc.rtcconfiguration import RTCBundlePolicy, RTCIceServer, RTCIceTransportPolicy
 from aiortc.rtp import RtpPacket
 
 from classroom.models import Role, User
@@ -208,12 +208,21 @@ def _prefer(transceiver: Any, mime: str) -> None:
 
 
 async def publish(
-    member: Member, *, mic: bool = True, cam: bool = True, screen: bool = False
+    member: Member, *, mic: bool = True, cam: bool = True, screen: bool = False, relay: bool = False
 ) -> Bot:
-    """Connect a bot's media the way the browser does (docs/protocol.md, "Media")."""
+    """Connect a bot's media the way the browser does (docs/protocol.md, "Media"). With
+    ``relay``, it uses the ICE servers of its ``hello`` and only their relays, as the page does
+    on its second try (iceTransportPolicy "relay")."""
     hello = await member.call("hello", {"after": 0})
     slots = hello["media"]["slots"]
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+    servers = [RTCIceServer(**server) for server in hello["media"]["ice_servers"]]
+    pc = RTCPeerConnection(
+        RTCConfiguration(
+            iceServers=servers if relay else [],
+            bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+            iceTransportPolicy=RTCIceTransportPolicy.RELAY if relay else RTCIceTransportPolicy.ALL,
+        )
+    )
     bot = Bot(pc, slots)
     up = [
         pc.addTransceiver(AudioStreamTrack() if mic else "audio", direction="sendonly"),
