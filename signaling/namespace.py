@@ -493,7 +493,12 @@ class ClassNamespace(ProtocolNamespace):
         self, sid: str, who: Who, room: Room, payload: protocol.Candidate
     ) -> None:
         await self.deps.sfu.candidate(
-            room.lesson_id, who.user_id, payload.candidate, payload.sdpMid, payload.sdpMLineIndex
+            room.lesson_id,
+            who.user_id,
+            payload.candidate,
+            payload.sdpMid,
+            payload.sdpMLineIndex,
+            payload.usernameFragment,
         )
 
     # -- hands ----------------------------------------------------------------------------

@@ -9,13 +9,7 @@ import pytest
 from aioice.ice import get_host_addresses
 
 from tests.conftest import School, SchoolFactory, TurnFactory
-from tests.live import Bot, Member, join, live_class, publish
-
-
-async def slot_of(member: Member, publisher: int) -> int:
-    """The slot in which ``member`` receives ``publisher``, from the server's media:slots."""
-    layout = await member.events.wait("media:slots", lambda s: publisher in s["slots"].values())
-    return int(next(i for i, p in layout["slots"].items() if p == publisher))
+from tests.live import Bot, Member, join, live_class, publish, slot_of
 
 
 async def test_everyone_receives_everyone_else_and_muting_stops_the_audio(school: School) -> None:
