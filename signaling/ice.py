@@ -55,6 +55,8 @@ class IceServers:
             raise ValueError(f"not a STUN or TURN URL: {', '.join(bad)}")
         if self.turn_urls and len(self.turn_secret) < 16:
             raise ValueError("TURN needs its shared secret (KELAS_TURN_SECRET, 16+ characters)")
+        if self.turn_secret.startswith("CHANGE-ME"):
+            raise ValueError("KELAS_TURN_SECRET is still deploy/turnserver.conf's placeholder")
         if self.lifetime_s <= 0:
             raise ValueError("the TURN credential lifetime must be positive")
 

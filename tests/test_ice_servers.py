@@ -14,6 +14,7 @@ from tests.live import join, live_class
 from web.settings import Settings
 
 SECRET = "correct-horse-battery-staple"
+PLACEHOLDER = "CHANGE-ME-to-the-value-of-KELAS_TURN_SECRET"  # deploy/turnserver.conf's
 TURN = ("turn:turn.example.org:3478?transport=udp", "turn:turn.example.org:3478?transport=tcp",
         "turns:turn.example.org:443?transport=tcp")  # fmt: skip
 
@@ -53,6 +54,7 @@ def test_without_servers_the_browser_gets_none_and_with_stun_only_no_credential(
         ({"turn_urls": ("turn:t.example?transport=sctp",), "turn_secret": SECRET}, "not a STUN"),
         ({"stun_urls": ("turn:t.example:3478",)}, "not a STUN or TURN"),
         ({"turn_urls": TURN, "turn_secret": SECRET, "lifetime_s": 0}, "lifetime"),
+        ({"turn_urls": TURN, "turn_secret": PLACEHOLDER}, "placeholder"),
     ],
 )
 def test_a_server_that_cannot_work_is_refused_at_start_up(

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from signaling.ice import IceServers, turn_credential, turn_username
+from signaling.ice import turn_credential, turn_username
 from tests.turn_client import TurnProbe
 
 SHIPPED = Path(__file__).resolve().parent.parent / "deploy" / "turnserver.conf"
@@ -175,10 +175,6 @@ class TurnServer:
             await self._drain
 
     # -- what clients use ---------------------------------------------------------------
-
-    def ice(self, *urls: str) -> IceServers:
-        """Kelas's ICE settings for this server; ``urls`` default to UDP, TCP and TLS."""
-        return IceServers(turn_urls=urls or self.urls(), turn_secret=self.secret)
 
     def urls(self) -> tuple[str, str, str]:
         return (
