@@ -42,6 +42,7 @@ from classroom.errors import (
 )
 from classroom.models import User
 from signaling import protocol
+from signaling.ice import IceServers
 from signaling.keeper import Keeper
 from signaling.media.sfu import Sfu
 from signaling.presence import Presence
@@ -99,7 +100,7 @@ class LiveDeps:
     presence: Presence
     sfu: Sfu
     keeper: Keeper
-    ice_servers: list[dict[str, Any]]
+    ice: IceServers
     process: str = "local"
     monotonic: Callable[[], float] = time.monotonic
     join_rate: Rate = JOIN_RATE
@@ -474,7 +475,8 @@ class ClassNamespace(ProtocolNamespace):
             me=me.public(),
             chat=[_chat(line) for line in chat],
             media=protocol.HelloMedia(
-                ice_servers=self.deps.ice_servers,
+                # Fresh TURN credentials for each hello: each peer connection is new.
+                ice_servers=self.deps.ice.for_user(who.user_id, self.deps.clock().timestamp()),
                 slots=self.deps.sfu.slots_for(room),
                 plan=room.send_plan(who.user_id).public(),
             ),
@@ -522,7 +524,12 @@ class ClassNamespace(ProtocolNamespace):
         self, sid: str, who: Who, room: Room, payload: protocol.Candidate
     ) -> None:
         await self.deps.sfu.candidate(
-            room.lesson_id, who.user_id, payload.candidate, payload.sdpMid, payload.sdpMLineIndex
+            room.lesson_id,
+            who.user_id,
+            payload.candidate,
+            payload.sdpMid,
+            payload.sdpMLineIndex,
+            payload.usernameFragment,
         )
 
     # -- hands ----------------------------------------------------------------------------

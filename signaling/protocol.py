@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from classroom.schemas import MultiLine, OneLine
 
 MAX_SDP = 100_000
 MAX_SEQ = 2**31 - 1  # chat sequence numbers are 32-bit integers in the database
 UserId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+ICE_UFRAG = r"^[A-Za-z0-9+/]{4,256}$"  # ice-char (RFC 8839 section 5.4)
 
 
 class Payload(BaseModel):
@@ -76,9 +77,23 @@ class Offer(Payload):
 
 
 class Candidate(Payload):
-    candidate: Annotated[str, StringConstraints(max_length=1000), OneLine]
+    """A trickled ICE candidate, as the browser's ``RTCIceCandidate.toJSON()`` gives it: an
+    empty ``candidate`` is the end of candidates; ``usernameFragment`` names the offer (its
+    ``a=ice-ufrag``) that the candidate belongs to."""
+
+    candidate: Annotated[
+        str, StringConstraints(max_length=1000, pattern=r"^(candidate:.+)?$"), OneLine
+    ]
     sdpMid: Annotated[str, StringConstraints(max_length=64), OneLine] | None = None  # noqa: N815
     sdpMLineIndex: Annotated[int, Field(ge=0, le=255)] | None = None  # noqa: N815
+    usernameFragment: Annotated[str, StringConstraints(pattern=ICE_UFRAG)] | None = None  # noqa: N815
+
+    @model_validator(mode="after")
+    def _placed(self) -> Candidate:
+        # As RTCPeerConnection.addIceCandidate: a candidate names its media section.
+        if self.candidate and self.sdpMid is None and self.sdpMLineIndex is None:
+            raise ValueError("a candidate needs sdpMid or sdpMLineIndex")
+        return self
 
 
 # -- server to client --------------------------------------------------------------------
@@ -227,8 +242,23 @@ class Ok(Out):
     ok: Literal[True] = True
 
 
+class StunServer(Out):
+    urls: list[str]
+
+
+class TurnServer(Out):
+    """A TURN server with this join's credentials (signaling/ice.py): they expire."""
+
+    urls: list[str]
+    username: str
+    credential: str
+
+
+IceServer = StunServer | TurnServer
+
+
 class HelloMedia(Out):
-    ice_servers: list[dict[str, Any]]
+    ice_servers: list[IceServer]
     slots: int
     plan: MediaPlan
 

@@ -28,6 +28,7 @@ from classroom import accounts
 from classroom.db import create_engine, create_sessionmaker
 from classroom.migrate import upgrade
 from classroom.models import Base, Role, User
+from tests.turn_server import TurnServer
 from web.app import create_app
 from web.settings import Settings
 
@@ -219,3 +220,23 @@ def school_with(
 @pytest.fixture
 async def school(school_with: SchoolFactory) -> School:
     return await school_with()
+
+
+TurnFactory = Callable[..., Awaitable[TurnServer]]
+
+
+@pytest.fixture
+async def start_turn(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[TurnFactory]:
+    """Start coturns of the test's own, from deploy/turnserver.conf (tests/turn_server.py);
+    each is stopped at the end of the test."""
+    started: list[TurnServer] = []
+
+    async def start(allowed_peers: tuple[str, ...] = ()) -> TurnServer:
+        server = TurnServer(tmp_path_factory.mktemp("turn"), allowed_peers)
+        started.append(server)
+        await server.start()
+        return server
+
+    yield start
+    for server in started:
+        await server.stop()

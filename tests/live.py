@@ -17,7 +17,7 @@ from aiortc import (
     RTCSessionDescription,
     VideoStreamTrack,
 )
-from aiortc.rtcconfiguration import RTCBundlePolicy
+from aiortc.rtcconfiguration import RTCBundlePolicy, RTCIceServer, RTCIceTransportPolicy
 from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import RtpPacket
 
@@ -168,6 +168,12 @@ async def live_class(
     return LiveClass(lesson, coordinator, tutor, booked)
 
 
+async def slot_of(member: Member, publisher: int) -> int:
+    """The slot in which ``member`` receives ``publisher``, from the server's media:slots."""
+    layout = await member.events.wait("media:slots", lambda s: publisher in s["slots"].values())
+    return int(next(i for i, p in layout["slots"].items() if p == publisher))
+
+
 # -- media bots ------------------------------------------------------------------------
 
 
@@ -221,13 +227,41 @@ def _prefer(transceiver: Any, mime: str) -> None:
     transceiver.setCodecPreferences([c for c in codecs if c.mimeType.lower() == mime])
 
 
+def trickled(sdp: str) -> tuple[str, list[dict[str, Any]]]:
+    """An offer as a browser sends it before gathering: without its candidates, which follow
+    as ``media:candidate`` payloads (as RTCIceCandidate.toJSON() gives them), the last one
+    empty: the end of candidates."""
+    lines = sdp.split("\r\n")
+    ufrag = next(line.split(":", 1)[1] for line in lines if line.startswith("a=ice-ufrag:"))
+    candidates = list(dict.fromkeys(line[2:] for line in lines if line.startswith("a=candidate:")))
+    kept = [line for line in lines if not line.startswith(("a=candidate:", "a=end-of-candidates"))]
+    init = {"sdpMid": "0", "sdpMLineIndex": 0, "usernameFragment": ufrag}
+    return "\r\n".join(kept), [{"candidate": c, **init} for c in [*candidates, ""]]
+
+
 async def publish(
-    member: Member, *, mic: bool = True, cam: bool = True, screen: bool = False
+    member: Member,
+    *,
+    mic: bool = True,
+    cam: bool = True,
+    screen: bool = False,
+    relay: bool = False,
+    trickle: bool = False,
 ) -> Bot:
-    """Connect a bot's media the way the browser does (docs/protocol.md, "Media")."""
+    """Connect a bot's media the way the browser does (docs/protocol.md, "Media"). With
+    ``relay``, it uses the ICE servers of its ``hello`` and only their relays, as the page does
+    on its second try (iceTransportPolicy "relay"). With ``trickle``, its candidates follow
+    the offer at once, as a browser's do, while the server is still answering it."""
     hello = await member.call("hello", {"after": 0})
     slots = hello["media"]["slots"]
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+    servers = [RTCIceServer(**server) for server in hello["media"]["ice_servers"]]
+    pc = RTCPeerConnection(
+        RTCConfiguration(
+            iceServers=servers if relay else [],
+            bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+            iceTransportPolicy=RTCIceTransportPolicy.RELAY if relay else RTCIceTransportPolicy.ALL,
+        )
+    )
     bot = Bot(pc, slots)
     up = [
         pc.addTransceiver(AudioStreamTrack() if mic else "audio", direction="sendonly"),
@@ -239,8 +273,15 @@ async def publish(
     for transceiver in up + down:
         _prefer(transceiver, "audio/opus" if transceiver.kind == "audio" else "video/vp8")
     await pc.setLocalDescription(await pc.createOffer())
-    answer = await member.call("media:offer", {"type": "offer", "sdp": pc.localDescription.sdp})
+    offer, candidates = trickled(pc.localDescription.sdp)
+    if not trickle:
+        offer, candidates = pc.localDescription.sdp, []
+    answer, *acks = await asyncio.gather(
+        member.call("media:offer", {"type": "offer", "sdp": offer}),
+        *(member.call("media:candidate", candidate) for candidate in candidates),
+    )
     assert "sdp" in answer, answer
+    assert all(ack.get("ok") for ack in acks), acks
     await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
     for index, transceiver in enumerate(down):
         kind = "audio" if index < slots else "video"

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from tests.conftest import School
-from tests.live import Member, join, live_class, lose, publish
+import pytest
+from aioice.ice import get_host_addresses
 
-
-async def slot_of(member: Member, publisher: int) -> int:
-    """The slot in which ``member`` receives ``publisher``, from the server's media:slots."""
-    layout = await member.events.wait("media:slots", lambda s: publisher in s["slots"].values())
-    return int(next(i for i, p in layout["slots"].items() if p == publisher))
+from tests.conftest import School, SchoolFactory, TurnFactory
+from tests.live import Bot, Member, join, live_class, lose, publish, slot_of
 
 
 async def test_everyone_receives_everyone_else_and_muting_stops_the_audio(school: School) -> None:
@@ -158,4 +156,41 @@ async def test_the_tutors_screen_reaches_the_students_and_only_the_tutor_shares(
     assert (await tutor.call("media:state", {"mic": True, "cam": True, "screen": False})).get("ok")
     await student.events.wait("media:slots", lambda s: s["screen"] is None)
     for member in (tutor, student):
+        await member.close()
+
+
+def sound_and_picture(bot: Bot, index: int) -> Callable[[], bool]:
+    return lambda: bot.received[("video", index)] > 20 and bot.received[("audio", index)] > 20
+
+
+@pytest.mark.parametrize("transport", ["tcp", "tls"])
+async def test_media_flows_both_ways_when_a_student_can_use_only_a_turn_relay(
+    school_with: SchoolFactory,
+    start_turn: TurnFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    transport: str,
+) -> None:
+    """The student's peer gathers relay candidates only (iceTransportPolicy "relay"), from the
+    TURN server and the credential its hello gave it, reached over TCP or TLS: the way a
+    browser behind a firewall that blocks UDP connects. The relay's peers are this machine's
+    own addresses, which the shipped configuration denies (they may be private), so this
+    coturn allows exactly those."""
+    turn = await start_turn(allowed_peers=tuple(get_host_addresses(True, True)))
+    _, tcp, tls = turn.urls()
+    if transport == "tls":  # aioice verifies the server's certificate with the default context
+        monkeypatch.setenv("SSL_CERT_FILE", str(turn.cert))
+    school = await school_with(turn_urls=(tls if transport == "tls" else tcp,),
+                               turn_secret=turn.secret)  # fmt: skip
+    setup = await live_class(school, students=1)
+    tutor = await join(school, *setup.tutor, setup.lesson["id"])
+    await publish(tutor)
+    student = await join(school, *setup.students[0], setup.lesson["id"])
+    bot = await publish(student, relay=True)
+    ice = bot.pc.getTransceivers()[0].receiver.transport.transport
+    assert {c.type for c in ice.iceGatherer.getLocalCandidates()} == {"relay"}
+    await bot.until(sound_and_picture(bot, await slot_of(student, tutor.user.id)))
+    assert tutor.bot is not None
+    await tutor.bot.until(sound_and_picture(tutor.bot, await slot_of(tutor, student.user.id)))
+    assert ice.state == "completed"
+    for member in (student, tutor):
         await member.close()

@@ -26,8 +26,7 @@ from signaling.media.peer import Peer
 from signaling.media.sfu import Sfu
 from signaling.room import LARGE, SCREEN, Plans, Room
 from tests.conftest import School, SchoolFactory
-from tests.live import Member, join, live_class, publish
-from tests.test_live_media import slot_of
+from tests.live import Member, join, live_class, publish, slot_of
 from web.catalog import KEYWORDS, po_path
 from web.live import LIVE
 

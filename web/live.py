@@ -70,7 +70,7 @@ async def _live(app: web.Application) -> AsyncIterator[None]:
     presence.start()
     school = _school(app, presence)
     presence.listen(school.changed)
-    sfu = Sfu(list(settings.ice_servers))
+    sfu = Sfu(settings.stun_urls)
     namespace = ClassNamespace(
         NAMESPACE,
         LiveDeps(
@@ -83,7 +83,7 @@ async def _live(app: web.Application) -> AsyncIterator[None]:
             presence=presence,
             sfu=sfu,
             keeper=Keeper(app[DB], app[CLOCK]),
-            ice_servers=list(settings.ice_servers),
+            ice=settings.ice,
             process=settings.process_name,
             rate_limits=settings.live_rate_limits,
             address=lambda environ: _address(app, environ),

@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from classroom.autopilot import Policy
+from signaling.ice import IceServers
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,12 @@ class Settings:
     join_before: timedelta = timedelta(minutes=10)
     join_after_end: timedelta = timedelta(0)
     redis_url: str | None = None
-    ice_servers: tuple[dict[str, Any], ...] = ()
+    # ICE servers: STUN for browsers and the server, TURN for browsers with credentials
+    # minted per join from a secret shared with coturn (signaling/ice.py).
+    stun_urls: tuple[str, ...] = ()
+    turn_urls: tuple[str, ...] = ()
+    turn_secret: str = ""
+    turn_credential_lifetime: timedelta = timedelta(minutes=10)
     process_name: str = "local"
     freeze_heap: bool = False  # gc.freeze() after start-up; on for the real server
     # Per-connection event limits and the join rate per address on live sockets; off only in
@@ -49,6 +54,18 @@ class Settings:
     # coordinators about a tutor missing from the room; how often each process looks.
     autopilot: Policy = field(default_factory=Policy)
     autopilot_interval: float = 1.0
+
+    def __post_init__(self) -> None:
+        self.ice  # noqa: B018 (a TURN URL without its secret fails at start-up, not at a join)
+
+    @property
+    def ice(self) -> IceServers:
+        return IceServers(
+            stun_urls=self.stun_urls,
+            turn_urls=self.turn_urls,
+            turn_secret=self.turn_secret,
+            lifetime_s=int(self.turn_credential_lifetime.total_seconds()),
+        )
 
     @property
     def secure_cookies(self) -> bool:
@@ -72,6 +89,12 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read KELAS_* and DATABASE_URL / SECRET_KEY / PORT from the environment."""
         env = os.environ if env is None else env
+        for gone in ("KELAS_TURN_USERNAME", "KELAS_TURN_CREDENTIAL"):
+            if env.get(gone):
+                raise ValueError(
+                    f"{gone} is no longer read: TURN credentials are minted per join from "
+                    "KELAS_TURN_SECRET, shared with coturn (docs/deployment.md)"
+                )
         data_dir = Path(env.get("KELAS_DATA_DIR", "data"))
         host = env.get("KELAS_HOST", "127.0.0.1")
         port = int(env.get("PORT", env.get("KELAS_PORT", "8080")))
@@ -95,7 +118,12 @@ class Settings:
             join_before=timedelta(minutes=float(env.get("KELAS_JOIN_BEFORE_MINUTES", "10"))),
             join_after_end=timedelta(minutes=float(env.get("KELAS_JOIN_AFTER_END_MINUTES", "0"))),
             redis_url=env.get("REDIS_URL") or None,
-            ice_servers=_ice_servers(env),
+            stun_urls=_split(env.get("KELAS_STUN_URLS", "")),
+            turn_urls=_split(env.get("KELAS_TURN_URLS", "")),
+            turn_secret=env.get("KELAS_TURN_SECRET", ""),
+            turn_credential_lifetime=timedelta(
+                minutes=float(env.get("KELAS_TURN_CREDENTIAL_MINUTES", "10"))
+            ),
             process_name=env.get("KELAS_PROCESS_NAME", base_url),
             freeze_heap=True,
             login_per_minute=float(env.get("KELAS_LOGIN_PER_MINUTE", "10")),
@@ -114,24 +142,6 @@ class Settings:
 
 def _split(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
-
-
-def _ice_servers(env: Mapping[str, str]) -> tuple[dict[str, Any], ...]:
-    """STUN and TURN servers, given to browsers and to the server's own peer connections."""
-    servers: list[dict[str, Any]] = []
-    stun = [u.strip() for u in env.get("KELAS_STUN_URLS", "").split(",") if u.strip()]
-    if stun:
-        servers.append({"urls": stun})
-    turn = [u.strip() for u in env.get("KELAS_TURN_URLS", "").split(",") if u.strip()]
-    if turn:
-        servers.append(
-            {
-                "urls": turn,
-                "username": env.get("KELAS_TURN_USERNAME", ""),
-                "credential": env.get("KELAS_TURN_CREDENTIAL", ""),
-            }
-        )
-    return tuple(servers)
 
 
 def _stored_secret(data_dir: Path) -> str:

@@ -8,11 +8,12 @@ People joining and leaving never renegotiate: the server re-points slots.
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from aiortc import (
@@ -40,6 +41,7 @@ from signaling.media.forwarding import (
 from signaling.media.guard import Gate, protect
 from signaling.media.hooks import drop_bitrate_estimator
 from signaling.media.quality import Block, Estimate
+from signaling.media.trickle import Trickled
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,7 @@ class Peer:
     audio_slots: list[Slot] = field(default_factory=list)
     video_slots: list[Slot] = field(default_factory=list)
     screen_slot: Slot | None = None
+    ufrag: str | None = None  # the offer's a=ice-ufrag, named by its trickled candidates
     assignment: dict[int, int] = field(default_factory=dict)  # slot index -> publisher
     layout: protocol.Layout | None = None  # the layout this subscriber was last told
     quality: Estimate = field(default_factory=Estimate)  # from their reports on the slots
@@ -112,15 +115,8 @@ class Peer:
         return self.audio_slots + self.video_slots + extra
 
 
-def configuration(ice_servers: list[dict[str, object]]) -> RTCConfiguration:
-    servers = [
-        RTCIceServer(
-            urls=server["urls"],  # type: ignore[arg-type]
-            username=server.get("username"),  # type: ignore[arg-type]
-            credential=server.get("credential"),  # type: ignore[arg-type]
-        )
-        for server in ice_servers
-    ]
+def configuration(stun_urls: Sequence[str]) -> RTCConfiguration:
+    servers = [RTCIceServer(urls=list(stun_urls))] if stun_urls else []
     return RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
 
 
@@ -259,7 +255,9 @@ async def negotiate(
     Every failure is InvalidInput with a reason the person can be shown; the caller closes
     the half-built peer."""
     pc = peer.pc
-    read_offer(offer_sdp, slots)
+    offer = read_offer(offer_sdp, slots)
+    ice = offer.media[0].ice
+    peer.ufrag = ice.usernameFragment if ice else None
     try:
         await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
     except Exception as exc:  # aiortc raises several kinds on SDP it cannot apply
@@ -311,18 +309,31 @@ async def negotiate(
     return munge_answer(pc.localDescription.sdp)
 
 
-async def add_candidate(peer: Peer, candidate: str, mid: str | None, index: int | None) -> None:
-    if not candidate:
-        return  # end of candidates
+def parse_candidate(text: str) -> RTCIceCandidate | None:
+    """A trickled candidate (``candidate:...``), checked as the offer's are; "" is the end of
+    candidates (None)."""
+    if not text:
+        return None
     try:
-        parsed = candidate_from_sdp(candidate.removeprefix("candidate:"))
+        parsed = candidate_from_sdp(text.removeprefix("candidate:"))
     except Exception:  # aiortc's parser asserts, indexes and converts without checking
         raise InvalidInput(BAD_CANDIDATE) from None
     if not usable(parsed):
         raise InvalidInput(BAD_CANDIDATE)
-    parsed.sdpMid, parsed.sdpMLineIndex = mid, index
+    return parsed
+
+
+async def add_candidate(peer: Peer, trickled: Trickled) -> None:
+    """Give a trickled candidate, or the end of candidates, to the peer's ICE transport. The
+    end matters: until it, aioice never gives up, so a peer with no path would not fail."""
+    candidate = trickled.candidate
+    if candidate is not None:
+        # The offer is BUNDLEd (max-bundle): every section shares the first section's
+        # transport, whichever section the browser names (aiortc would ignore the others).
+        candidate = copy.copy(candidate)
+        candidate.sdpMid, candidate.sdpMLineIndex = None, 0
     try:
-        await peer.pc.addIceCandidate(parsed)
+        await peer.pc.addIceCandidate(candidate)
     except Exception as exc:  # an address that is no IP address, a closed connection, ...
         log.info("user %s: ICE candidate refused by aiortc: %r", peer.user_id, exc)
         raise InvalidInput(BAD_CANDIDATE) from None

@@ -12,21 +12,32 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from aiortc import RTCPeerConnection
 
+from classroom.errors import N_, InvalidInput
 from signaling import protocol
 from signaling.media import hooks
 from signaling.media.forwarding import Kind, Source
 from signaling.media.guard import Gate, Tally
 from signaling.media.layout import assign_slots
-from signaling.media.peer import Peer, add_candidate, configuration, negotiate, watch
+from signaling.media.peer import (
+    Peer,
+    add_candidate,
+    configuration,
+    negotiate,
+    parse_candidate,
+    watch,
+)
+from signaling.media.trickle import Trickled, Waiting
 from signaling.room import Plans, Room
 
 log = logging.getLogger(__name__)
 LOUD_DBOV = 50  # RFC 6464 level: 0 is loudest, 127 silence; louder than -50 dBov is speech
 QUIET_AFTER_S = 0.8
+TOO_EARLY = N_("Too many ICE candidates came before their media offer.")
 
 
 class MediaListener(Protocol):
@@ -63,14 +74,19 @@ class _Nobody:
 class Sfu:
     """Every peer connection of this process, and the forwarding between them."""
 
-    def __init__(self, ice_servers: list[dict[str, Any]]) -> None:
+    def __init__(self, stun_urls: Sequence[str] = ()) -> None:
+        """``stun_urls`` let the server learn its public address behind a 1:1 NAT (a cloud
+        machine). The server never uses TURN: it must be reachable itself, and a relay
+        allocated per peer connection would only delay every answer."""
         hooks.check()
-        self._ice_servers = ice_servers
+        self._stun_urls = tuple(stun_urls)
         self._listener: MediaListener = _Nobody()
         self._peers: dict[tuple[int, int], Peer] = {}
         self._voice: dict[tuple[int, int], float] = {}  # last loud packet
         self._sweeper: asyncio.Task[None] | None = None
         self._tally = Tally()
+        self._waiting = Waiting()  # trickled candidates that came before their peer
+        self._connecting: dict[tuple[int, int], int] = {}  # offers being answered, per person
 
     def listen(self, listener: MediaListener) -> None:
         self._listener = listener
@@ -96,8 +112,21 @@ class Sfu:
         closed, as after a network change. Returns the answer SDP and the number of slots.
         Call ``gate`` and ``assign`` afterwards, as after any change of the room."""
         key = (room.lesson_id, user_id)
+        # While this is set, candidates that name no offer wait for this peer (trickle.py).
+        self._connecting[key] = self._connecting.get(key, 0) + 1
+        try:
+            return await self._connect(room, user_id, offer, plans)
+        finally:
+            # No await since the last look at the waiting candidates: none is left behind.
+            if self._connecting[key] == 1:
+                del self._connecting[key]
+            else:
+                self._connecting[key] -= 1
+
+    async def _connect(self, room: Room, user_id: int, offer: str, plans: Plans) -> tuple[str, int]:
+        key = (room.lesson_id, user_id)
         gate = Gate(f"user {user_id} in class {room.lesson_id}", self._tally)
-        peer = Peer(user_id, RTCPeerConnection(configuration(self._ice_servers)), gate)
+        peer = Peer(user_id, RTCPeerConnection(configuration(self._stun_urls)), gate)
 
         def measured(quality: protocol.Quality) -> None:
             if self._peers.get(key) is peer:
@@ -128,6 +157,9 @@ class Sfu:
                 self._listener.failed(room.lesson_id, user_id, reason)
 
         watch(peer, failed)
+        while early := self._waiting.take(key, peer.ufrag):
+            for trickled in early:
+                await _give(peer, trickled)
         return answer, slots
 
     @staticmethod
@@ -136,16 +168,29 @@ class Sfu:
         return room.capacity + 1
 
     async def candidate(
-        self, lesson_id: int, user_id: int, candidate: str, mid: str | None, index: int | None
+        self,
+        lesson_id: int,
+        user_id: int,
+        text: str,
+        mid: str | None,
+        index: int | None,
+        ufrag: str | None,
     ) -> None:
-        peer = self._peers.get((lesson_id, user_id))
-        if peer is not None:
-            await add_candidate(peer, candidate, mid, index)
+        """A trickled candidate ("" ends them): checked now, then given to the peer
+        connection of the offer it names (``ufrag``), or kept until that exists."""
+        key = (lesson_id, user_id)
+        trickled = Trickled(parse_candidate(text), mid, index, ufrag)
+        peer = self._peers.get(key)
+        if peer is not None and (ufrag == peer.ufrag if ufrag else key not in self._connecting):
+            await add_candidate(peer, trickled)
+        elif not self._waiting.add(key, trickled):
+            raise InvalidInput(TOO_EARLY)
 
     async def leave(self, room: Room, user_id: int) -> None:
         """Close this person's peer; call ``assign`` afterwards to re-point the others."""
         peer = self._peers.pop((room.lesson_id, user_id), None)
         self._voice.pop((room.lesson_id, user_id), None)
+        self._waiting.forget((room.lesson_id, user_id))
         if peer is not None:
             await peer.close()
             log.info("class %s: peer of user %s closed", room.lesson_id, user_id)
@@ -153,6 +198,7 @@ class Sfu:
     async def close_room(self, lesson_id: int) -> None:
         for key in [k for k in self._peers if k[0] == lesson_id]:
             self._voice.pop(key, None)
+            self._waiting.forget(key)
             await self._peers.pop(key).close()
 
     def peer(self, lesson_id: int, user_id: int) -> Peer | None:
@@ -266,6 +312,14 @@ class Sfu:
             "packets_out": sum(s.packets for s in slots),
             "datagrams_dropped": self._tally.dropped,
         }
+
+
+async def _give(peer: Peer, trickled: Trickled) -> None:
+    """A candidate that waited: its ack is long gone, so a refusal is only logged."""
+    try:
+        await add_candidate(peer, trickled)
+    except InvalidInput:
+        log.info("user %s: a candidate that waited for its peer was refused", peer.user_id)
 
 
 def _gate(source: Source, on: bool) -> None:

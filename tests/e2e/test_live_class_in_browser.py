@@ -28,6 +28,11 @@ async def test_tutor_and_two_students_see_and_hear_each_other(
         await pages[name].wait_for_function("() => window.kelasLive.media !== null")
     for page in pages.values():
         await remote_video_flows(page, 2)
+    # Chromium's trickled candidates (with usernameFragment, and the end of them) are
+    # accepted: none refused.
+    for page in pages.values():
+        await page.wait_for_function("() => window.kelasLive.candidates.accepted > 0")
+        assert await page.evaluate("() => window.kelasLive.candidates.refused") == 0
     join_ms = {
         name: await page.evaluate("() => window.kelasLive.firstFrameMs ?? null")
         for name, page in pages.items()

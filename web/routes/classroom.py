@@ -32,6 +32,15 @@ STRINGS = {
     "ended": N_("The tutor has ended the class. Thank you!"),
     "removed": N_("The tutor removed you from this class."),
     "no_answer": N_("The server did not answer. Please try again."),
+    # A media connection failed (web/static/live/ice.js): the page tries again, the second
+    # time through the TURN relay only when the school has one.
+    "media_failed_other_way": N_("Your network blocks calls: trying another way…"),
+    "media_failed_retry": N_("Your network blocks the call's connection. Trying again…"),
+    "media_failed_again": N_(
+        "The call still cannot get through your network. Trying again… If this goes on, "
+        "try another network, such as your phone's hotspot."
+    ),
+    "media_failed_secure": N_("The call's secure connection failed. Trying again…"),
     "sending": N_("sending…"),
     "you_muted": N_("The tutor muted you. Raise your hand to ask to speak."),
     "you_may_unmute": N_("The tutor allows you to unmute."),

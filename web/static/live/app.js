@@ -4,6 +4,7 @@ import { Media, openDevices, levelMeter } from "./media.js";
 import { Outbox } from "./outbox.js";
 import { ChatOrder } from "./chat.js";
 import { afterRefusal } from "./reconnect.js";
+import { MediaTries, afterCandidateAck, afterOfferAck } from "./ice.js";
 import { $, el, button, handBadge as badge } from "./dom.js";
 import { fitGallery, markSpeaking as markTiles, renderTiles as showTiles } from "./stage.js";
 import { deviceChoices } from "./devices.js";
@@ -32,6 +33,9 @@ const state = {
   sharing: null,
   devices: { audioId: "", videoId: "" },
   ended: false,
+  tries: new MediaTries(), // every path first; relay only after a failure (ice.js)
+  mediaNotice: null, // the banner's text about a failed media connection, while it shows
+  candidates: { accepted: 0, refused: 0 }, // trickled ICE candidates, by their acks
 };
 window.kelasLive = state; // for tests and debugging in the console
 
@@ -193,10 +197,9 @@ function enter() {
     state.plan = plan;
     applyPlan();
   });
-  // The server gave up on this peer connection (ICE or DTLS failed): say so, start a new one.
-  socket.on("media:failed", ({ message }) => {
-    banner(message, true);
-    restartMedia();
+  // The server gave up on this peer connection (ICE or DTLS failed): say so, try another way.
+  socket.on("media:failed", ({ reason }) => {
+    if (state.media) mediaFailed(state.media, reason);
   });
   socket.on("you:muted", () => {
     setMic(false, false);
@@ -268,10 +271,12 @@ async function startMedia({ ice_servers, slots }) {
   const observer = config.role === "observer";
   const media = new Media({
     iceServers: ice_servers,
+    iceTransportPolicy: state.tries.next(ice_servers),
     slots,
-    onCandidate: (c) => state.socket.emit("media:candidate", c),
+    onCandidate: (candidate) => sendCandidate(media, candidate),
     onState: (s) => {
-      if (s === "failed" && state.media === media) restartMedia();
+      if (s === "failed") mediaFailed(media, "ice");
+      else if (s === "connected" && state.media === media) mediaConnected();
     },
   });
   state.media = media;
@@ -279,8 +284,18 @@ async function startMedia({ ice_servers, slots }) {
     await media.send("audio", state.local.getAudioTracks()[0]);
     await media.send("video", state.local.getVideoTracks()[0]);
   }
-  const answer = await call("media:offer", await media.offer());
-  if (answer.error || state.media !== media) return;
+  const answer = await call("media:offer", await media.offer(), { quiet: true });
+  if (state.media !== media) return;
+  const next = afterOfferAck(answer);
+  if (next.action !== "answer") {
+    console.warn("media:offer", answer.error);
+    banner(answer.error?.message || T.no_answer, true);
+    if (next.action === "retry")
+      setTimeout(() => {
+        if (state.media === media) restartMedia();
+      }, next.waitMs);
+    return;
+  }
   await media.answer(answer.sdp);
   state.mic = state.mic && !state.me.mic_blocked && !observer;
   state.cam = state.cam && !state.me.cam_blocked && !observer;
@@ -288,6 +303,36 @@ async function startMedia({ ice_servers, slots }) {
   if (!observer) await call("media:state", { mic: state.mic, cam: state.cam, screen: !!state.sharing });
   applyPlan();
   renderTiles();
+}
+
+async function sendCandidate(media, candidate) {
+  // Checked like every ack: a busy server is asked again, a refusal is logged (ICE may still
+  // find a path with the other candidates).
+  for (let tries = 1; state.media === media; tries++) {
+    const ack = await call("media:candidate", candidate, { quiet: true });
+    const next = afterCandidateAck(ack, tries);
+    if (next.action === "done") return state.candidates.accepted++;
+    if (next.action === "drop") {
+      state.candidates.refused++;
+      return console.warn("media:candidate refused", ack.error, candidate);
+    }
+    await new Promise((resolve) => setTimeout(resolve, next.waitMs));
+  }
+}
+
+function mediaFailed(media, reason) {
+  // Told by the browser and by the server alike: act once per peer connection.
+  if (media.failed || state.media !== media) return;
+  media.failed = true;
+  state.mediaNotice = T[state.tries.failed(reason, media.iceServers)];
+  banner(state.mediaNotice, true);
+  restartMedia();
+}
+
+function mediaConnected() {
+  state.tries.connected();
+  if (state.mediaNotice && $("#banner").textContent === state.mediaNotice) banner("");
+  state.mediaNotice = null;
 }
 
 async function restartMedia() {

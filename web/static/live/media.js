@@ -1,5 +1,6 @@
 // The browser side of the SFU: one peer connection laid out in fixed slots (docs/protocol.md).
 // Up: microphone, camera, screen. Down: N audio slots, N video slots, one screen slot.
+import { candidateToSend } from "./ice.js";
 
 export function preferCodec(transceiver, mime) {
   const caps = RTCRtpReceiver.getCapabilities(transceiver.receiver.track.kind);
@@ -8,10 +9,13 @@ export function preferCodec(transceiver, mime) {
 }
 
 export class Media {
-  constructor({ iceServers, slots, onCandidate, onState }) {
+  constructor({ iceServers, iceTransportPolicy = "all", slots, onCandidate, onState }) {
     this.slots = slots;
-    this.pc = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle" });
-    this.pc.onicecandidate = (e) => e.candidate && onCandidate(e.candidate.toJSON());
+    this.iceServers = iceServers;
+    this.iceTransportPolicy = iceTransportPolicy;
+    this.pc = new RTCPeerConnection({ iceServers, iceTransportPolicy, bundlePolicy: "max-bundle" });
+    // Every candidate, and the end of them (the event's null), goes to the server.
+    this.pc.onicecandidate = (e) => onCandidate(candidateToSend(e.candidate, this.pc.localDescription?.sdp));
     this.pc.onconnectionstatechange = () => onState(this.pc.connectionState);
     const add = (kind, direction) => this.pc.addTransceiver(kind, { direction });
     this.up = {
