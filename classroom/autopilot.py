@@ -350,6 +350,7 @@ class Reassigned:
     previous_id: int | None
     tutor_id: int
     tutor_name: str
+    tutor_language: str
 
 
 async def reassign(
@@ -372,7 +373,9 @@ async def reassign(
             _resolve(other, now, "reassigned", actor.id)
             other.substitute_id = tutor_id
     await db.flush()
-    return Reassigned(lesson.id, lesson.topic, lesson.starts_at, previous, tutor.id, tutor.name)
+    return Reassigned(
+        lesson.id, lesson.topic, lesson.starts_at, previous, tutor.id, tutor.name, tutor.language
+    )
 
 
 async def dismiss(db: AsyncSession, actor: User, alert_id: int, now: datetime) -> int:

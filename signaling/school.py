@@ -51,6 +51,9 @@ COORDINATORS = "coordinators"
 CONNECT_RATE = Rate(per_second=5.0, burst=20)  # per client address: pages open in bursts
 EVENT_RATE = Rate(per_second=2.0, burst=10)  # per connection: clicks and refreshes
 NOT_UNDERSTOOD = Notice(N_("That message was not understood."), {})
+# {topic}: the class a coordinator has just given to a tutor.
+CALLED = N_("A coordinator has given you “{topic}”, which is on now: your students are waiting.")
+JOIN = Notice(N_("Join the class"), {})
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,8 @@ class SchoolNamespace(ProtocolNamespace):
             topic=done.topic,
             starts_at=done.starts_at.isoformat(),
             join_url=f"/classes/{done.lesson_id}/live",
+            message=self.deps.translate(Notice(CALLED, {"topic": done.topic}), done.tutor_language),
+            action=self.deps.translate(JOIN, done.tutor_language),
         )
         await self._tell(
             "school:called", called.wire(), room=person(done.tutor_id), namespace=self.namespace

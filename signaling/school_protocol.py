@@ -125,6 +125,8 @@ class Called(Out):
     topic: str
     starts_at: str
     join_url: str
+    message: str  # in the tutor's language: "You are now teaching …"
+    action: str  # the link's label: "Join the class"
 
 
 class StateAck(Ok):

@@ -23,6 +23,7 @@ PEOPLE = {  # name: (colour, tone in Hz)
     "Sinta Student": ((40, 160, 60), 440),
     "Bayu Student": ((40, 70, 200), 550),
 }
+OTHERS = {"Budi Tutor": ((220, 160, 30), 660)}  # a tutor who may substitute, not in the class
 
 FAKE_DEVICES = """
 (() => {
@@ -99,16 +100,19 @@ window.probe = {
 
 
 async def class_with_people(
-    database_url: str, languages: Mapping[str, str] | None = None
+    database_url: str,
+    languages: Mapping[str, str] | None = None,
+    moved: timedelta = timedelta(0),
 ) -> tuple[int, dict[str, Any]]:
-    """A class starting in three minutes, taught by Tari, with Sinta and Bayu booked; each
-    person speaks English unless ``languages`` says otherwise."""
+    """A class starting in three minutes, taught by Tari, with Sinta and Bayu booked (and
+    Budi, another tutor); each person speaks English unless ``languages`` says otherwise.
+    ``moved`` shifts the class once booked: a class that started a while ago."""
     engine = create_engine(database_url)
     async with create_sessionmaker(engine).begin() as db:
         hashed = await Passwords("CHEAPEST").hash(PASSWORD)
         spoken = languages or {}
         users = {}
-        for name in [*PEOPLE, "Citra Coordinator"]:
+        for name in [*PEOPLE, *OTHERS, "Citra Coordinator"]:
             role = Role.TUTOR if "Tutor" in name else Role.STUDENT
             role = Role.COORDINATOR if "Coordinator" in name else role
             users[name] = await create_user(
@@ -125,6 +129,9 @@ async def class_with_people(
         lesson_id = made.lessons[0].id
         for name in ("Sinta Student", "Bayu Student"):
             await booking.book(db, users[name], lesson_id, now())
+        if moved:
+            made.lessons[0].starts_at += moved
+            made.lessons[0].ends_at += moved
     await engine.dispose()
     return lesson_id, users
 
@@ -143,7 +150,7 @@ async def open_live(
     browser: Browser, base: str, name: str, user: Any, lesson_id: int, **context: Any
 ) -> Page:
     """``name`` logs in with their fake devices and opens the live page: the device check."""
-    colour, tone = PEOPLE[name]
+    colour, tone = {**PEOPLE, **OTHERS}[name]
     page = await (await browser.new_context(base_url=base, **context)).new_page()
     script = FAKE_DEVICES % {"colour": list(colour), "label": f'"{name}"', "tone": tone}
     await page.add_init_script(script)

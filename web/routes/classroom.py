@@ -41,6 +41,13 @@ STRINGS = {
         "try another network, such as your phone's hotspot."
     ),
     "media_failed_secure": N_("The call's secure connection failed. Trying again…"),
+    # The tutor is not in the room (web/static/live/tutor.js); {name}: the class's tutor.
+    "tutor_awaited": N_("Your tutor, {name}, is on the way."),
+    "tutor_on_the_way": N_("Your tutor is on the way."),
+    "tutor_reconnecting": N_(
+        "Your tutor is reconnecting. Please stay: the class goes on when they are back."
+    ),
+    "tutor_today": N_("Your tutor today is {name}."),
     "sending": N_("sending…"),
     "you_muted": N_("The tutor muted you. Raise your hand to ask to speak."),
     "you_may_unmute": N_("The tutor allows you to unmute."),

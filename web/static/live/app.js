@@ -9,6 +9,7 @@ import { $, el, button, handBadge as badge } from "./dom.js";
 import { fitGallery, markSpeaking as markTiles, renderTiles as showTiles } from "./stage.js";
 import { deviceChoices } from "./devices.js";
 import { handIcon, micOffIcon } from "./icons.js";
+import { tutorNotice } from "./tutor.js";
 
 const handBadge = (userId) => badge(state.hands, userId, config.language, T);
 const renderTiles = () => showTiles(state, config);
@@ -177,12 +178,21 @@ function enter() {
     renderPeople();
     renderTiles();
   });
-  socket.on("room:updated", ({ spotlight, locked }) => {
-    Object.assign(state.room, { spotlight, locked });
+  socket.on("room:updated", ({ spotlight, locked, tutor }) => {
+    if (!state.room) return; // before the hello ack, which brings the room whole
+    Object.assign(state.room, { spotlight, locked, tutor });
     render();
+  });
+  // A coordinator gave the class to another tutor: name them until the class is over.
+  socket.on("room:tutor", ({ name }) => {
+    if (!state.room) return;
+    state.room.tutor = { ...state.room.tutor, name };
+    state.tutorChanged = true;
+    renderTutor();
   });
   socket.on("room:ended", () => {
     state.ended = true;
+    renderTutor();
     banner(T.ended, true);
     closeMedia();
     socket.disconnect();
@@ -419,7 +429,16 @@ function banner(text, alert = false) {
   node.className = "notice " + (alert ? "warn" : "ok");
 }
 
+function renderTutor() {
+  const text = state.ended ? null : tutorNotice(state.room?.tutor, config.role, T, state.tutorChanged);
+  const node = $("#tutor-status");
+  node.className = "notice " + (state.room?.tutor?.state === "present" ? "ok" : "warn");
+  node.textContent = text || "";
+  node.hidden = !text;
+}
+
 function render() {
+  renderTutor();
   renderControls();
   renderPeople();
   renderTiles();

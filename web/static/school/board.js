@@ -1,6 +1,16 @@
 // The coordinator's live view (/live): renders each school:state snapshot; no reloads.
 import { school } from "./online.js";
-import { clock, clockOffset, fill, onlineCount, progress, startsIn } from "./view.js";
+import {
+  alertText,
+  clock,
+  clockOffset,
+  fill,
+  newAlerts,
+  onlineCount,
+  progress,
+  startsIn,
+  substituteReasons,
+} from "./view.js";
 import { qualityNumbers, qualityText } from "../live/quality.js";
 
 const config = JSON.parse(document.getElementById("board-config").textContent);
@@ -60,13 +70,81 @@ function inProgress(c, now) {
   );
 }
 
+// -- alerts: newest first, each with its one-click actions --------------------------------
+
+let fresh = new Set(); // alerts that arrived with the latest snapshot
+
+async function act(button, name, data) {
+  const error = document.getElementById("board-error");
+  button.disabled = true;
+  const ack = await school
+    .timeout(10000)
+    .emitWithAck(name, data)
+    .catch(() => ({ error: { message: S.reconnecting } }));
+  error.hidden = !ack.error;
+  error.textContent = ack.error ? ack.error.message : "";
+  button.disabled = false; // the next snapshot removes the alert for every coordinator
+}
+
+function alertCard(a) {
+  const substitutes = a.substitutes.map((c) => {
+    const give = el("button", { type: "button", "data-tutor": c.user_id }, fill(S.give_to, { name: c.name }));
+    give.addEventListener("click", () =>
+      act(give, "alert:reassign", { alert_id: a.alert_id, tutor_id: c.user_id }),
+    );
+    return el("li", {}, give, " ", el("span", { class: "muted" }, substituteReasons(c, S, at).join(" · ")));
+  });
+  const dismiss = el("button", { type: "button", class: "secondary" }, S.dismiss);
+  dismiss.addEventListener("click", () => act(dismiss, "alert:dismiss", { alert_id: a.alert_id }));
+  return el(
+    "article",
+    {
+      class: `card board-alert${fresh.has(a.alert_id) ? " fresh" : ""}`,
+      "data-alert": a.alert_id,
+      "data-lesson": a.lesson_id,
+      role: fresh.has(a.alert_id) ? "alert" : null,
+    },
+    el(
+      "p",
+      {},
+      el("strong", {}, alertText(a, S, at)),
+      " ",
+      el("span", { class: "muted" }, fill(S.raised_at, { time: at(a.raised_at) })),
+    ),
+    substitutes.length
+      ? el("ul", { class: "board-substitutes" }, ...substitutes)
+      : el("p", { class: "muted" }, S.no_substitute),
+    el("p", {}, dismiss),
+  );
+}
+
+function alerts() {
+  const list = last.alerts;
+  document.getElementById("board-alerts-section").hidden = !list.length;
+  document.getElementById("board-alert-count").textContent = list.length ? String(list.length) : "";
+  document.title = (list.length ? `(${list.length}) ` : "") + baseTitle;
+  return list.map(alertCard);
+}
+
+const baseTitle = document.title;
+
 function starting(c, now) {
   return el(
     "article",
     { class: "card board-class", "data-lesson": c.lesson_id },
     el("h3", {}, c.topic),
     el("p", { class: "muted" }, at(c.starts_at), " · ", startsIn(c.starts_at, now, S)),
-    c.tutor ? el("p", {}, c.tutor.name, " ", online(c.tutor)) : el("p", {}, badge(S.no_tutor, "bad")),
+    c.tutor
+      ? el(
+          "p",
+          {},
+          c.tutor.name,
+          " ",
+          online(c.tutor),
+          " ",
+          c.tutor_nudged ? badge(S.tutor_nudged, "warn") : null,
+        )
+      : el("p", {}, badge(S.no_tutor, "bad")),
     el(
       "p",
       {},
@@ -94,6 +172,7 @@ function section(id, items, empty) {
 function render() {
   if (!last) return;
   const now = Date.now() + offset;
+  document.getElementById("board-alerts").replaceChildren(...alerts());
   section(
     "board-live",
     last.in_progress.map((c) => inProgress(c, now)),
@@ -112,6 +191,7 @@ function render() {
 }
 
 function show(state) {
+  fresh = new Set(newAlerts(last?.alerts, state.alerts));
   last = state;
   offset = clockOffset(state.now, Date.now());
   render();

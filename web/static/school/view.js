@@ -51,3 +51,28 @@ export function minutesToEndOfDay(now) {
   end.setHours(23, 59, 0, 0);
   return Math.max(1, minutesBetween(now.getTime(), end.getTime()));
 }
+
+/** What an alert says: who is missing from which class. `at` formats a time. */
+export function alertText(alert, strings, at) {
+  const params = { tutor: alert.tutor, topic: alert.topic, time: at(alert.starts_at) };
+  if (alert.kind === "dropped") return fill(strings.alert_dropped, params);
+  return fill(alert.tutor ? strings.alert_late : strings.alert_late_nobody, params);
+}
+
+/** Why a substitute ranks where they do, best reasons first, as short phrases. */
+export function substituteReasons(candidate, strings, at) {
+  const reasons = [];
+  if (candidate.online) reasons.push(strings.substitute_online);
+  if (candidate.substitute_until)
+    reasons.push(fill(strings.substitute_until, { time: at(candidate.substitute_until) }));
+  if (candidate.qualified) reasons.push(strings.taught_level);
+  if (candidate.available) reasons.push(strings.within_availability);
+  reasons.push(fill(strings.load, { n: candidate.load }));
+  return reasons;
+}
+
+/** Alert ids in `now` that were not in `before` (both lists of alerts). */
+export function newAlerts(before, now) {
+  const seen = new Set((before || []).map((a) => a.alert_id));
+  return now.filter((a) => !seen.has(a.alert_id)).map((a) => a.alert_id);
+}
