@@ -24,6 +24,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,10 @@ import aiohttp
 import pytest
 import socketio
 from redis.asyncio import Redis
+from sqlalchemy import select
 
 from classroom import room_state
+from classroom.models import Lesson, LessonAlert, Role
 from classroom.room_state import KeptRoom
 from tests.conftest import School
 from tests.live import Bot, Events, Member, close_refused, connect, live_class, publish, refusal
@@ -454,3 +457,80 @@ async def home_of(redis_url: str, lesson_id: int) -> str | None:
         return None if home is None else str(home)
     finally:
         await redis.aclose()
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+@pytest.mark.timeout(120)
+async def test_a_late_tutor_alert_reaches_a_coordinator_on_another_process(
+    school: School, settings: Settings, tmp_path: Path
+) -> None:
+    """Real processes: a student waits in a class whose tutor is late; the class's home is
+    one process, the coordinator's /school socket is on the other. The alert reaches the
+    coordinator (raised once, although both processes look), and the one click there reaches
+    the student's room on the home."""
+    setup = await live_class(school, students=1)
+    lesson_id = setup.lesson["id"]
+    substitute = await school.person(Role.TUTOR, "Budi")
+    async with school.maker.begin() as db:  # the class started three minutes ago
+        lesson = await db.get(Lesson, lesson_id)
+        assert lesson is not None
+        lesson.starts_at = datetime.now(UTC) - timedelta(minutes=3)
+        lesson.ends_at = lesson.starts_at + timedelta(hours=1)
+    redis = RedisServer()
+    await redis.start()
+    members: list[Member] = []
+    board = socketio.AsyncClient(reconnection=False)
+    try:
+        async with cluster(settings, tmp_path, redis.url) as running:
+            student, _ = await join_like_the_page(
+                school, setup.students[0], lesson_id, f"{running.url}/?lesson={lesson_id}"
+            )
+            members.append(student)
+            home = await home_of(redis.url, lesson_id)
+            (other,) = set(running.processes) - {home}
+            port = re.search(r"PORT=(\d+)", running.commands[other])[1]  # type: ignore[index]
+            states = Events()
+
+            @board.on("school:state", namespace="/school")  # type: ignore[misc]
+            async def state(data: Any) -> None:
+                await states.add("state", data)
+
+            cookies = setup.coordinator.client.session.cookie_jar.filter_cookies(
+                setup.coordinator.client.make_url("/")
+            )
+            await board.connect(
+                f"http://127.0.0.1:{port}",
+                headers={"Cookie": f"kelas_session={cookies['kelas_session'].value}"},
+                namespaces=["/school"],
+                transports=["websocket"],
+                wait_timeout=5,
+            )
+            seen = await states.wait("state", lambda s: s["alerts"])
+            (alert,) = seen["alerts"]
+            assert (alert["lesson_id"], alert["kind"]) == (lesson_id, "late"), alert
+            assert substitute.id in [s["user_id"] for s in alert["substitutes"]], alert
+            ack = await board.call(
+                "alert:reassign",
+                {"alert_id": alert["alert_id"], "tutor_id": substitute.id},
+                namespace="/school",
+                timeout=10,
+            )
+            assert ack == {"ok": True}, ack
+            told = await student.events.wait("room:tutor")
+            assert told == {"name": "Budi"}, told
+            await states.wait("state", lambda s: not s["alerts"])
+            async with school.maker() as db:
+                raised = list(
+                    await db.scalars(select(LessonAlert).where(LessonAlert.lesson_id == lesson_id))
+                )
+            assert [(a.kind, a.resolution) for a in raised if a.kind == "late"] == [
+                ("late", "reassigned")
+            ]
+    finally:
+        try:
+            if board.connected:
+                await board.disconnect()
+            for member in members:
+                await leave(member)
+        finally:
+            await redis.stop()
