@@ -132,10 +132,21 @@ async def record_join(db: AsyncSession, lesson_id: int, user_id: int, now: datet
         .with_for_update()
     )
     if seen is None:
-        db.add(Attendance(lesson_id=lesson_id, user_id=user_id, first_joined_at=now, joins=1))
+        db.add(
+            Attendance(
+                lesson_id=lesson_id,
+                user_id=user_id,
+                first_joined_at=now,
+                joins=1,
+                present_seconds=0,
+                span_started_at=now,
+            )
+        )
     else:
         seen.joins += 1
         seen.last_left_at = None
+        if seen.span_started_at is None:
+            seen.span_started_at = now
     await db.flush()
 
 
@@ -150,6 +161,10 @@ async def record_leave(
     if seen is not None:
         seen.last_left_at = now
         seen.removed = seen.removed or removed
+        if seen.span_started_at is not None:
+            spent = int((now - seen.span_started_at).total_seconds())
+            seen.present_seconds += max(0, spent)
+            seen.span_started_at = None
     await db.flush()
 
 

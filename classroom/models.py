@@ -316,6 +316,10 @@ class Attendance(Base):
     last_left_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     joins: Mapped[int] = mapped_column(Integer, default=1)
     removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Time in the room so far, over every span (a reconnect does not end a span: the same
+    # person's new connection replaces the old), and when the current span began.
+    present_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    span_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class AlertKind(enum.StrEnum):
@@ -369,3 +373,48 @@ class LiveRoomState(Base):
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer, default=1)  # writes so far, for diagnosis
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AttendanceStatus(enum.StrEnum):
+    PRESENT = "present"
+    LATE = "late"  # joined more than a set time after the start
+    LEFT_EARLY = "left_early"  # left more than a set time before the end, for good
+    NO_SHOW = "no_show"  # booked (or assigned) and never joined
+
+
+class AttendanceRecord(Base):
+    """A class's attendance once it is over: one row per booked student and for its tutor,
+    written once (however many processes close the class), corrected only by coordinators."""
+
+    __tablename__ = "attendance_records"
+    __table_args__ = (
+        UniqueConstraint("lesson_id", "user_id", name="uq_attendance_records_lesson_user"),
+        Index("ix_attendance_records_user_lesson", "user_id", "lesson_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(20))  # tutor, student
+    status: Mapped[AttendanceStatus] = mapped_column(_enum(AttendanceStatus, "attendance_status"))
+    minutes_present: Mapped[int] = mapped_column(Integer, default=0)
+    minutes_late: Mapped[int] = mapped_column(Integer, default=0)
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AttendanceCorrection(Base):
+    """A coordinator's correction of a status: who changed what, when, and why."""
+
+    __tablename__ = "attendance_corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(
+        ForeignKey("attendance_records.id", ondelete="CASCADE"), index=True
+    )
+    before: Mapped[AttendanceStatus] = mapped_column(_enum(AttendanceStatus, "attendance_before"))
+    after: Mapped[AttendanceStatus] = mapped_column(_enum(AttendanceStatus, "attendance_after"))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    corrected_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    corrected_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -32,7 +32,7 @@ from pydantic.networks import validate_email
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from classroom.errors import N_, InvalidInput, Notice
-from classroom.models import MAX_LESSON_MINUTES, Level
+from classroom.models import MAX_LESSON_MINUTES, AttendanceStatus, Level
 
 LANGUAGES = ("en", "id")
 M = TypeVar("M", bound=BaseModel)
@@ -308,6 +308,21 @@ class Cancel(Input):
 class Assign(Input):
     tutor_id: Id | None
     scope: Literal["one", "series"] = "one"
+
+
+class AttendanceFix(Input):
+    """A coordinator's correction of one person's attendance of a class."""
+
+    status: AttendanceStatus
+    note: Annotated[str, StringConstraints(max_length=500), OneLine] = ""
+
+
+class NoShowQuery(Input):
+    """No-show rates of the classes that started from ``since`` up to ``until`` (dates in the
+    coordinator's time zone; default: the last 30 days)."""
+
+    since: Day | None = None
+    until: Day | None = None
 
 
 class AvailabilityWindowIn(Input):

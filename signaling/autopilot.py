@@ -1,4 +1,5 @@
-"""The late-tutor autopilot's heartbeat: look at the school every ``interval`` seconds.
+"""The late-tutor autopilot's heartbeat: look at the school every ``interval`` seconds (and
+close the attendance of classes that are over: classroom/attendance.py).
 
 Each process runs one. The rules and their once-only records are in classroom/autopilot.py;
 this loop gives them presence's view of who is online, and tells the coordinators (through
@@ -16,7 +17,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from classroom import autopilot
+from classroom import attendance, autopilot
 from classroom.db import transaction
 from signaling.presence import Presence
 
@@ -41,6 +42,7 @@ class Autopilot:
         policy: autopilot.Policy,
         changed: Callable[[autopilot.Outcome], None],
         interval: float = 1.0,
+        attendance_policy: attendance.Policy | None = None,
     ) -> None:
         self.maker = maker
         self.presence = presence
@@ -48,6 +50,7 @@ class Autopilot:
         self.policy = policy
         self.changed = changed
         self.interval = interval
+        self.attendance = attendance_policy or attendance.Policy()
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._failing = False
@@ -73,6 +76,9 @@ class Autopilot:
         seen = await whereabouts(self.presence, now)
         async with transaction(self.maker) as db:
             outcome = await autopilot.watch(db, now, self.policy, seen)
+            closed = await attendance.close_classes(db, now, self.attendance)
+        if closed:
+            log.info("autopilot: attendance of classes %s recorded", closed)
         if outcome.raised or outcome.nudged:
             log.info(
                 "autopilot: alerts %s raised, classes %s nudged", outcome.raised, outcome.nudged

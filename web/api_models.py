@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from classroom.grid import Grid, GridRow
 from classroom.models import (
+    AttendanceStatus,
     AvailabilityException,
     AvailabilityWindow,
     BookingStatus,
@@ -270,3 +271,33 @@ class Error(Out):
 
 def person(user: User) -> Person:
     return Person.model_validate(user)
+
+
+class AttendanceLineOut(Out):
+    """One person's attendance of a class that is over."""
+
+    user_id: int
+    name: str
+    role: str
+    status: AttendanceStatus
+    minutes_present: int
+    minutes_late: int
+    corrected: bool
+
+
+class RateOut(Out):
+    """No-shows out of what was expected: a student's booked classes, or a class's students."""
+
+    id: int
+    name: str
+    expected: int
+    no_shows: int
+    late: int
+    no_show_rate: float
+
+
+class NoShows(Out):
+    since: date
+    until: date
+    students: list[RateOut]
+    classes: list[RateOut]

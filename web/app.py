@@ -26,6 +26,7 @@ from web.routes import (
     lessons,
     openapi,
     planning,
+    reports,
     school,
     teaching,
 )
@@ -60,6 +61,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> we
         teaching,
         planning,
         school,
+        reports,
         calendar,
         api,
         openapi,

@@ -101,6 +101,7 @@ async def _live(app: web.Application) -> AsyncIterator[None]:
         settings.autopilot,
         changed=school.alerts_changed,
         interval=settings.autopilot_interval,
+        attendance_policy=settings.attendance_policy,
     )
     autopilot.start()
     app[AUTOPILOT] = autopilot

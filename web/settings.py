@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from classroom import attendance
 from classroom.autopilot import Policy
 from signaling.ice import IceServers
 
@@ -54,6 +55,7 @@ class Settings:
     # coordinators about a tutor missing from the room; how often each process looks.
     autopilot: Policy = field(default_factory=Policy)
     autopilot_interval: float = 1.0
+    attendance_policy: attendance.Policy = field(default_factory=attendance.Policy)
 
     def __post_init__(self) -> None:
         self.ice  # noqa: B018 (a TURN URL without its secret fails at start-up, not at a join)
@@ -136,6 +138,10 @@ class Settings:
                 nudge_before=timedelta(minutes=float(env.get("KELAS_NUDGE_BEFORE_MINUTES", "10"))),
                 late_after=timedelta(minutes=float(env.get("KELAS_LATE_AFTER_MINUTES", "2"))),
                 dropped_after=timedelta(seconds=float(env.get("KELAS_TUTOR_DROP_SECONDS", "90"))),
+            ),
+            attendance_policy=attendance.Policy(
+                late_after=timedelta(minutes=float(env.get("KELAS_LATE_JOIN_MINUTES", "5"))),
+                early_before=timedelta(minutes=float(env.get("KELAS_LEFT_EARLY_MINUTES", "5"))),
             ),
         )
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from classroom import (
     accounts,
     assignment,
+    attendance,
     availability,
     booking,
     grid,
@@ -25,7 +26,7 @@ from classroom import (
     schemas,
     timetable,
 )
-from classroom.clock import to_local, week_range
+from classroom.clock import day_range, to_local, week_range
 from classroom.models import BookingStatus, Role, User
 from web import api_models as out
 from web import i18n
@@ -244,6 +245,72 @@ async def get_suggestions(request: web.Request) -> web.StreamResponse:
     return reply([out.SuggestionOut(tutor=out.person(s.tutor), load=s.load) for s in found])
 
 
+# -- attendance ----------------------------------------------------------------------------
+
+
+def _line(line: attendance.Line) -> out.AttendanceLineOut:
+    return out.AttendanceLineOut(
+        user_id=line.user_id,
+        name=line.name,
+        role=line.role,
+        status=line.status,
+        minutes_present=line.minutes_present,
+        minutes_late=line.minutes_late,
+        corrected=line.corrected,
+    )
+
+
+async def get_attendance(request: web.Request) -> web.StreamResponse:
+    user = current_user(request, COORDINATOR, TUTOR)
+    async with request.app[DB].begin() as db:
+        lines = await attendance.of_class(db, user, int_param(request, "lesson_id"))
+    return reply([_line(line) for line in lines])
+
+
+async def put_attendance(request: web.Request) -> web.StreamResponse:
+    user = current_user(request, COORDINATOR)
+    data = await body(request, schemas.AttendanceFix)
+    async with request.app[DB].begin() as db:
+        line = await attendance.correct(
+            db,
+            user,
+            int_param(request, "lesson_id"),
+            int_param(request, "user_id"),
+            data.status,
+            data.note,
+            request.app[CLOCK](),
+        )
+    return reply(_line(line))
+
+
+async def get_no_shows(request: web.Request) -> web.StreamResponse:
+    user = current_user(request, COORDINATOR)
+    query = schemas.parse(schemas.NoShowQuery, query_data(request, "since", "until"))
+    found = await no_shows(request, user, query)
+    return reply(found)
+
+
+async def no_shows(request: web.Request, user: User, query: schemas.NoShowQuery) -> out.NoShows:
+    """No-show rates for the coordinator's chosen days (default: the last 30), as the page and
+    the API show them."""
+    today = to_local(request.app[CLOCK](), user.timezone).date()
+    until = query.until or today
+    since = query.since or until - timedelta(days=29)
+    starts, _ = day_range(since, user.timezone)
+    _, ends = day_range(until, user.timezone)
+    async with request.app[DB].begin() as db:
+        students, classes = await attendance.no_show_rates(db, user, starts, ends)
+
+    def rates(found: list[attendance.Rate]) -> list[out.RateOut]:
+        return [
+            out.RateOut(id=r.key, name=r.name, expected=r.expected, no_shows=r.no_shows,
+                        late=r.late, no_show_rate=round(r.no_show_rate, 4))
+            for r in found
+        ]  # fmt: skip
+
+    return out.NoShows(since=since, until=until, students=rates(students), classes=rates(classes))
+
+
 # -- bookings ------------------------------------------------------------------------------
 
 
@@ -449,6 +516,15 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "Cancel a seat or leave the waitlist", (STUDENT,), response=out.BookingOut),
     Endpoint("POST", CLASS + "/waitlist", post_waitlist, "Join the waitlist of a full class",
              (STUDENT,), response=out.BookingOut, status=201),
+    Endpoint("GET", CLASS + "/attendance", get_attendance,
+             "Attendance of a class that is over: its tutor and coordinators",
+             (COORDINATOR, TUTOR), response=list[out.AttendanceLineOut]),
+    Endpoint("PUT", CLASS + r"/attendance/{user_id:\d+}", put_attendance,
+             "Correct one person's attendance (kept with who corrected it)", (COORDINATOR,),
+             body=schemas.AttendanceFix, response=out.AttendanceLineOut),
+    Endpoint("GET", "/api/v1/attendance/no-shows", get_no_shows,
+             "No-show rates by student and by class (?since=date&until=date)",
+             (COORDINATOR,), query=schemas.NoShowQuery, response=out.NoShows),
     Endpoint("GET", "/api/v1/teaching", get_teaching, "The tutor's teaching week (?week=date)",
              (TUTOR,), response=out.Week),
     Endpoint("GET", "/api/v1/planning", get_planning,

@@ -6,17 +6,23 @@ from typing import Any
 
 from aiohttp import web
 
-from classroom import accounts, assignment, booking, live, schemas, timetable
-from classroom.errors import ClassFull, InvalidInput
+from classroom import accounts, assignment, attendance, booking, live, schemas, timetable
+from classroom.errors import N_, ClassFull, InvalidInput
 from classroom.models import BookingStatus, Level, Role
 from web import i18n
-from web.forms import int_param, query_data
+from web.forms import form_data, int_param, query_data
 from web.keys import CLOCK, DB, SETTINGS
 from web.live import join_window
 from web.middlewares import current_user
 from web.pages import render
 
 LESSON = r"/classes/{lesson_id:\d+}"
+ATTENDANCE_LABELS = {
+    "present": N_("present"),
+    "late": N_("late"),
+    "left_early": N_("left early"),
+    "no_show": N_("no-show"),
+}
 
 
 def setup(app: web.Application) -> None:
@@ -26,6 +32,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post(LESSON + "/waitlist", waitlist)
     app.router.add_post(LESSON + "/cancel-booking", cancel_booking)
     app.router.add_get("/my", my_classes)
+    app.router.add_post(LESSON + r"/attendance/{user_id:\d+}", correct_attendance)
 
 
 async def browse(request: web.Request) -> web.StreamResponse:
@@ -74,6 +81,7 @@ async def detail(request: web.Request) -> web.StreamResponse:
             "suggestions": [],
             "cancellation_window": request.app[SETTINGS].cancellation_window,
             "BookingStatus": BookingStatus,
+            "attendance_labels": {k: i18n.gettext(v) for k, v in ATTENDANCE_LABELS.items()},
             "request_done": request.query.get("done"),
             "done_text": i18n.done_text(request.query.get("done")),
         }
@@ -82,6 +90,11 @@ async def detail(request: web.Request) -> web.StreamResponse:
             context["position"] = await booking.waitlist_position(db, mine)
         window = join_window(request.app)
         context["joinable"] = await live.joinable(db, user, lesson_id, now, window)
+        context["attendance"] = (
+            await attendance.of_class(db, user, lesson_id)
+            if user.role == Role.COORDINATOR or row.lesson.tutor_id == user.id
+            else []
+        )
         if user.role == Role.COORDINATOR:
             context["tutors"] = await accounts.list_users(db, Role.TUTOR)
             # Also for a class that has a tutor: a substitute is chosen from the same list
@@ -90,6 +103,20 @@ async def detail(request: web.Request) -> web.StreamResponse:
                 db, row.lesson.starts_at, row.lesson.ends_at
             )
     return render("lesson.html", request, context)
+
+
+async def correct_attendance(request: web.Request) -> web.StreamResponse:
+    """A coordinator corrects one person's attendance from the class page."""
+    user = current_user(request, Role.COORDINATOR)
+    lesson_id = int_param(request, "lesson_id")
+    form = await form_data(request)
+    data = schemas.parse(schemas.AttendanceFix, {k: form.get(k, "") for k in ("status", "note")})
+    async with request.app[DB].begin() as db:
+        await attendance.correct(
+            db, user, lesson_id, int_param(request, "user_id"), data.status, data.note,
+            request.app[CLOCK](),
+        )  # fmt: skip
+    raise _back(lesson_id, "saved")
 
 
 def _back(lesson_id: int, flash: str) -> web.HTTPSeeOther:
