@@ -20,7 +20,7 @@ PAGES: dict[str | None, list[str]] = {
     "ayu": ["/teaching", "/availability", "/messages", "/account", "/classes/1", LIVE],
     "coordinator": ["/planning", "/classes", "/tutors", "/planning/classes/new",
                     "/planning/series/new", "/classes/1", "/classes/5", "/classes/1/edit",
-                    "/messages", "/account", LIVE, "/live"],
+                    "/messages", "/account", LIVE, "/live", "/reports/attendance"],
 }  # fmt: skip
 
 
