@@ -47,6 +47,7 @@ class Admission:
     ends_at: datetime
     capacity: int
     tutor_name: str | None = None  # the class's assigned tutor, for "Your tutor today is …"
+    tutor_id: int | None = None
 
 
 def _check_window(lesson: Lesson, now: datetime, window: JoinWindow) -> None:
@@ -111,6 +112,7 @@ async def admit(
         ends_at=lesson.ends_at,
         capacity=lesson.capacity,
         tutor_name=tutor_name,
+        tutor_id=lesson.tutor_id,
     )
 
 

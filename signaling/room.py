@@ -180,6 +180,9 @@ class Room:
             carried=list(kept.hands),
             returning=set(kept.present),
             tutor_name=admission.tutor_name,
+            # The tutor was in the room when its previous home stopped: they are on their way
+            # back, not late.
+            tutor_away=admission.tutor_id is not None and admission.tutor_id in kept.present,
         )
         room._kept = room.kept()
         return room

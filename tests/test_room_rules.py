@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -205,3 +206,16 @@ def test_an_ended_class_stays_ended_and_unchanged_state_is_not_kept_again() -> N
     assert r.unkept() == KeptRoom(ended=True)
     with pytest.raises(TooLate):
         moved(r).join(admission(TUTOR, LiveRole.TUTOR), "t")
+
+
+def test_the_tutor_is_reconnecting_after_a_move_if_they_were_in_the_room() -> None:
+    """Students who come back to a class's next process read "Your tutor is reconnecting"
+    for a tutor who was there, "on the way" for one who was not."""
+    tutor = dataclasses.replace(admission(ANA, LiveRole.STUDENT), tutor_id=TUTOR, tutor_name="T")
+    again = Room.restored(tutor, room().kept())
+    again.join(tutor, "a")
+    assert again.tutor().state == "reconnecting"
+    _, change = again.join(dataclasses.replace(tutor, user_id=TUTOR, role=LiveRole.TUTOR), "t")
+    assert change.room and again.tutor().state == "present"
+    fresh = Room.restored(tutor, room().kept().model_copy(update={"present": (ANA,)}))
+    assert fresh.tutor().state == "awaited"
