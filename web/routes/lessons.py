@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
-from classroom import accounts, assignment, booking, live, schemas, timetable
+from classroom import accounts, assignment, booking, live, readiness, schemas, timetable
 from classroom.errors import ClassFull, InvalidInput
-from classroom.models import BookingStatus, Level, Role
+from classroom.models import Booking, BookingStatus, LessonStatus, Level, Role, User
+from classroom.timetable import LessonView
 from web import i18n
 from web.forms import int_param, query_data
 from web.keys import CLOCK, DB, SETTINGS
@@ -82,6 +84,9 @@ async def detail(request: web.Request) -> web.StreamResponse:
             context["position"] = await booking.waitlist_position(db, mine)
         window = join_window(request.app)
         context["joinable"] = await live.joinable(db, user, lesson_id, now, window)
+        context["suggest_check"] = _takes_part(user, row.lesson, mine, now) and (
+            await readiness.before_first_class(db, user, now, request.app[SETTINGS].check_max_age)
+        )
         if user.role == Role.COORDINATOR:
             context["tutors"] = await accounts.list_users(db, Role.TUTOR)
             # Also for a class that has a tutor: a substitute is chosen from the same list
@@ -90,6 +95,16 @@ async def detail(request: web.Request) -> web.StreamResponse:
                 db, row.lesson.starts_at, row.lesson.ends_at
             )
     return render("lesson.html", request, context)
+
+
+def _takes_part(user: User, lesson: LessonView, mine: Booking | None, now: datetime) -> bool:
+    """The class's own tutor, or a student with a seat or a place on its waitlist, in a
+    class not over yet."""
+    if lesson.status != LessonStatus.SCHEDULED or lesson.ends_at <= now:
+        return False
+    if user.role == Role.TUTOR:
+        return lesson.tutor_id == user.id
+    return mine is not None and mine.status in booking.ACTIVE
 
 
 def _back(lesson_id: int, flash: str) -> web.HTTPSeeOther:
