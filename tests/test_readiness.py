@@ -15,6 +15,7 @@ from classroom.models import Attendance, Role
 from tests.check_client import ice_servers, measure, offer
 from tests.conftest import School, SchoolFactory, TurnFactory, Visitor, now
 from tests.helpers import Clock, new_class
+from tests.test_school_socket import open_page
 
 DEVICES = {"mic": "ok", "camera": "ok", "stun": "none", "turn": "none"}
 SECRET = "correct-horse-battery-staple"
@@ -117,14 +118,17 @@ async def test_receipts_prove_only_their_own_persons_path_and_not_for_long(
     assert check["udp"] == "ok" and check["verdict"] == "ok"
 
 
-async def test_coordinators_read_each_persons_standing_before_a_class(
+async def test_coordinators_see_who_is_not_ready_before_a_class(
     school_with: SchoolFactory,
 ) -> None:
+    """Through the API, in the live view's "starting in the next hour" (school:state) and on
+    the class's page: the tutor and the booked students whose newest check failed, is older
+    than the school's limit, or was never run."""
     clock = Clock()
     school = await school_with(clock=clock, check_max_age=timedelta(days=30))
-    _, coordinator = await school.join(Role.COORDINATOR)
+    coordinator_user, coordinator = await school.join(Role.COORDINATOR)
     tutor_user, tutor = await school.join(Role.TUTOR, "Tari")
-    lesson = (await new_class(coordinator, hours=30, tutor_id=tutor_user.id))["lessons"][0]
+    lesson = (await new_class(coordinator, hours=0.5, tutor_id=tutor_user.id))["lessons"][0]
     students = {}
     for name in ("Ayu", "Bayu", "Citra", "Dewi"):
         _, students[name] = await school.join(Role.STUDENT, name)
@@ -140,22 +144,44 @@ async def test_coordinators_read_each_persons_standing_before_a_class(
     citra = {**DEVICES, "receipts": citra_receipts}
     assert (await students["Citra"].api("POST", "/api/v1/me/checks", citra))[0] == 201
     clock.offset = timedelta(0)
+    expected = {"Tari": "never", "Bayu": "failed", "Citra": "stale", "Dewi": "never"}
 
     status, people = await coordinator.api("GET", f"/api/v1/classes/{lesson['id']}/readiness")
     assert status == 200, people
     standing = {p["user"]["name"]: p["standing"] for p in people}
-    assert standing == {
-        "Tari": "never", "Ayu": "ready", "Bayu": "failed", "Citra": "stale", "Dewi": "never"
-    }  # fmt: skip
+    assert standing == {**expected, "Ayu": "ready"}
     assert [p["user"]["role"] for p in people][:2] == ["tutor", "student"]
     ayu = next(p for p in people if p["user"]["name"] == "Ayu")
     assert ayu["check"]["udp"] == "ok"
+
+    board = await open_page(school, coordinator)
+    state = (await board.call("school:state"))["state"]
+    (starting,) = [c for c in state["starting"] if c["lesson_id"] == lesson["id"]]
+    assert {p["name"]: p["standing"] for p in starting["unready"]} == expected
+    assert [p["name"] for p in starting["unready"]] == ["Tari", "Bayu", "Citra", "Dewi"]
+    citra_seen = next(p for p in starting["unready"] if p["name"] == "Citra")
+    assert citra_seen["checked_at"] is not None and citra_seen["role"] == "student"
+    # Dewi checks now: she is off the list the next time the view is computed.
+    dewi = {**DEVICES, "receipts": (await network_check(students["Dewi"]))["receipts"]}
+    assert (await students["Dewi"].api("POST", "/api/v1/me/checks", dewi))[0] == 201
+    state = (await board.call("school:state"))["state"]
+    (starting,) = [c for c in state["starting"] if c["lesson_id"] == lesson["id"]]
+    assert "Dewi" not in {p["name"] for p in starting["unready"]}
+    await board.client.disconnect()
+
+    status, html = await coordinator.page(f"/classes/{lesson['id']}")
+    assert status == 200
+    for word in ('data-standing="never"', 'data-standing="failed"', 'data-standing="stale"',
+                 'data-standing="ready"', "setup check failed", "setup never checked"):  # fmt: skip
+        assert word in html, word
     # Only coordinators read other people's checks.
     for visitor in (tutor, students["Ayu"]):
         status, body = await visitor.api("GET", f"/api/v1/classes/{lesson['id']}/readiness")
         assert status == 403, body
+        assert "data-standing" not in (await visitor.page(f"/classes/{lesson['id']}"))[1]
     status, body = await coordinator.api("GET", "/api/v1/classes/999999/readiness")
     assert status == 404
+    assert coordinator_user.role == Role.COORDINATOR
 
 
 async def test_nobody_anonymous_gets_ice_servers_a_peer_or_a_result(

@@ -132,6 +132,7 @@ def _school(app: web.Application, presence: Presence) -> SchoolNamespace:
             presence=presence,
             rate_limits=app[SETTINGS].live_rate_limits,
             class_namespace=NAMESPACE,
+            check_max_age=app[SETTINGS].check_max_age,
         ),
     )
     app[SIO].register_namespace(school)

@@ -74,6 +74,7 @@ async def detail(request: web.Request) -> web.StreamResponse:
             "warnings": [],
             "tutors": [],
             "suggestions": [],
+            "readiness": {},
             "cancellation_window": request.app[SETTINGS].cancellation_window,
             "BookingStatus": BookingStatus,
             "request_done": request.query.get("done"),
@@ -88,6 +89,11 @@ async def detail(request: web.Request) -> web.StreamResponse:
             await readiness.before_first_class(db, user, now, request.app[SETTINGS].check_max_age)
         )
         if user.role == Role.COORDINATOR:
+            # Who has not shown that their setup works (classroom/readiness.py).
+            found = await readiness.of_class(
+                db, user, lesson_id, now, request.app[SETTINGS].check_max_age
+            )
+            context["readiness"] = {p.user_id: p for p in found}
             context["tutors"] = await accounts.list_users(db, Role.TUTOR)
             # Also for a class that has a tutor: a substitute is chosen from the same list
             # (its own tutor is busy teaching it, so never suggested).
