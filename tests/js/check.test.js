@@ -89,8 +89,14 @@ const S = { measured: "Round trip {rtt}, {loss} lost, {down} down, {up} up." };
 
 test("the measurement in words, in the page's language", () => {
   const m = { rtt_ms: 45, loss: 0.05, down_kbps: 2400, up_kbps: 1150 };
-  assert.equal(measuredText(m, "en", S), "Round trip 45 ms, 5% lost, 2.4 Mbit/s down, 1.2 Mbit/s up.");
-  assert.equal(measuredText(m, "id", S), "Round trip 45 md, 5% lost, 2,4 Mbit/s down, 1,2 Mbit/s up.");
+  assert.equal(
+    measuredText(m, "en", S),
+    "Round trip 45 ms, 5% lost, 2.4\u00a0Mbit/s down, 1.2\u00a0Mbit/s up.",
+  );
+  assert.equal(
+    measuredText(m, "id", S),
+    "Round trip 45 md, 5% lost, 2,4\u00a0Mbit/s down, 1,2\u00a0Mbit/s up.",
+  );
   assert.equal(
     measuredText({ rtt_ms: 45, loss: 0, down_kbps: null, up_kbps: null }, "en", S),
     "Round trip 45 ms, 0% lost, – down, – up.",

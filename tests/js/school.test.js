@@ -50,11 +50,14 @@ test("who needs a setup check, in a few words", async () => {
   const T = {
     unready_failed: "{name}: failed",
     unready_stale: "{name}: {n} days ago",
-    unready_never: "{name}: never",
+    unready_never: "{name}: not checked",
   };
   const now = Date.parse("2026-11-30T07:00:00Z");
   assert.equal(unreadyText({ name: "Bayu", standing: "failed", checked_at: START }, now, T), "Bayu: failed");
   const old = { name: "Citra", standing: "stale", checked_at: "2026-10-20T08:00:00Z" };
   assert.equal(unreadyText(old, now, T), "Citra: 40 days ago");
-  assert.equal(unreadyText({ name: "Dewi", standing: "never", checked_at: null }, now, T), "Dewi: never");
+  assert.equal(
+    unreadyText({ name: "Dewi", standing: "never", checked_at: null }, now, T),
+    "Dewi: not checked",
+  );
 });

@@ -76,7 +76,7 @@ STRINGS = {
     "unready_failed": N_("{name}: failed"),
     # {n}: days since their last check.
     "unready_stale": N_("{name}: {n} days ago"),
-    "unready_never": N_("{name}: never"),
+    "unready_never": N_("{name}: not checked"),
 }
 # How long a tutor may say they are available to substitute; "day": until local midnight.
 SUBSTITUTE_FOR = {"30": 30, "60": 60, "120": 120, "day": None}

@@ -188,6 +188,9 @@ async function run() {
   const report = { ...devices, ...network };
   const saved = await api("POST", "/api/v1/me/checks", report);
   show(saved, report);
+  // The camera goes off when the check is over; the preview keeps its last picture.
+  keepLastFrame($("#preview"));
+  $("#preview").srcObject = null;
   stream.getTracks().forEach((t) => t.stop());
   start.disabled = false;
   start.textContent = T.again;
@@ -219,6 +222,15 @@ async function checkNetwork() {
     relay.pc.close();
   }
   return found;
+}
+
+function keepLastFrame(video) {
+  if (!video.videoWidth) return;
+  const canvas = document.createElement("canvas");
+  canvas.width = video.videoWidth;
+  canvas.height = video.videoHeight;
+  canvas.getContext("2d").drawImage(video, 0, 0);
+  video.poster = canvas.toDataURL("image/jpeg", 0.8);
 }
 
 function show(saved, report) {

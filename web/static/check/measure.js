@@ -74,7 +74,7 @@ export function kbps(bytes, ms) {
 }
 
 const mbit = (n, language) =>
-  new Intl.NumberFormat(language, { maximumFractionDigits: 1 }).format(n / 1000) + " Mbit/s";
+  new Intl.NumberFormat(language, { maximumFractionDigits: 1 }).format(n / 1000) + "\u00a0Mbit/s";
 const msText = (n, language) =>
   new Intl.NumberFormat(language, { style: "unit", unit: "millisecond", unitDisplay: "short" }).format(n);
 const percent = (share, language) =>

@@ -78,7 +78,7 @@ export function newAlerts(before, now) {
 }
 
 /** Someone whose setup is not shown to work, in a few words: "Bayu: failed", "Citra: 40
- * days ago", "Dewi: never" (`nowMs`: the server's clock). */
+ * days ago", "Dewi: not checked" (`nowMs`: the server's clock). */
 export function unreadyText(person, nowMs, strings) {
   const params = { name: person.name };
   if (person.standing === "stale")
