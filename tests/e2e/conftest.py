@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -42,8 +43,21 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
+@dataclass(frozen=True)
+class LiveServer:
+    """The running server: its address, and its app (for a test that reaches the wire)."""
+
+    url: str
+    app: web.Application
+
+
 @pytest.fixture
-async def live_url(database_url: str) -> AsyncIterator[str]:
+def live_url(live_server: LiveServer) -> str:
+    return live_server.url
+
+
+@pytest.fixture
+async def live_server(database_url: str) -> AsyncIterator[LiveServer]:
     engine = create_engine(database_url)
     async with create_sessionmaker(engine).begin() as session:
         await demo.seed(session, Passwords("CHEAPEST"), now())
@@ -57,10 +71,11 @@ async def live_url(database_url: str) -> AsyncIterator[str]:
         base_url=base,
         password_profile="CHEAPEST",
     )
-    runner = web.AppRunner(create_app(settings), shutdown_timeout=5)
+    app = create_app(settings)
+    runner = web.AppRunner(app, shutdown_timeout=5)
     await runner.setup()
     await web.SockSite(runner, sock).start()
-    yield base
+    yield LiveServer(base, app)
     await runner.cleanup()
 
 
