@@ -102,3 +102,22 @@ async def test_a_process_holds_a_few_probes_and_each_for_a_short_while(
     assert len(probes) == 1
     await probes.close()
     assert len(probes) == 0
+
+
+async def test_a_person_holds_two_probes_a_new_one_replaces_their_oldest(
+    clients: list[Client],
+) -> None:
+    """A check runs the direct path, then the relay path; started again, it needs no more."""
+    probes = Probes((), receipt=lambda user, path: "r")
+    first, second, third = new(clients), new(clients), new(clients)
+    await first.connect(probes, user_id=7)
+    await second.connect(probes, user_id=7)
+    other = new(clients)
+    await other.connect(probes, user_id=8)
+    await third.connect(probes, user_id=7)
+    await asyncio.wait_for(first.bulks.closed.wait(), TIMEOUT)
+    assert len(probes) == 3  # second, third, and the other person's
+    await asyncio.wait_for(second.pings.opened.wait(), TIMEOUT)
+    second.ping.send("still here")
+    assert await second.pings.text() == "still here"
+    await probes.close()

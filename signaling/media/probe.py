@@ -16,8 +16,9 @@ browser opens its ``bulk`` channel, the path worked: the server sends a receipt 
           ``{"up": true}`` answers ``{"up_bytes": n, "up_ms": t}`` (first to last).
 
 Bounded: a probe closes after ``LIFETIME_S`` (or when its connection fails), sends at most
-``MAX_BURSTS`` bursts, and a process holds at most ``MAX_PROBES`` at once (each is a few
-sockets and a DTLS session).
+``MAX_BURSTS`` bursts; a person holds at most ``PER_PERSON`` (a new one closes their oldest:
+a check that starts again needs no more), and a process at most ``MAX_PROBES`` at once (each
+is a few sockets and a DTLS session).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from signaling.readiness import Path
 log = logging.getLogger(__name__)
 LIFETIME_S = 30.0  # a check's measurement takes a few seconds
 MAX_PROBES = 16
+PER_PERSON = 2  # a check's direct and relay paths; a newer one replaces the oldest
 RATE_KBPS = 2500  # enough to show that a class fits (signaling/readiness.py DOWN_KBPS)
 MAX_BURST_MS = 3000
 MAX_BURSTS = 2
@@ -108,7 +110,7 @@ class Probes:
         self._receipt = receipt
         self._limit = limit
         self._lifetime = lifetime
-        self._probes: set[Probe] = set()
+        self._probes: dict[Probe, None] = {}  # oldest first
 
     def __len__(self) -> int:
         return len(self._probes)
@@ -116,10 +118,14 @@ class Probes:
     async def answer(self, user_id: int, sdp: str) -> tuple[str, Path]:
         """A new probe for this offer: the answer SDP, and the path the offer tries."""
         path = read_offer(sdp)
+        mine = [probe for probe in self._probes if probe.user_id == user_id]
+        replaced = [old for old in mine[: len(mine) - PER_PERSON + 1] if self._forget(old)]
         if len(self._probes) >= self._limit:
+            await asyncio.gather(*(self._shut(old) for old in replaced))
             raise Unavailable(BUSY)
         probe = Probe(user_id, path, RTCPeerConnection(configuration(self._stun_urls)))
-        self._probes.add(probe)  # before any await: the limit counts it at once
+        self._probes[probe] = None  # before any await: the limits count it at once
+        await asyncio.gather(*(self._shut(old) for old in replaced))
         probe.pc.on("datachannel", lambda channel: self._channel(probe, channel))
 
         @probe.pc.on("connectionstatechange")
@@ -145,13 +151,22 @@ class Probes:
         await self._close(probe)
 
     async def _close(self, probe: Probe) -> None:
+        if self._forget(probe):
+            await self._shut(probe)
+
+    def _forget(self, probe: Probe) -> bool:
+        """Stop counting ``probe`` and its tasks (all but the one running this); False if
+        it was already closed."""
         if probe not in self._probes:
-            return
-        self._probes.discard(probe)
+            return False
+        del self._probes[probe]
         current = asyncio.current_task()
         for task in list(probe.tasks):
             if task is not current:
                 task.cancel()
+        return True
+
+    async def _shut(self, probe: Probe) -> None:
         try:
             await probe.pc.close()
         except Exception:

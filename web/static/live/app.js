@@ -256,9 +256,18 @@ function enter() {
 const STATS_EVERY_MS = 2000;
 
 async function readStats() {
-  const pc = state.media?.pc;
-  if (!pc || pc.connectionState !== "connected") return;
-  state.view = browserView(await pc.getStats(), state.view);
+  const media = state.media;
+  if (!media || media.pc.connectionState !== "connected") return;
+  let report;
+  try {
+    report = await media.pc.getStats();
+  } catch {
+    return; // closed meanwhile: the next peer connection is read next time
+  }
+  if (state.media !== media) return;
+  // A new peer connection's counters start again: its first reading has no window.
+  const previous = state.view?.media === media ? state.view : null;
+  state.view = { ...browserView(report, previous), media };
   ownConnection();
 }
 
