@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -418,3 +419,33 @@ class AttendanceCorrection(Base):
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
     corrected_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReadinessCheck(Base):
+    """One run of a person's setup check (/check): their microphone and camera, the network
+    path to this server (direct over UDP, and through the TURN relay) and a short measurement
+    of it. The newest is what the coordinators see before a class (classroom/readiness.py).
+    ``udp`` and ``relay`` are what the server itself saw, proven by receipts it signed when
+    the check's peer connection reached it; the rest is what the person's browser measured."""
+
+    __tablename__ = "readiness_checks"
+    __table_args__ = (
+        Index("ix_readiness_checks_user_checked", "user_id", "checked_at"),
+        CheckConstraint("verdict IN ('ok', 'warn', 'failed')", name="verdict_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    verdict: Mapped[str] = mapped_column(String(10))  # ok, warn (works, with a but), failed
+    mic: Mapped[str] = mapped_column(String(10))  # ok, silent, denied, missing, error
+    camera: Mapped[str] = mapped_column(String(10))  # ok, denied, missing, error
+    stun: Mapped[str] = mapped_column(String(10))  # ok, failed, none (no STUN configured)
+    turn: Mapped[str] = mapped_column(String(10))  # a relay candidate: ok, failed, none
+    udp: Mapped[str] = mapped_column(String(10))  # the direct path reached us: ok, failed
+    relay: Mapped[str] = mapped_column(String(10))  # the TURN path reached us: ok, failed, none
+    rtt_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    loss: Mapped[float | None] = mapped_column(Float, nullable=True)  # 0..1
+    down_kbps: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    up_kbps: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    browser: Mapped[str] = mapped_column(String(200), default="")  # its User-Agent, for support

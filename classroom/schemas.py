@@ -393,6 +393,41 @@ class WeekChoice(Input):
     week: Day | None = None
 
 
+Kbps = Annotated[int, Field(ge=0, le=10_000_000)]
+# A receipt the server signed when a check's peer connection reached it (signaling/readiness.py).
+Receipt = Annotated[
+    str,
+    StringConstraints(
+        max_length=120, pattern=r"^[0-9]{1,10}\.(direct|relay)\.[0-9]{1,12}\.[A-Za-z0-9_-]{43}$"
+    ),
+]
+
+
+class CheckReport(Input):
+    """What the setup check (/check) found in the person's browser. Whether the server was
+    reached, directly and through the relay, is not the browser's word: ``receipts``, signed
+    by the server when each path reached it, prove it."""
+
+    mic: Literal["ok", "silent", "denied", "missing", "error"]
+    camera: Literal["ok", "denied", "missing", "error"]
+    stun: Literal["ok", "failed", "none"]  # a server-reflexive candidate; none: no STUN given
+    turn: Literal["ok", "failed", "none"]  # a relay candidate; none: no TURN given
+    rtt_ms: Annotated[int, Field(ge=0, le=60_000)] | None = None
+    loss: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
+    down_kbps: Kbps | None = None
+    up_kbps: Kbps | None = None
+    receipts: Annotated[list[Receipt], Field(max_length=4)] = []
+
+
+class CheckOffer(Input):
+    """The setup check's SDP offer: one section, for data channels (signaling/media/probe.py)."""
+
+    model_config = ConfigDict(**{**Input.model_config, "str_strip_whitespace": False})
+
+    type: Literal["offer"]
+    sdp: Annotated[str, StringConstraints(min_length=10, max_length=20_000)]
+
+
 # Pydantic's messages are technical and English only: say it plainly, in a translatable way.
 FRIENDLY = {
     "missing": N_("This field is required"),

@@ -67,6 +67,7 @@ class SchoolDeps:
     monotonic: Callable[[], float] = time.monotonic
     rate_limits: bool = True
     class_namespace: str = "/class"  # where a class's room hears "Your tutor today is …"
+    check_max_age: timedelta = timedelta(days=30)  # a setup check older than this is stale
 
 
 def person(user_id: int) -> str:
@@ -257,7 +258,9 @@ class SchoolNamespace(ProtocolNamespace):
     # -- the coordinators' live view ------------------------------------------------------------
 
     async def state(self) -> sp.SchoolState:
-        return await snapshot(self.deps.maker, self.deps.presence, self.deps.clock())
+        return await snapshot(
+            self.deps.maker, self.deps.presence, self.deps.clock(), self.deps.check_max_age
+        )
 
     def changed(self, urgent: bool = False) -> None:
         """Presence changed (web/live.py wires presence through ``Watched``): tell the

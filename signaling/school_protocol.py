@@ -65,6 +65,18 @@ class ClassInProgress(Out):
     participants: list[ParticipantNow]
 
 
+class Unready(Out):
+    """Someone of a class about to start whose setup is not shown to work: their newest
+    setup check ``failed``, is ``stale`` (older than the school's limit), or they ``never``
+    ran one (classroom/readiness.py). ``checked_at``: their newest check, if any."""
+
+    user_id: int
+    name: str
+    role: Literal["tutor", "student"]
+    standing: Literal["failed", "stale", "never"]
+    checked_at: str | None
+
+
 class ClassStarting(Out):
     lesson_id: int
     topic: str
@@ -72,6 +84,7 @@ class ClassStarting(Out):
     tutor: PersonOnline | None
     tutor_nudged: bool  # the tutor was not online before the start and was reminded
     students: list[PersonOnline]
+    unready: list[Unready]  # the tutor first, then the students, by name
 
 
 class TutorNow(Out):

@@ -6,20 +6,24 @@ and every process computes the same one.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from classroom import autopilot, today
+from classroom import autopilot, readiness, today
 from classroom.db import transaction
-from classroom.models import Role
+from classroom.models import ReadinessCheck, Role
 from signaling import school_protocol as sp
 from signaling.presence import People, Presence, Seen, quality_of
 
 
 async def snapshot(
-    maker: async_sessionmaker[AsyncSession], presence: Presence, now: datetime
+    maker: async_sessionmaker[AsyncSession],
+    presence: Presence,
+    now: datetime,
+    check_max_age: timedelta = timedelta(days=30),
 ) -> sp.SchoolState:
+    """``check_max_age``: a setup check older than this no longer shows a setup ready."""
     live = await presence.live_lessons()
     online = await presence.everyone()
     substitutes = await presence.substitutes(now.timestamp())
@@ -30,6 +34,8 @@ async def snapshot(
         absent = await today.names(db, offline) if offline else {}
         alerts = await autopilot.open_alerts(db, now, seen_now)
         nudged = await autopilot.nudged(db, [c.lesson_id for c in found.starting])
+        soon = {p.user_id for c in found.starting for p in _people(c)}
+        checks = await readiness.latest(db, soon)
     rooms = {c.lesson_id: await presence.who(c.lesson_id) for c in found.in_progress}
     people = {p.user_id for c in found.in_progress + found.starting for p in _people(c)}
     seen = await presence.last_seen(sorted(people))
@@ -42,7 +48,12 @@ async def snapshot(
     return sp.SchoolState(
         now=_iso(now),
         in_progress=[_in_progress(c, rooms[c.lesson_id], online, seen) for c in found.in_progress],
-        starting=[_starting(c, online, seen, c.lesson_id in nudged) for c in found.starting],
+        starting=[
+            _starting(
+                c, online, seen, c.lesson_id in nudged, _unready(c, checks, now, check_max_age)
+            )
+            for c in found.starting
+        ],
         tutors=sorted(tutors, key=lambda t: (not t.online, t.name, t.user_id)),
         alerts=[_alert(a) for a in alerts],
     )
@@ -120,8 +131,38 @@ def _in_progress(
     )
 
 
+def _unready(
+    found: today.ClassNow,
+    checks: dict[int, ReadinessCheck],
+    now: datetime,
+    max_age: timedelta,
+) -> list[sp.Unready]:
+    """The people of a class about to start whose setup is not shown to work."""
+    roles = [("tutor", found.tutor)] if found.tutor else []
+    roles += [("student", s) for s in found.students]
+    unready = []
+    for role, person in roles:
+        check = checks.get(person.user_id)
+        standing = readiness.standing(check, now, max_age)
+        if standing == "failed" or standing == "stale" or standing == "never":
+            unready.append(
+                sp.Unready(
+                    user_id=person.user_id,
+                    name=person.name,
+                    role="tutor" if role == "tutor" else "student",
+                    standing=standing,
+                    checked_at=_iso(check.checked_at) if check else None,
+                )
+            )
+    return unready
+
+
 def _starting(
-    found: today.ClassNow, online: dict[int, Seen], seen: dict[int, float], nudged: bool
+    found: today.ClassNow,
+    online: dict[int, Seen],
+    seen: dict[int, float],
+    nudged: bool,
+    unready: list[sp.Unready],
 ) -> sp.ClassStarting:
     return sp.ClassStarting(
         lesson_id=found.lesson_id,
@@ -130,6 +171,7 @@ def _starting(
         tutor=_person(found.tutor, online, seen),
         tutor_nudged=nudged,
         students=[p for s in found.students if (p := _person(s, online, seen)) is not None],
+        unready=unready,
     )
 
 

@@ -65,6 +65,10 @@ KINDS: list[tuple[Role | None, str, str, Any]] = [
     (T, "POST", "/api/v1/availability/absences",
      absence(first_day="2030-01-10", last_day="2030-01-01")),
     (T, "POST", "/api/v1/availability/absences", absence(reason=LONG)),
+    (S, "POST", "/api/v1/me/checks", {"mic": "loud", "camera": "ok", "stun": "none",
+                                      "turn": "none", "loss": 2, "receipts": ["forged"]}),
+    (S, "POST", "/api/v1/check/offer", {"type": "offer", "sdp": "v=0\r\n" * 3}),
+    (S, "POST", "/api/v1/check/offer", {"type": "offer", "sdp": "v=0 not sdp at all"}),
 ]  # fmt: skip
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from classroom import readiness
 from classroom.grid import Grid, GridRow
 from classroom.models import (
     AttendanceStatus,
@@ -16,11 +17,14 @@ from classroom.models import (
     LessonStatus,
     Level,
     Message,
+    ReadinessCheck,
     Role,
     User,
 )
 from classroom.schemas import GridRows, WallTime
 from classroom.timetable import LessonRow, TutorLoad
+from signaling import readiness as signaling_readiness
+from signaling.protocol import StunServer, TurnServer
 
 
 class Out(BaseModel):
@@ -257,6 +261,65 @@ class MessageOut(Out):
 
 class CalendarFeed(Out):
     url: str
+
+
+class CheckIce(Out):
+    """The ICE servers of a setup check: as a class's (``hello``), minted for this person."""
+
+    ice_servers: list[StunServer | TurnServer]
+
+
+class CheckAnswer(Out):
+    type: Literal["answer"]
+    sdp: str
+    path: Literal["direct", "relay"]  # which path the offer tries (its candidates say)
+
+
+class CheckOut(Out):
+    """One setup check: what the browser found, what the server saw (``udp``, ``relay``),
+    the verdict and why (``reasons``: codes, docs/api.md)."""
+
+    checked_at: datetime
+    verdict: Literal["ok", "warn", "failed"]
+    reasons: list[str]
+    mic: str
+    camera: str
+    stun: str
+    turn: str
+    udp: str
+    relay: str
+    rtt_ms: int | None
+    loss: float | None
+    down_kbps: int | None
+    up_kbps: int | None
+
+    @classmethod
+    def of(cls, check: ReadinessCheck) -> CheckOut:
+        report = readiness.Report(**{k: getattr(check, k) for k in readiness.REPORTED})
+        _, reasons = signaling_readiness.verdict(report)
+        data = {k: getattr(check, k) for k in cls.model_fields if k != "reasons"}
+        return cls(**{**data, "reasons": reasons})
+
+
+class MyCheck(Out):
+    check: CheckOut | None  # the newest; null: never checked
+
+
+class PersonReadinessOut(Out):
+    """Someone of a class before it starts: ``standing`` is ``failed`` (their newest check
+    failed), ``stale`` (older than the school's limit), ``never``, ``warn`` or ``ready``."""
+
+    user: Person
+    standing: Literal["ready", "warn", "failed", "stale", "never"]
+    check: CheckOut | None
+
+    @classmethod
+    def of(cls, found: readiness.PersonReadiness) -> PersonReadinessOut:
+        return cls(
+            user=Person(id=found.user_id, name=found.name, role=found.role),
+            standing=found.standing,
+            check=CheckOut.of(found.check) if found.check else None,
+        )
 
 
 class ErrorBody(Out):

@@ -22,6 +22,7 @@ from web.routes import (
     account,
     api,
     calendar,
+    check,
     classroom,
     lessons,
     openapi,
@@ -58,6 +59,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> we
         account,
         lessons,
         classroom,
+        check,
         teaching,
         planning,
         school,
@@ -82,6 +84,7 @@ def _limits(settings: Settings, clock: Callable[[], datetime]) -> Limits:
     return Limits(
         login=Buckets(Rate.per_minute(settings.login_per_minute, settings.login_burst), seconds),
         signup=Buckets(Rate.per_minute(settings.signup_per_minute, settings.signup_burst), seconds),
+        check=Buckets(Rate.per_minute(settings.check_per_minute, settings.check_burst), seconds),
         trusted_proxies=parse_networks(settings.trusted_proxies),
     )
 

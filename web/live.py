@@ -20,9 +20,11 @@ from classroom.models import User
 from signaling import wire_json
 from signaling.autopilot import Autopilot
 from signaling.keeper import Keeper
+from signaling.media.probe import Probes
 from signaling.media.sfu import Sfu
 from signaling.namespace import ClassNamespace, LiveDeps
 from signaling.presence import MemoryPresence, Presence, RedisPresence, Watched
+from signaling.readiness import receipt
 from signaling.room import Rooms
 from signaling.school import SchoolDeps, SchoolNamespace
 from web.keys import CLOCK, DB, SETTINGS
@@ -36,6 +38,7 @@ SCHOOL_NAMESPACE = "/school"
 SCHOOL: web.AppKey[SchoolNamespace] = web.AppKey("school")
 SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio")
 AUTOPILOT: web.AppKey[Autopilot] = web.AppKey("autopilot")
+PROBES: web.AppKey[Probes] = web.AppKey("probes")  # the setup check's peer connections
 MAX_MESSAGE_BYTES = 256 * 1024  # an SDP offer with 27 media sections is about 30 kB
 
 
@@ -105,7 +108,14 @@ async def _live(app: web.Application) -> AsyncIterator[None]:
     )
     autopilot.start()
     app[AUTOPILOT] = autopilot
+    app[PROBES] = Probes(
+        settings.stun_urls,
+        receipt=lambda user_id, path: receipt(
+            settings.secret_key, user_id, path, int(app[CLOCK]().timestamp())
+        ),
+    )
     yield
+    await app[PROBES].close()
     await autopilot.close()
     await school.close()
     await presence.close()
@@ -123,6 +133,7 @@ def _school(app: web.Application, presence: Presence) -> SchoolNamespace:
             presence=presence,
             rate_limits=app[SETTINGS].live_rate_limits,
             class_namespace=NAMESPACE,
+            check_max_age=app[SETTINGS].check_max_age,
         ),
     )
     app[SIO].register_namespace(school)
@@ -139,6 +150,8 @@ async def _close_live(app: web.Application) -> None:
         await app[AUTOPILOT].close()
     if SCHOOL in app:
         await app[SCHOOL].close()
+    if PROBES in app:
+        await app[PROBES].close()
     live = app.get(LIVE)
     rooms = len(live.deps.rooms.all()) if live is not None else 0
     if live is not None:

@@ -63,6 +63,7 @@ class Limits:
 
     login: Buckets
     signup: Buckets
+    check: Buckets  # per person: the setup check's peer connections and results
     trusted_proxies: tuple[Network, ...] = ()
 
     def wait(self, bucket: Buckets, request: web.Request) -> int:
@@ -71,6 +72,10 @@ class Limits:
             request.remote, request.headers.get("X-Forwarded-For"), self.trusted_proxies
         )
         return math.ceil(bucket.take(address))
+
+    def wait_for(self, bucket: Buckets, user_id: int) -> int:
+        """As ``wait``, counted per person: for what only logged-in people may ask."""
+        return math.ceil(bucket.take(user_id))
 
 
 LIMITS: web.AppKey[Limits] = web.AppKey("limits")

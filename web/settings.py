@@ -56,6 +56,12 @@ class Settings:
     autopilot: Policy = field(default_factory=Policy)
     autopilot_interval: float = 1.0
     attendance_policy: attendance.Policy = field(default_factory=attendance.Policy)
+    # The setup check (/check): a person whose newest check is older than this shows as
+    # "not checked lately" to the coordinators before their classes; the check's requests
+    # (ICE servers, peer connections, results) per person: a burst, then this many a minute.
+    check_max_age: timedelta = timedelta(days=30)
+    check_per_minute: float = 10
+    check_burst: int = 12
 
     def __post_init__(self) -> None:
         self.ice  # noqa: B018 (a TURN URL without its secret fails at start-up, not at a join)
@@ -134,6 +140,7 @@ class Settings:
             signup_burst=int(env.get("KELAS_SIGNUP_BURST", "5")),
             trusted_proxies=_split(env.get("KELAS_TRUSTED_PROXIES", "")),
             live_rate_limits=env.get("KELAS_LIVE_RATE_LIMITS", "1") != "0",
+            check_max_age=timedelta(days=float(env.get("KELAS_CHECK_MAX_AGE_DAYS", "30"))),
             autopilot=Policy(
                 nudge_before=timedelta(minutes=float(env.get("KELAS_NUDGE_BEFORE_MINUTES", "10"))),
                 late_after=timedelta(minutes=float(env.get("KELAS_LATE_AFTER_MINUTES", "2"))),

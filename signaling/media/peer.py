@@ -135,7 +135,7 @@ def read_offer(sdp: str, slots: int) -> SessionDescription:
     """The browser's offer, parsed and checked against the layout in the module docstring,
     with a clear reason when it does not fit: aiortc accepts some offers it then fails on
     in a background task (no fingerprint, a payload type that does not fit in RTP)."""
-    if CONTROL.search(sdp) or not _encodable(sdp):
+    if CONTROL.search(sdp) or not encodable(sdp):
         raise InvalidInput("The media offer contains characters that are not allowed.")
     try:
         offer = SessionDescription.parse(sdp)
@@ -152,7 +152,7 @@ def read_offer(sdp: str, slots: int) -> SessionDescription:
     ):
         raise InvalidInput("The media sections of the offer are not in the expected order.")
     for media in offer.media:
-        _check_transport(media)
+        check_transport(media)
         wanted = "audio/opus" if media.kind == "audio" else "video/vp8"
         if not any(
             c.mimeType.lower() == wanted and c.payloadType in PAYLOAD_TYPES
@@ -162,7 +162,7 @@ def read_offer(sdp: str, slots: int) -> SessionDescription:
     return offer
 
 
-def _check_transport(media: MediaDescription) -> None:
+def check_transport(media: MediaDescription) -> None:
     if media.dtls is None or not any(
         f.algorithm.lower() in X509_DIGEST_ALGORITHMS and FINGERPRINT.fullmatch(f.value)
         for f in media.dtls.fingerprints
@@ -195,7 +195,7 @@ def usable(candidate: RTCIceCandidate) -> bool:
     return True
 
 
-def _encodable(sdp: str) -> bool:
+def encodable(sdp: str) -> bool:
     try:
         sdp.encode()
     except UnicodeEncodeError:  # lone surrogates from JSON "\ud800"

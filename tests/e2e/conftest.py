@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -42,8 +45,28 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
+@dataclass(frozen=True)
+class LiveServer:
+    """The running server: its address, and its app (for a test that reaches the wire)."""
+
+    url: str
+    app: web.Application
+
+
 @pytest.fixture
-async def live_url(database_url: str) -> AsyncIterator[str]:
+def live_url(live_server: LiveServer) -> str:
+    return live_server.url
+
+
+@pytest.fixture
+async def live_server(database_url: str) -> AsyncIterator[LiveServer]:
+    async with serve(database_url) as server:
+        yield server
+
+
+@asynccontextmanager
+async def serve(database_url: str, **changes: Any) -> AsyncIterator[LiveServer]:
+    """The demo school served on a free port; ``changes`` go to its Settings."""
     engine = create_engine(database_url)
     async with create_sessionmaker(engine).begin() as session:
         await demo.seed(session, Passwords("CHEAPEST"), now())
@@ -56,12 +79,16 @@ async def live_url(database_url: str) -> AsyncIterator[str]:
         secret_key="e2e-secret",
         base_url=base,
         password_profile="CHEAPEST",
+        **changes,
     )
-    runner = web.AppRunner(create_app(settings), shutdown_timeout=5)
+    app = create_app(settings)
+    runner = web.AppRunner(app, shutdown_timeout=5)
     await runner.setup()
     await web.SockSite(runner, sock).start()
-    yield base
-    await runner.cleanup()
+    try:
+        yield LiveServer(base, app)
+    finally:
+        await runner.cleanup()
 
 
 @pytest.fixture

@@ -44,3 +44,20 @@ test("a class whose room opened early says when it starts", () => {
   assert.equal(progress(START, Date.parse("2026-11-30T06:57:00Z"), S), "starts in 3 min");
   assert.equal(progress(START, Date.parse("2026-11-30T07:05:00Z"), S), "5 min in");
 });
+
+test("who needs a setup check, in a few words", async () => {
+  const { unreadyText } = await import("../../web/static/school/view.js");
+  const T = {
+    unready_failed: "{name}: failed",
+    unready_stale: "{name}: {n} days ago",
+    unready_never: "{name}: not checked",
+  };
+  const now = Date.parse("2026-11-30T07:00:00Z");
+  assert.equal(unreadyText({ name: "Bayu", standing: "failed", checked_at: START }, now, T), "Bayu: failed");
+  const old = { name: "Citra", standing: "stale", checked_at: "2026-10-20T08:00:00Z" };
+  assert.equal(unreadyText(old, now, T), "Citra: 40 days ago");
+  assert.equal(
+    unreadyText({ name: "Dewi", standing: "never", checked_at: null }, now, T),
+    "Dewi: not checked",
+  );
+});

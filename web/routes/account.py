@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from classroom import accounts, notifications, schemas
+from classroom import accounts, notifications, readiness, schemas
 from classroom.errors import N_, InvalidInput, NotAuthenticated, RateLimited
 from classroom.models import Role, User
 from signaling.ratelimit import Buckets
@@ -176,6 +176,8 @@ async def account(request: web.Request) -> web.StreamResponse:
         "feed_url": f"{settings.base_url}/calendar/{user.calendar_token}.ics",
         "saved": request.query.get("saved") == "1",
     }
+    async with request.app[DB].begin() as db:
+        context["last_check"] = (await readiness.latest(db, [user.id])).get(user.id)
     if request.method == "POST":
         data = await form_data(request)
         context["form"] = data

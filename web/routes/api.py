@@ -35,6 +35,13 @@ from web.keys import CLOCK, DB, PASSWORDS, SESSION_TOKEN, SETTINGS, USER
 from web.middlewares import current_user
 from web.pages import csrf_token
 from web.routes.account import log_in, set_session_cookie, sign_up
+from web.routes.check import (
+    get_class_readiness,
+    get_my_check,
+    post_check,
+    post_check_ice_servers,
+    post_check_offer,
+)
 from web.routes.teaching import chosen_week
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -489,6 +496,19 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              response=out.CalendarFeed),
     Endpoint("GET", "/api/v1/me/messages", get_messages, "In-app messages", EVERYONE,
              response=list[out.MessageOut]),
+    Endpoint("POST", "/api/v1/check/ice-servers", post_check_ice_servers,
+             "ICE servers for the setup check, as a class's (TURN credentials minted)",
+             EVERYONE, response=out.CheckIce),
+    Endpoint("POST", "/api/v1/check/offer", post_check_offer,
+             "A short-lived peer connection of this server for the setup check "
+             "(data channels only)", EVERYONE, body=schemas.CheckOffer,
+             response=out.CheckAnswer),
+    Endpoint("POST", "/api/v1/me/checks", post_check,
+             "Keep the result of the user's setup check", EVERYONE, body=schemas.CheckReport,
+             response=out.CheckOut, status=201),
+    Endpoint("GET", "/api/v1/me/checks/latest", get_my_check,
+             "The user's newest setup check (null if never)", EVERYONE,
+             response=out.MyCheck),
     Endpoint("GET", "/api/v1/me/classes", get_my_classes,
              "The student's booked and waitlisted classes", (STUDENT,),
              response=list[out.MyLessonOut]),
@@ -510,6 +530,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", CLASS + "/suggestions", get_suggestions,
              "Free and available tutors, least loaded first", (COORDINATOR,),
              response=list[out.SuggestionOut]),
+    Endpoint("GET", CLASS + "/readiness", get_class_readiness,
+             "The class's tutor and booked students with their setup checks: failed, "
+             "stale (older than KELAS_CHECK_MAX_AGE_DAYS), never, warn or ready",
+             (COORDINATOR,), response=list[out.PersonReadinessOut]),
     Endpoint("POST", CLASS + "/booking", post_booking, "Book a seat", (STUDENT,),
              response=out.BookingOut, status=201),
     Endpoint("DELETE", CLASS + "/booking", delete_booking,

@@ -109,6 +109,10 @@ STRINGS = {
     "quality_numbers": N_("{rtt} round trip, {loss} lost"),
     # Before a round trip is measured. {loss}: "0.5%".
     "quality_loss": N_("{loss} lost"),
+    # A short notice when the person's own connection is poor, or fair for a while.
+    "unstable_mine": N_("Your connection is unstable."),
+    # To the tutor, when a student's connection turns poor. {name}: the student.
+    "unstable_theirs": N_("{name}'s connection is unstable."),
 }
 
 

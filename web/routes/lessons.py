@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
-from classroom import accounts, assignment, attendance, booking, live, schemas, timetable
+from classroom import (
+    accounts,
+    assignment,
+    attendance,
+    booking,
+    live,
+    readiness,
+    schemas,
+    timetable,
+)
 from classroom.errors import N_, ClassFull, InvalidInput
-from classroom.models import BookingStatus, Level, Role
+from classroom.models import Booking, BookingStatus, LessonStatus, Level, Role, User
+from classroom.timetable import LessonView
 from web import i18n
 from web.forms import form_data, int_param, query_data
 from web.keys import CLOCK, DB, SETTINGS
@@ -79,6 +90,7 @@ async def detail(request: web.Request) -> web.StreamResponse:
             "warnings": [],
             "tutors": [],
             "suggestions": [],
+            "readiness": {},
             "cancellation_window": request.app[SETTINGS].cancellation_window,
             "BookingStatus": BookingStatus,
             "attendance_labels": {k: i18n.gettext(v) for k, v in ATTENDANCE_LABELS.items()},
@@ -95,7 +107,15 @@ async def detail(request: web.Request) -> web.StreamResponse:
             if user.role == Role.COORDINATOR or row.lesson.tutor_id == user.id
             else []
         )
+        context["suggest_check"] = _takes_part(user, row.lesson, mine, now) and (
+            await readiness.before_first_class(db, user, now, request.app[SETTINGS].check_max_age)
+        )
         if user.role == Role.COORDINATOR:
+            # Who has not shown that their setup works (classroom/readiness.py).
+            found = await readiness.of_class(
+                db, user, lesson_id, now, request.app[SETTINGS].check_max_age
+            )
+            context["readiness"] = {p.user_id: p for p in found}
             context["tutors"] = await accounts.list_users(db, Role.TUTOR)
             # Also for a class that has a tutor: a substitute is chosen from the same list
             # (its own tutor is busy teaching it, so never suggested).
@@ -117,6 +137,16 @@ async def correct_attendance(request: web.Request) -> web.StreamResponse:
             request.app[CLOCK](),
         )  # fmt: skip
     raise _back(lesson_id, "saved")
+
+
+def _takes_part(user: User, lesson: LessonView, mine: Booking | None, now: datetime) -> bool:
+    """The class's own tutor, or a student with a seat or a place on its waitlist, in a
+    class not over yet."""
+    if lesson.status != LessonStatus.SCHEDULED or lesson.ends_at <= now:
+        return False
+    if user.role == Role.TUTOR:
+        return lesson.tutor_id == user.id
+    return mine is not None and mine.status in booking.ACTIVE
 
 
 def _back(lesson_id: int, flash: str) -> web.HTTPSeeOther:

@@ -21,8 +21,14 @@ ERRORS = {
     "422": "Invalid input; `fields` names each bad field",
 }
 BODY_TOO_LARGE = {"413": "The request body is larger than the server accepts"}
-TOO_MANY = {"429": "Too many attempts from this address (or for this account); see Retry-After"}
-THROTTLED = frozenset({"post_login", "post_signup"})
+TOO_MANY = {
+    "429": "Too many attempts from this address (or for this account or person); see Retry-After"
+}
+THROTTLED = frozenset(
+    {"post_login", "post_signup", "post_check_ice_servers", "post_check_offer", "post_check"}
+)
+BUSY = {"503": "The server is too busy for this just now; try again in a minute"}
+MAY_BE_BUSY = frozenset({"post_check_offer"})
 
 
 DOCUMENT: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
@@ -81,6 +87,8 @@ def _operation(endpoint: Endpoint, components: dict[str, Any]) -> tuple[str, dic
         errors |= BODY_TOO_LARGE
     if endpoint.handler.__name__ in THROTTLED:
         errors |= TOO_MANY
+    if endpoint.handler.__name__ in MAY_BE_BUSY:
+        errors |= BUSY
     for status, text in sorted(errors.items()):
         operation["responses"][status] = {"description": text, "content": error}
     if endpoint.roles is None:

@@ -70,6 +70,13 @@ STRINGS = {
     # Before a round trip is measured. {loss}: "0.5%".
     "quality_loss": N_("{loss} lost"),
     "quality_unknown": N_("connection not measured yet"),
+    # Before a class: the people whose setup check (/check) failed, is old or never ran.
+    "unready": N_("Setup check needed:"),
+    # {name}: a tutor or student of the class.
+    "unready_failed": N_("{name}: failed"),
+    # {n}: days since their last check.
+    "unready_stale": N_("{name}: {n} days ago"),
+    "unready_never": N_("{name}: not checked"),
 }
 # How long a tutor may say they are available to substitute; "day": until local midnight.
 SUBSTITUTE_FOR = {"30": 30, "60": 60, "120": 120, "day": None}

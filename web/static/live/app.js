@@ -8,8 +8,11 @@ import { MediaTries, afterCandidateAck, afterOfferAck } from "./ice.js";
 import { $, el, button, handBadge as badge } from "./dom.js";
 import { fitGallery, markSpeaking as markTiles, renderTiles as showTiles } from "./stage.js";
 import { deviceChoices } from "./devices.js";
-import { handIcon, micOffIcon } from "./icons.js";
+import { handIcon, micOffIcon, signalIcon } from "./icons.js";
 import { tutorNotice } from "./tutor.js";
+import { browserView, ownQuality } from "./connection.js";
+import { SHOW_MS, UnstableNotices } from "./unstable.js";
+import { BARS, qualityText } from "./quality.js";
 
 const handBadge = (userId) => badge(state.hands, userId, config.language, T);
 const renderTiles = () => showTiles(state, config);
@@ -37,6 +40,9 @@ const state = {
   tries: new MediaTries(), // every path first; relay only after a failure (ice.js)
   mediaNotice: null, // the banner's text about a failed media connection, while it shows
   candidates: { accepted: 0, refused: 0 }, // trickled ICE candidates, by their acks
+  view: null, // this browser's own getStats() view of its connection (connection.js)
+  own: null, // the person's own connection: the worse of the server's grade and the view
+  notices: new UnstableNotices(), // "… connection is unstable", rate-limited (unstable.js)
 };
 window.kelasLive = state; // for tests and debugging in the console
 
@@ -156,6 +162,7 @@ function enter() {
   });
   socket.on("participant:left", ({ user_id }) => {
     state.people.delete(user_id);
+    state.notices.forget(user_id);
     render();
   });
   socket.on("participant:speaking", ({ user_id, speaking }) => {
@@ -171,6 +178,10 @@ function enter() {
     if (p) {
       p.quality = { grade, rtt_ms, loss };
       renderTiles();
+      if (user_id === config.user_id) ownConnection();
+      // The tutor hears when a student's connection turns poor: the problem is on their side.
+      else if (isTutor() && p.role === "student" && state.notices.theirs(user_id, grade, Date.now()))
+        netNotice(T.unstable_theirs.replace("{name}", p.name));
     }
   });
   socket.on("hands", ({ hands }) => {
@@ -237,6 +248,55 @@ function enter() {
     onRefused: (item, error) => banner(error?.message || T.no_answer, true),
   });
   wireControls();
+  setInterval(readStats, STATS_EVERY_MS);
+}
+
+// -- the person's own connection: the server's grade and this browser's view, the worse shown
+
+const STATS_EVERY_MS = 2000;
+
+async function readStats() {
+  const media = state.media;
+  if (!media || media.pc.connectionState !== "connected") return;
+  let report;
+  try {
+    report = await media.pc.getStats();
+  } catch {
+    return; // closed meanwhile: the next peer connection is read next time
+  }
+  if (state.media !== media) return;
+  // A new peer connection's counters start again: its first reading has no window.
+  const previous = state.view?.media === media ? state.view : null;
+  state.view = { ...browserView(report, previous), media };
+  ownConnection();
+}
+
+function ownConnection() {
+  state.own = ownQuality(state.people.get(config.user_id)?.quality, state.view);
+  renderControls();
+  if (state.notices.mine(state.own?.grade ?? null, Date.now())) netNotice(T.unstable_mine);
+}
+
+let noticeTimer = null;
+function netNotice(text) {
+  const node = $("#net-notice");
+  node.textContent = text;
+  node.hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => {
+    node.hidden = true;
+  }, SHOW_MS);
+}
+
+function ownIndicator() {
+  const text = qualityText(state.own, config.language, T);
+  if (!text) return null;
+  return el(
+    "span",
+    { class: `quality own quality-${state.own.grade}`, id: "my-quality", title: text },
+    signalIcon(BARS[state.own.grade]),
+    el("span", { class: "vh" }, text),
+  );
 }
 
 // Every event is sent with an ack, and every ack is checked: an error is shown (unless the
@@ -504,6 +564,8 @@ function renderControls() {
   buttons.push(
     el("a", { class: "button secondary", href: `/classes/${config.lesson_id}`, id: "leave" }, T.leave),
   );
+  const own = ownIndicator();
+  if (own) buttons.push(own);
   $("#controls").replaceChildren(...buttons);
   $("#locked").hidden = !state.room?.locked;
 }

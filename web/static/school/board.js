@@ -10,6 +10,7 @@ import {
   progress,
   startsIn,
   substituteReasons,
+  unreadyText,
 } from "./view.js";
 import { qualityNumbers, qualityText } from "../live/quality.js";
 
@@ -152,6 +153,20 @@ function starting(c, now) {
       " ",
       ...c.students.filter((s) => s.online).map((s) => badge(s.name, "ok")),
     ),
+    unready(c, now),
+  );
+}
+
+// The people whose setup check failed, is old or was never run: worth a word before the start.
+function unready(c, now) {
+  if (!c.unready.length) return null;
+  const kinds = { failed: "bad", stale: "warn", never: "warn" };
+  return el(
+    "p",
+    { class: "board-unready" },
+    S.unready,
+    " ",
+    ...c.unready.flatMap((p) => [badge(unreadyText(p, now, S), kinds[p.standing]), " "]),
   );
 }
 

@@ -76,3 +76,12 @@ export function newAlerts(before, now) {
   const seen = new Set((before || []).map((a) => a.alert_id));
   return now.filter((a) => !seen.has(a.alert_id)).map((a) => a.alert_id);
 }
+
+/** Someone whose setup is not shown to work, in a few words: "Bayu: failed", "Citra: 40
+ * days ago", "Dewi: not checked" (`nowMs`: the server's clock). */
+export function unreadyText(person, nowMs, strings) {
+  const params = { name: person.name };
+  if (person.standing === "stale")
+    params.n = Math.floor(Math.max(0, nowMs - Date.parse(person.checked_at)) / 86400000);
+  return fill(strings["unready_" + person.standing], params);
+}
