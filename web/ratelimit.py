@@ -63,6 +63,7 @@ class Limits:
 
     login: Buckets
     signup: Buckets
+    reset: Buckets  # requests for a forgotten-password link
     trusted_proxies: tuple[Network, ...] = ()
 
     def wait(self, bucket: Buckets, request: web.Request) -> int:

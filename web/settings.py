@@ -11,7 +11,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from classroom.autopilot import Policy
+from classroom.password_reset import ResetPolicy
 from signaling.ice import IceServers
+from web.mail.smtp import DEFAULT_PORTS, SmtpSettings
+from web.mail.worker import WorkerPolicy
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,13 @@ class Settings:
     # coordinators about a tutor missing from the room; how often each process looks.
     autopilot: Policy = field(default_factory=Policy)
     autopilot_interval: float = 1.0
+    # E-mail: the mail server (None: no e-mail, messages in the app only), the outbox
+    # worker's pace and the reminder's lead time, forgotten-password links.
+    smtp: SmtpSettings | None = None
+    mail: WorkerPolicy = field(default_factory=WorkerPolicy)
+    password_reset: ResetPolicy = field(default_factory=ResetPolicy)
+    reset_per_minute: float = 5
+    reset_burst: int = 5
 
     def __post_init__(self) -> None:
         self.ice  # noqa: B018 (a TURN URL without its secret fails at start-up, not at a join)
@@ -132,12 +142,40 @@ class Settings:
             signup_burst=int(env.get("KELAS_SIGNUP_BURST", "5")),
             trusted_proxies=_split(env.get("KELAS_TRUSTED_PROXIES", "")),
             live_rate_limits=env.get("KELAS_LIVE_RATE_LIMITS", "1") != "0",
+            smtp=_smtp(env, base_url),
+            mail=WorkerPolicy(
+                remind_before=timedelta(minutes=float(env.get("KELAS_REMINDER_MINUTES", "60")))
+            ),
+            password_reset=ResetPolicy(
+                lifetime=timedelta(minutes=float(env.get("KELAS_RESET_LINK_MINUTES", "60")))
+            ),
+            reset_per_minute=float(env.get("KELAS_RESET_PER_MINUTE", "5")),
+            reset_burst=int(env.get("KELAS_RESET_BURST", "5")),
             autopilot=Policy(
                 nudge_before=timedelta(minutes=float(env.get("KELAS_NUDGE_BEFORE_MINUTES", "10"))),
                 late_after=timedelta(minutes=float(env.get("KELAS_LATE_AFTER_MINUTES", "2"))),
                 dropped_after=timedelta(seconds=float(env.get("KELAS_TUTOR_DROP_SECONDS", "90"))),
             ),
         )
+
+
+def _smtp(env: Mapping[str, str], base_url: str) -> SmtpSettings | None:
+    """The mail server from KELAS_SMTP_*; None (no e-mail) without KELAS_SMTP_HOST."""
+    host = env.get("KELAS_SMTP_HOST", "").strip()
+    if not host:
+        return None
+    security = env.get("KELAS_SMTP_TLS", "starttls").strip().lower()
+    if security not in DEFAULT_PORTS:
+        raise ValueError("KELAS_SMTP_TLS must be starttls, tls or off")
+    domain = urlsplit(base_url).hostname or "localhost"
+    return SmtpSettings(
+        host=host,
+        port=int(env.get("KELAS_SMTP_PORT") or DEFAULT_PORTS[security]),
+        user=env.get("KELAS_SMTP_USER", ""),
+        password=env.get("KELAS_SMTP_PASSWORD", ""),
+        security=security,  # type: ignore[arg-type]  # checked above
+        sender=env.get("KELAS_MAIL_FROM") or f"Kelas <kelas@{domain}>",
+    )
 
 
 def _split(value: str) -> tuple[str, ...]:
