@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+import warnings
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,10 +21,11 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
+from aiosmtpd.smtp import SMTP, AuthResult
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from classroom import outbox
+from classroom import autopilot, outbox
 from classroom.db import create_engine, create_sessionmaker
 from classroom.models import Lesson, Message, OutboxMail, Role
 from tests.conftest import School, SchoolFactory, now
@@ -30,8 +33,9 @@ from tests.helpers import local_in, new_class, utc
 from tests.smtp_server import Arrived, MailServer, mail_server
 from web import i18n
 from web.mail.compose import Site
-from web.mail.smtp import Smtp
+from web.mail.smtp import Smtp, SmtpSettings
 from web.mail.worker import MailWorker, WorkerPolicy
+from web.settings import Settings
 
 ROOT = Path(__file__).parent.parent
 
@@ -390,3 +394,82 @@ async def test_a_worker_killed_between_claim_and_send_loses_nothing(
     assert (row.attempts, row.claim) == (2, None) and row.sent_at is not None
     status, mine = await visitor.api("GET", "/api/v1/me/classes")
     assert [m["status"] for m in mine] == ["confirmed"]
+
+
+async def test_a_freed_seat_and_the_late_tutor_nudge_come_by_email(
+    school: School, smtp: MailServer
+) -> None:
+    _, coordinator = await school.join(Role.COORDINATOR)
+    tutor, _ = await school.join(Role.TUTOR, "Ayu")
+    lesson = (await new_class(coordinator, hours=0.1, capacity=1, tutor_id=tutor.id))["lessons"][0]
+    _, first = await school.join(Role.STUDENT, "First")
+    waiting, second = await school.join(Role.STUDENT, "Waiting")
+    await first.api("POST", f"/api/v1/classes/{lesson['id']}/booking")
+    status, _ = await second.api("POST", f"/api/v1/classes/{lesson['id']}/waitlist")
+    assert status == 201
+    await first.api("DELETE", f"/api/v1/classes/{lesson['id']}/booking")
+    async with school.maker.begin() as db:  # the autopilot's look: Ayu is not online
+        outcome = await autopilot.watch(db, now(), autopilot.Policy(), autopilot.Whereabouts())
+    assert outcome.nudged == [lesson["id"]]
+    await worker(school.maker, smtp).look()
+    (seat,) = smtp.to(waiting.email, "waitlist_promoted")
+    assert str(seat.message["Subject"]).startswith("A seat is yours: “Small talk”")
+    (nudge,) = smtp.to(tutor.email, "tutor_nudge")
+    assert str(nudge.message["Subject"]).startswith("Your students are waiting: “Small talk”")
+    assert f"http://127.0.0.1/classes/{lesson['id']}/live" in nudge.text
+
+
+async def test_the_worker_logs_in_to_a_server_that_asks(school: School) -> None:
+    """A server that takes mail only after a login (here without TLS, as a relay on the
+    same machine could)."""
+
+    def check(server: Any, session: Any, envelope: Any, mechanism: str, auth: Any) -> Any:
+        ok = (auth.login, auth.password) == (b"kelas", b"right password")
+        return AuthResult(success=ok)
+
+    def protocol() -> SMTP:
+        with warnings.catch_warnings():  # aiosmtpd warns of a login without TLS: on purpose
+            warnings.simplefilter("ignore", UserWarning)
+            return SMTP(handler, authenticator=check, auth_required=True, auth_require_tls=False)
+
+    handler = MailServer()
+    server = await asyncio.get_running_loop().create_server(protocol, "127.0.0.1", 0)
+    handler.port = server.sockets[0].getsockname()[1]
+    try:
+        _, coordinator = await school.join(Role.COORDINATOR)
+        lesson = (await new_class(coordinator, hours=30))["lessons"][0]
+        student, visitor = await school.join(Role.STUDENT)
+        await visitor.api("POST", f"/api/v1/classes/{lesson['id']}/booking")
+        right = worker(school.maker, handler)
+        right.smtp = Smtp(replace(handler.settings, user="kelas", password="right password"))
+        assert (await right.look()).sent == 1
+        assert handler.to(student.email)
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def test_mail_settings_come_from_the_environment() -> None:
+    base = {"SECRET_KEY": "x", "KELAS_BASE_URL": "https://kelas.example.org"}
+    assert Settings.from_env(base).smtp is None  # no host: no e-mail
+    smtp = Settings.from_env({**base, "KELAS_SMTP_HOST": "mail.example.org"}).smtp
+    assert smtp == SmtpSettings(
+        host="mail.example.org",
+        port=587,
+        security="starttls",
+        sender="Kelas <kelas@kelas.example.org>",
+    )
+    tls = Settings.from_env(
+        {**base, "KELAS_SMTP_HOST": "mail.example.org", "KELAS_SMTP_TLS": "tls",
+         "KELAS_SMTP_USER": "kelas", "KELAS_SMTP_PASSWORD": "secret",
+         "KELAS_MAIL_FROM": "School <school@example.org>", "KELAS_REMINDER_MINUTES": "30"}
+    )  # fmt: skip
+    assert tls.smtp is not None
+    assert (tls.smtp.port, tls.smtp.user, tls.smtp.sender) == (
+        465,
+        "kelas",
+        "School <school@example.org>",
+    )
+    assert tls.mail.remind_before == timedelta(minutes=30)
+    with pytest.raises(ValueError, match="KELAS_SMTP_TLS"):
+        Settings.from_env({**base, "KELAS_SMTP_HOST": "m", "KELAS_SMTP_TLS": "maybe"})

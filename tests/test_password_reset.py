@@ -74,7 +74,7 @@ async def test_a_forgotten_password_is_reset_by_a_link_that_works_once(
 
     async with visitor.client.get(path) as resp:
         assert resp.status == 200
-        assert resp.headers["Referrer-Policy"] == "no-referrer"
+        assert resp.headers["Referrer-Policy"] == "same-origin"
         assert 'name="new_password"' in await resp.text()
     status, _, body = await visitor.form(path, {"new_password": "short"})
     assert status == 422 and "aria-invalid" in body

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -42,8 +45,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
-@pytest.fixture
-async def live_url(database_url: str) -> AsyncIterator[str]:
+@asynccontextmanager
+async def serve(database_url: str, **changes: Any) -> AsyncIterator[str]:
+    """The demo school served on a free port, with some settings changed; yields its URL."""
     engine = create_engine(database_url)
     async with create_sessionmaker(engine).begin() as session:
         await demo.seed(session, Passwords("CHEAPEST"), now())
@@ -57,11 +61,17 @@ async def live_url(database_url: str) -> AsyncIterator[str]:
         base_url=base,
         password_profile="CHEAPEST",
     )
-    runner = web.AppRunner(create_app(settings), shutdown_timeout=5)
+    runner = web.AppRunner(create_app(replace(settings, **changes)), shutdown_timeout=5)
     await runner.setup()
     await web.SockSite(runner, sock).start()
     yield base
     await runner.cleanup()
+
+
+@pytest.fixture
+async def live_url(database_url: str) -> AsyncIterator[str]:
+    async with serve(database_url) as base:
+        yield base
 
 
 @pytest.fixture

@@ -17,8 +17,9 @@ from web.ratelimit import LIMITS
 from web.routes.account import throttle
 
 TOKEN = r"/password/reset/{token:[0-9]{1,10}\.[0-9]{1,12}\.[A-Za-z0-9_-]{1,64}}"
-# The link's token must not leave in a Referer header (to images, or sites linked from it).
-PRIVATE = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+# The link's token must not leave in a Referer header to another site. (Not "no-referrer":
+# browsers then send "Origin: null" with the form, which the CSRF check rightly refuses.)
+PRIVATE = {"Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
 
 
 def setup(app: web.Application) -> None:
