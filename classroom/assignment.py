@@ -14,7 +14,7 @@ from classroom.availability import available_clause, is_available
 from classroom.clock import to_local
 from classroom.errors import DoubleBooked, NotFound, Notice, TooLate
 from classroom.models import Lesson, LessonStatus, Role, User
-from classroom.notifications import notify
+from classroom.notifications import notify_lessons
 
 
 async def _tutor(db: AsyncSession, tutor_id: int, *, lock: bool = False) -> User:
@@ -69,23 +69,27 @@ async def check_tutor_fits(db: AsyncSession, tutor_id: int, lessons: list[Lesson
 async def assign_lessons(
     db: AsyncSession, lessons: list[Lesson], tutor_id: int | None, now: datetime
 ) -> list[Notice]:
-    """Give ``lessons`` to ``tutor_id`` (None: unassign). Tutors losing or gaining a class
-    are told; the students' bookings stay as they are."""
+    """Give ``lessons`` to ``tutor_id`` (None: unassign). Tutors losing or gaining classes
+    are told, once for all of them (one e-mail lists a whole series); the students'
+    bookings stay as they are."""
     warnings: list[Notice] = []
     if tutor_id is not None:
         await _tutor(db, tutor_id, lock=True)
         warnings = await check_tutor_fits(db, tutor_id, lessons)
+    told: dict[tuple[int, str], list[Lesson]] = {}  # one message per tutor and kind
     for lesson in lessons:
         previous = lesson.tutor_id
         if previous == tutor_id:
             continue
         lesson.tutor_id = tutor_id
         if previous is not None:
-            await notify(db, [previous], "substitution_removed", lesson, now)
+            told.setdefault((previous, "substitution_removed"), []).append(lesson)
         if tutor_id is not None:
             kind = "substitution_assigned" if previous is not None else "lesson_assigned"
-            await notify(db, [tutor_id], kind, lesson, now)
+            told.setdefault((tutor_id, kind), []).append(lesson)
     await db.flush()
+    for (user_id, kind), changed in told.items():
+        await notify_lessons(db, [user_id], kind, changed, now)
     return warnings
 
 

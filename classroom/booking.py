@@ -99,6 +99,7 @@ async def book(db: AsyncSession, student: User, lesson_id: int, now: datetime) -
         raise ClassFull("This class is full. You can join the waitlist.")
     booking = _set_status(db, booking, lesson, student, BookingStatus.CONFIRMED, now)
     await db.flush()
+    await notify(db, [student.id], "booking_confirmed", lesson, now)
     return booking
 
 

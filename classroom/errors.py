@@ -11,8 +11,10 @@ KelasError
 │   ├── ClassFull           no free seat left
 │   ├── DoubleBooked        overlapping class for the same person
 │   └── TooLate             outside the allowed time window
-└── Unavailable         a service it needs (the database, Redis) is down just now; trying
-                        again later may work
+├── Unavailable         a service it needs (the database, Redis, the mail server) is down
+│                       just now; trying again later may work
+└── Undeliverable       the mail server refused an e-mail for good (no such mailbox): sending
+                        it again cannot help
 """
 
 from __future__ import annotations
@@ -121,3 +123,10 @@ class Unavailable(KelasError):
         **params: str,
     ) -> None:
         super().__init__(message, fields, **params)
+
+
+class Undeliverable(KelasError):
+    """The mail server refused an e-mail for good (a 5xx answer to its recipient or its
+    content); the outbox records it and does not try again."""
+
+    code = "undeliverable"

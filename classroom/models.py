@@ -26,6 +26,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     and_,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -105,6 +106,9 @@ class User(Base):
     language: Mapped[str] = mapped_column(String(8))
     calendar_token: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Kinds of message this person reads in the app only, not by e-mail (classroom/outbox.py).
+    # Always replaced by a new list, never changed in place (a JSON column sees no mutation).
+    mail_in_app_only: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
 
 
 class AuthSession(Base):
@@ -192,6 +196,8 @@ class Lesson(Base):
     waiting: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # When the tutor ended the live class: no process admits anyone to it after that.
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # When its people were reminded that it starts soon (classroom/reminders.py): once.
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     tutor: Mapped[User | None] = relationship(lazy="raise_on_sql")
     series: Mapped[Series | None] = relationship(lazy="raise_on_sql")
@@ -281,6 +287,42 @@ class Message(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class OutboxMail(Base):
+    """An e-mail to send, written in the transaction of the action it tells about and sent
+    later by a worker (classroom/outbox.py has the states and the claim)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        # What the workers look for: messages neither sent nor given up, by when they are due.
+        Index(
+            "ix_outbox_pending_due",
+            "due_at",
+            sqlite_where=text("sent_at IS NULL AND failed_at IS NULL"),
+            postgresql_where=text("sent_at IS NULL AND failed_at IS NULL"),
+        ),
+        Index("ix_outbox_user_kind_created", "user_id", "kind", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    # What the mail is about (classes, with topic and times); worded when it is sent, in the
+    # reader's language and zone as they are then.
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Random, part of the Message-ID: a message sent again after a lost claim keeps its id.
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())  # not tried before then
+    stale_at: Mapped[datetime] = mapped_column(UTCDateTime())  # pointless after then
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A worker's claim: it alone may send the message until ``claimed_until``.
+    claim: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
 
 class ChatMessage(Base):

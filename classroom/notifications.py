@@ -1,4 +1,5 @@
-"""In-app messages: cancellations, substitutions, seats freed from the waitlist."""
+"""Messages to people: in the app always, and by e-mail (classroom/outbox.py) for those who
+chose e-mail for that kind of message."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from classroom import outbox
 from classroom.models import Lesson, Message, User
 
 
@@ -20,13 +22,29 @@ async def notify(
     now: datetime,
     **params: Any,
 ) -> None:
-    """Leave a message of ``kind`` about ``lesson`` for each user."""
-    base = {"topic": lesson.topic, "starts_at": lesson.starts_at.isoformat(), **params}
-    db.add_all(
-        Message(user_id=uid, lesson_id=lesson.id, kind=kind, params=base, created_at=now)
-        for uid in dict.fromkeys(user_ids)
-    )
+    """Tell each user ``kind`` about ``lesson``: a message in the app, and an e-mail."""
+    await notify_lessons(db, user_ids, kind, [lesson], now, **params)
+
+
+async def notify_lessons(
+    db: AsyncSession,
+    user_ids: Iterable[int],
+    kind: str,
+    lessons: list[Lesson],
+    now: datetime,
+    **params: Any,
+) -> None:
+    """Tell each user ``kind`` about several classes that one action changed (a series
+    given to a tutor): a message in the app per class, and one e-mail listing them all."""
+    ids = list(dict.fromkeys(user_ids))
+    for lesson in lessons:
+        base = {"topic": lesson.topic, "starts_at": lesson.starts_at.isoformat(), **params}
+        db.add_all(
+            Message(user_id=uid, lesson_id=lesson.id, kind=kind, params=base, created_at=now)
+            for uid in ids
+        )
     await db.flush()
+    await outbox.enqueue_lessons(db, ids, kind, lessons, now)
 
 
 async def inbox(db: AsyncSession, user: User, limit: int = 50) -> list[Message]:

@@ -14,7 +14,7 @@ from classroom.booking import fill_from_waitlist, lesson_participants
 from classroom.clock import to_local, to_utc
 from classroom.errors import N_, InvalidInput, NotFound, Notice, TooLate
 from classroom.models import Lesson, LessonStatus, Role, Series, User
-from classroom.notifications import notify
+from classroom.notifications import notify_lessons
 
 
 @dataclass
@@ -188,11 +188,23 @@ async def edit_lesson(
             by_tutor.setdefault(item.tutor_id, []).append(item)
     for tutor_id, taught in by_tutor.items():
         warnings += await assignment.check_tutor_fits(db, tutor_id, taught)
+    moved: dict[int, list[Lesson]] = {}
     for item in lessons:
         await fill_from_waitlist(db, item, now)
         if item.starts_at != old_starts[item.id]:
-            await notify(db, await lesson_participants(db, item), "lesson_moved", item, now)
+            item.reminded_at = None  # remind again before the new time
+            for user_id in await lesson_participants(db, item):
+                moved.setdefault(user_id, []).append(item)
+    await _tell(db, moved, "lesson_moved", now)
     return Scheduled(lessons, warnings)
+
+
+async def _tell(
+    db: AsyncSession, changed: dict[int, list[Lesson]], kind: str, now: datetime
+) -> None:
+    """Tell each person about their classes that one action changed, in one e-mail."""
+    for user_id, items in changed.items():
+        await notify_lessons(db, [user_id], kind, items, now)
 
 
 async def cancel_lesson(
@@ -203,8 +215,11 @@ async def cancel_lesson(
     lesson = await get_lesson(db, lesson_id, lock=True)
     _require_editable(lesson, now)
     lessons = await _scope(db, lesson, scope)
+    cancelled: dict[int, list[Lesson]] = {}
     for item in lessons:
         item.status = LessonStatus.CANCELLED
-        await notify(db, await lesson_participants(db, item), "lesson_cancelled", item, now)
+        for user_id in await lesson_participants(db, item):
+            cancelled.setdefault(user_id, []).append(item)
     await db.flush()
+    await _tell(db, cancelled, "lesson_cancelled", now)
     return Scheduled(lessons)

@@ -33,6 +33,7 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 
 from classroom.errors import N_, InvalidInput, Notice
 from classroom.models import MAX_LESSON_MINUTES, AttendanceStatus, Level
+from classroom.outbox import CHOICES
 
 LANGUAGES = ("en", "id")
 M = TypeVar("M", bound=BaseModel)
@@ -252,6 +253,30 @@ class NewTutor(Input):
 class PasswordChange(Input):
     current_password: GivenPassword
     new_password: Password
+
+
+class PasswordReset(Input):
+    new_password: Password
+
+
+class ForgotPassword(Input):
+    email: LoginEmail
+
+
+def _mail_kind(value: str) -> str:
+    if value not in CHOICES:
+        raise ValueError(N_("Unknown kind of message"))
+    return value
+
+
+MailKind = Annotated[str, StringConstraints(max_length=40), OneLine, AfterValidator(_mail_kind)]
+
+
+class MailChoices(Input):
+    """The kinds of message to get by e-mail; the others of the person's role come in the
+    app only."""
+
+    by_email: list[MailKind] = Field(default_factory=list, max_length=20)
 
 
 class Profile(Input):

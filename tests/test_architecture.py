@@ -9,8 +9,17 @@ import pytest
 
 ROOT = Path(__file__).parent.parent
 FORBIDDEN = {
-    "classroom": {"aiohttp", "socketio", "aiortc", "web", "signaling", "redis", "jinja2"},
-    "signaling": {"web"},
+    "classroom": {
+        "aiohttp",
+        "socketio",
+        "aiortc",
+        "web",
+        "signaling",
+        "redis",
+        "jinja2",
+        "aiosmtplib",
+    },
+    "signaling": {"web", "aiosmtplib"},
 }
 
 

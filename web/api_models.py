@@ -259,6 +259,20 @@ class MessageOut(Out):
         return cls.model_validate(message)
 
 
+class MailChoice(Out):
+    kind: str
+    name: str  # in the reader's language
+    by_email: bool
+
+
+class MailChoices(Out):
+    """Each kind of message the user gets, and whether it also comes by e-mail; ``sending``
+    says whether this school sends e-mail at all."""
+
+    sending: bool
+    choices: list[MailChoice]
+
+
 class CalendarFeed(Out):
     url: str
 

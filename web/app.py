@@ -14,7 +14,7 @@ from aiohttp import web
 from classroom.accounts import LoginPolicy, Passwords
 from classroom.db import create_engine, create_sessionmaker
 from signaling.ratelimit import Buckets, Rate
-from web import i18n, live
+from web import i18n, live, mailing
 from web.keys import CLOCK, DB, ENGINE, LOGIN_POLICY, PASSWORDS, SETTINGS
 from web.middlewares import TRANSLATIONS, csrf, errors, language, login_session
 from web.ratelimit import LIMITS, Limits, parse_networks
@@ -27,6 +27,7 @@ from web.routes import (
     lessons,
     openapi,
     planning,
+    recovery,
     reports,
     school,
     teaching,
@@ -55,8 +56,10 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> we
     _setup_templates(app)
     app.cleanup_ctx.append(_database)
     live.setup(app)
+    mailing.setup(app)
     for module in (
         account,
+        recovery,
         lessons,
         classroom,
         check,
@@ -85,6 +88,7 @@ def _limits(settings: Settings, clock: Callable[[], datetime]) -> Limits:
         login=Buckets(Rate.per_minute(settings.login_per_minute, settings.login_burst), seconds),
         signup=Buckets(Rate.per_minute(settings.signup_per_minute, settings.signup_burst), seconds),
         check=Buckets(Rate.per_minute(settings.check_per_minute, settings.check_burst), seconds),
+        reset=Buckets(Rate.per_minute(settings.reset_per_minute, settings.reset_burst), seconds),
         trusted_proxies=parse_networks(settings.trusted_proxies),
     )
 

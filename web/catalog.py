@@ -15,9 +15,14 @@ ROOT = Path(__file__).parent.parent
 ERROR_CLASSES = (
     "KelasError", "InvalidInput", "NotAuthenticated", "LoginThrottled", "PermissionDenied",
     "NotFound", "Conflict", "ClassFull", "DoubleBooked", "TooLate", "Unavailable", "RateLimited",
-    "Notice",
+    "Undeliverable", "Notice",
 )  # fmt: skip
-KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None, **{name: (1,) for name in ERROR_CLASSES}}
+KEYWORDS = {
+    **DEFAULT_KEYWORDS,
+    "N_": None,
+    "Nn_": (1, 2),  # a singular and plural pair, translated where it is used
+    **{name: (1,) for name in ERROR_CLASSES},
+}
 METHODS = [
     ("classroom/**.py", "python"),
     ("signaling/**.py", "python"),

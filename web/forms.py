@@ -11,7 +11,7 @@ from multidict import MultiDictProxy
 from classroom import schemas
 from classroom.errors import N_, InvalidInput
 
-LIST_FIELDS = frozenset({"weekdays"})
+LIST_FIELDS = frozenset({"weekdays", "by_email"})
 
 
 async def form_fields(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | FileField]:

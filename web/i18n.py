@@ -106,6 +106,8 @@ MESSAGE_TEXTS = {
     "substitution_assigned": N_("You are substituting in “{topic}” on {when}."),
     "substitution_removed": N_("Another tutor will teach “{topic}” on {when} in your place."),
     "tutor_nudge": N_("“{topic}” starts {when} and your students will be waiting: please join."),
+    "booking_confirmed": N_("You are booked for “{topic}” on {when}."),
+    "lesson_reminder": N_("Reminder: “{topic}” starts {when}."),
 }
 
 DONE_TEXTS = {

@@ -64,6 +64,7 @@ class Limits:
     login: Buckets
     signup: Buckets
     check: Buckets  # per person: the setup check's peer connections and results
+    reset: Buckets  # requests for a forgotten-password link
     trusted_proxies: tuple[Network, ...] = ()
 
     def wait(self, bucket: Buckets, request: web.Request) -> int:

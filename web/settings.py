@@ -12,7 +12,10 @@ from urllib.parse import urlsplit
 
 from classroom import attendance
 from classroom.autopilot import Policy
+from classroom.password_reset import ResetPolicy
 from signaling.ice import IceServers
+from web.mail.smtp import DEFAULT_PORTS, SmtpSettings
+from web.mail.worker import WorkerPolicy
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,13 @@ class Settings:
     check_max_age: timedelta = timedelta(days=30)
     check_per_minute: float = 10
     check_burst: int = 12
+    # E-mail: the mail server (None: no e-mail, messages in the app only), the outbox
+    # worker's pace and the reminder's lead time, forgotten-password links.
+    smtp: SmtpSettings | None = None
+    mail: WorkerPolicy = field(default_factory=WorkerPolicy)
+    password_reset: ResetPolicy = field(default_factory=ResetPolicy)
+    reset_per_minute: float = 5
+    reset_burst: int = 5
 
     def __post_init__(self) -> None:
         self.ice  # noqa: B018 (a TURN URL without its secret fails at start-up, not at a join)
@@ -141,6 +151,15 @@ class Settings:
             trusted_proxies=_split(env.get("KELAS_TRUSTED_PROXIES", "")),
             live_rate_limits=env.get("KELAS_LIVE_RATE_LIMITS", "1") != "0",
             check_max_age=timedelta(days=float(env.get("KELAS_CHECK_MAX_AGE_DAYS", "30"))),
+            smtp=_smtp(env, base_url),
+            mail=WorkerPolicy(
+                remind_before=timedelta(minutes=float(env.get("KELAS_REMINDER_MINUTES", "60")))
+            ),
+            password_reset=ResetPolicy(
+                lifetime=timedelta(minutes=float(env.get("KELAS_RESET_LINK_MINUTES", "60")))
+            ),
+            reset_per_minute=float(env.get("KELAS_RESET_PER_MINUTE", "5")),
+            reset_burst=int(env.get("KELAS_RESET_BURST", "5")),
             autopilot=Policy(
                 nudge_before=timedelta(minutes=float(env.get("KELAS_NUDGE_BEFORE_MINUTES", "10"))),
                 late_after=timedelta(minutes=float(env.get("KELAS_LATE_AFTER_MINUTES", "2"))),
@@ -151,6 +170,25 @@ class Settings:
                 early_before=timedelta(minutes=float(env.get("KELAS_LEFT_EARLY_MINUTES", "5"))),
             ),
         )
+
+
+def _smtp(env: Mapping[str, str], base_url: str) -> SmtpSettings | None:
+    """The mail server from KELAS_SMTP_*; None (no e-mail) without KELAS_SMTP_HOST."""
+    host = env.get("KELAS_SMTP_HOST", "").strip()
+    if not host:
+        return None
+    security = env.get("KELAS_SMTP_TLS", "starttls").strip().lower()
+    if security not in DEFAULT_PORTS:
+        raise ValueError("KELAS_SMTP_TLS must be starttls, tls or off")
+    domain = urlsplit(base_url).hostname or "localhost"
+    return SmtpSettings(
+        host=host,
+        port=int(env.get("KELAS_SMTP_PORT") or DEFAULT_PORTS[security]),
+        user=env.get("KELAS_SMTP_USER", ""),
+        password=env.get("KELAS_SMTP_PASSWORD", ""),
+        security=security,  # type: ignore[arg-type]  # checked above
+        sender=env.get("KELAS_MAIL_FROM") or f"Kelas <kelas@{domain}>",
+    )
 
 
 def _split(value: str) -> tuple[str, ...]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from classroom import accounts, notifications, readiness, schemas
+from classroom import accounts, notifications, outbox, readiness, schemas
 from classroom.errors import N_, InvalidInput, NotAuthenticated, RateLimited
 from classroom.models import Role, User
 from signaling.ratelimit import Buckets
@@ -32,6 +32,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/account/password", password)
     app.router.add_post("/account/password", password)
     app.router.add_post("/account/calendar", rotate_calendar)
+    app.router.add_post("/account/mail", mail_choices)
     app.router.add_post("/language", choose_language)
     app.router.add_get("/messages", messages)
 
@@ -57,7 +58,7 @@ def _safe_next(value: str | None) -> str | None:
     return None
 
 
-def _throttle(request: web.Request, bucket: Buckets) -> None:
+def throttle(request: web.Request, bucket: Buckets) -> None:
     """Count one attempt from this client; refuse it when its bucket is empty."""
     wait = request.app[LIMITS].wait(bucket, request)
     if wait:
@@ -83,7 +84,7 @@ def set_session_cookie(request: web.Request, response: web.StreamResponse, token
 
 async def log_in(request: web.Request, data: Any) -> tuple[User, str, str]:
     """Check the credentials and start a fresh session (ending the one the browser had)."""
-    _throttle(request, request.app[LIMITS].login)
+    throttle(request, request.app[LIMITS].login)
     credentials = schemas.parse(schemas.Login, data)
     now = request.app[CLOCK]()
     async with request.app[DB].begin() as db:
@@ -106,6 +107,8 @@ async def login(request: web.Request) -> web.StreamResponse:
         "error": None,
         "errors": {},
         "email": "",
+        "reset": request.query.get("reset") == "1",
+        "mail_on": request.app[SETTINGS].smtp is not None,
     }
     if request.method == "POST":
         data = await form_data(request)
@@ -136,7 +139,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 
 async def sign_up(request: web.Request, data: Any) -> tuple[User, str, str]:
-    _throttle(request, request.app[LIMITS].signup)
+    throttle(request, request.app[LIMITS].signup)
     details = schemas.parse(schemas.Signup, data)
     now = request.app[CLOCK]()
     async with request.app[DB].begin() as db:
@@ -175,6 +178,8 @@ async def account(request: web.Request) -> web.StreamResponse:
         "zones": schemas.TIME_ZONES,
         "feed_url": f"{settings.base_url}/calendar/{user.calendar_token}.ics",
         "saved": request.query.get("saved") == "1",
+        "mail": mail_choices_of(user),
+        "mail_on": settings.smtp is not None,
     }
     async with request.app[DB].begin() as db:
         context["last_check"] = (await readiness.latest(db, [user.id])).get(user.id)
@@ -218,6 +223,22 @@ async def rotate_calendar(request: web.Request) -> web.StreamResponse:
     async with request.app[DB].begin() as db:
         await accounts.rotate_calendar_token(db, await accounts.get_user(db, user.id))
     raise web.HTTPSeeOther("/account?saved=1")
+
+
+def mail_choices_of(user: User) -> list[tuple[str, str, bool]]:
+    """Each kind of message the user gets: (kind, its name, whether it comes by e-mail)."""
+    return [
+        (kind, i18n.gettext(outbox.CHOICES[kind][1]), outbox.by_email(user, kind))
+        for kind in outbox.kinds_for(user.role)
+    ]
+
+
+async def mail_choices(request: web.Request) -> web.StreamResponse:
+    user = current_user(request)
+    choices = schemas.parse(schemas.MailChoices, await form_data(request))
+    async with request.app[DB].begin() as db:
+        await outbox.set_choices(db, await accounts.get_user(db, user.id), choices.by_email)
+    raise web.HTTPSeeOther("/account?saved=1#mail")
 
 
 async def choose_language(request: web.Request) -> web.StreamResponse:

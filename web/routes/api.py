@@ -22,6 +22,7 @@ from classroom import (
     booking,
     grid,
     notifications,
+    outbox,
     scheduling,
     schemas,
     timetable,
@@ -34,7 +35,7 @@ from web.forms import int_param, json_data, query_data
 from web.keys import CLOCK, DB, PASSWORDS, SESSION_TOKEN, SETTINGS, USER
 from web.middlewares import current_user
 from web.pages import csrf_token
-from web.routes.account import log_in, set_session_cookie, sign_up
+from web.routes.account import log_in, mail_choices_of, set_session_cookie, sign_up
 from web.routes.check import (
     get_class_readiness,
     get_my_check,
@@ -140,6 +141,29 @@ async def get_calendar(request: web.Request) -> web.StreamResponse:
     user = current_user(request)
     base = request.app[SETTINGS].base_url
     return reply(out.CalendarFeed(url=f"{base}/calendar/{user.calendar_token}.ics"))
+
+
+def _mail_choices(request: web.Request, user: User) -> out.MailChoices:
+    return out.MailChoices(
+        sending=request.app[SETTINGS].smtp is not None,
+        choices=[
+            out.MailChoice(kind=kind, name=name, by_email=on)
+            for kind, name, on in mail_choices_of(user)
+        ],
+    )
+
+
+async def get_mail(request: web.Request) -> web.StreamResponse:
+    return reply(_mail_choices(request, current_user(request)))
+
+
+async def put_mail(request: web.Request) -> web.StreamResponse:
+    user = current_user(request)
+    choices = await body(request, schemas.MailChoices)
+    async with request.app[DB].begin() as db:
+        me = await accounts.get_user(db, user.id)
+        await outbox.set_choices(db, me, choices.by_email)
+    return reply(_mail_choices(request, me))
 
 
 async def get_messages(request: web.Request) -> web.StreamResponse:
@@ -509,6 +533,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/api/v1/me/checks/latest", get_my_check,
              "The user's newest setup check (null if never)", EVERYONE,
              response=out.MyCheck),
+    Endpoint("GET", "/api/v1/me/mail", get_mail,
+             "Which kinds of message also come by e-mail", EVERYONE,
+             response=out.MailChoices),
+    Endpoint("PUT", "/api/v1/me/mail", put_mail,
+             "Choose the kinds of message that also come by e-mail (the others: in the app "
+             "only)", EVERYONE, body=schemas.MailChoices, response=out.MailChoices),
     Endpoint("GET", "/api/v1/me/classes", get_my_classes,
              "The student's booked and waitlisted classes", (STUDENT,),
              response=list[out.MyLessonOut]),
