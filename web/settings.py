@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from classroom.autopilot import Policy
-from signaling.ice import IceServers
+from signaling.ice import IceServers, TransportPolicy
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class Settings:
     turn_urls: tuple[str, ...] = ()
     turn_secret: str = ""
     turn_credential_lifetime: timedelta = timedelta(minutes=10)
+    ice_transport_policy: TransportPolicy = "all"  # "relay": browsers use TURN only
     process_name: str = "local"
     freeze_heap: bool = False  # gc.freeze() after start-up; on for the real server
     # Per-connection event limits and the join rate per address on live sockets; off only in
@@ -65,6 +66,7 @@ class Settings:
             turn_urls=self.turn_urls,
             turn_secret=self.turn_secret,
             lifetime_s=int(self.turn_credential_lifetime.total_seconds()),
+            transport_policy=self.ice_transport_policy,
         )
 
     @property
@@ -124,6 +126,7 @@ class Settings:
             turn_credential_lifetime=timedelta(
                 minutes=float(env.get("KELAS_TURN_CREDENTIAL_MINUTES", "10"))
             ),
+            ice_transport_policy=_policy(env.get("KELAS_ICE_TRANSPORT_POLICY", "all")),
             process_name=env.get("KELAS_PROCESS_NAME", base_url),
             freeze_heap=True,
             login_per_minute=float(env.get("KELAS_LOGIN_PER_MINUTE", "10")),
@@ -138,6 +141,12 @@ class Settings:
                 dropped_after=timedelta(seconds=float(env.get("KELAS_TUTOR_DROP_SECONDS", "90"))),
             ),
         )
+
+
+def _policy(value: str) -> TransportPolicy:
+    if value not in ("all", "relay"):
+        raise ValueError(f"KELAS_ICE_TRANSPORT_POLICY is all or relay, not {value!r}")
+    return "relay" if value == "relay" else "all"
 
 
 def _split(value: str) -> tuple[str, ...]:
