@@ -6,9 +6,12 @@ driver shipped in its wheel. Screenshots are kept in test-artifacts/ as evidence
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from aiohttp import web
@@ -32,6 +35,16 @@ FLAGS = [
 ]  # fmt: skip
 
 
+def flags(base: str) -> list[str]:
+    """FLAGS for a server at ``base`` on an address other than loopback: Chromium must not map
+    that address away (it maps even an address it is given), and must treat its plain http
+    origin as secure, as it does 127.0.0.1's (else it hides its ICE candidates behind mDNS
+    names, which the server cannot resolve, and the page's media never starts)."""
+    host = urlsplit(base).hostname
+    mapped = [f.replace("EXCLUDE 127.0.0.1", f"EXCLUDE 127.0.0.1, EXCLUDE {host}") for f in FLAGS]
+    return [*mapped, f"--unsafely-treat-insecure-origin-as-secure={base}"]
+
+
 @pytest.fixture(params=["sqlite"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The browser tests run on the embedded default only; the API tests cover PostgreSQL."""
@@ -44,24 +57,34 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 async def live_url(database_url: str) -> AsyncIterator[str]:
+    async with serve(database_url) as base:
+        yield base
+
+
+@contextlib.asynccontextmanager
+async def serve(database_url: str, host: str = "127.0.0.1", **settings: Any) -> AsyncIterator[str]:
+    """The app with the demo school, on a free port of ``host``; ``settings`` go to Settings."""
     engine = create_engine(database_url)
     async with create_sessionmaker(engine).begin() as session:
         await demo.seed(session, Passwords("CHEAPEST"), now())
     await engine.dispose()
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))  # a free port, known before the app is built
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    settings = Settings(
+    sock.bind((host, 0))  # a free port, known before the app is built
+    base = f"http://{host}:{sock.getsockname()[1]}"
+    made = Settings(
         database_url=database_url,
         secret_key="e2e-secret",
         base_url=base,
         password_profile="CHEAPEST",
+        **settings,
     )
-    runner = web.AppRunner(create_app(settings), shutdown_timeout=5)
+    runner = web.AppRunner(create_app(made), shutdown_timeout=5)
     await runner.setup()
     await web.SockSite(runner, sock).start()
-    yield base
-    await runner.cleanup()
+    try:
+        yield base
+    finally:
+        await runner.cleanup()
 
 
 @pytest.fixture
