@@ -21,7 +21,7 @@ from playwright.async_api import Page, expect
 from tests import netns
 from tests.conftest import TurnFactory
 from tests.e2e.conftest import serve, snapshot
-from tests.e2e.live_class import PEOPLE, class_with_people, enter
+from tests.e2e.live_class import PEOPLE, class_with_people, enter, until
 from tests.e2e.network import MEASURE, record, trusting_home, two_sides
 
 
@@ -35,7 +35,7 @@ async def sees_and_hears(page: Page, user_id: int, colour: tuple[int, int, int])
     await page.wait_for_function(
         "([id, colour]) => probe.showsColour(id, colour)", arg=[user_id, list(colour)]
     )
-    await page.wait_for_function("async () => (await probe.audibleStreams()) >= 1")
+    await until(page, "async () => (await probe.audibleStreams()) >= 1")
 
 
 @pytest.mark.parametrize("transport", ["tcp", "tls"])
