@@ -41,6 +41,12 @@ FAKE_DEVICES = """
     ctx.fillStyle = `rgb(${r},${g},${b})`; ctx.fillRect(0, 0, 640, 480);
     ctx.fillStyle = "#fff"; ctx.font = "bold 56px sans-serif"; ctx.fillText(%(label)s, 30, 90);
     ctx.fillRect((n++ * 9) %% 600, 400, 40, 40);
+    // A busy picture (a person moving, a room behind them) below the middle: an encoder
+    // needs its whole bitrate for it, unlike a plain colour.
+    for (let i = 0; %(busy)s && i < 200; i++) {
+      ctx.fillStyle = `hsl(${Math.random() * 360}, 80%%, 50%%)`;
+      ctx.fillRect(Math.random() * 620, 260 + Math.random() * 200, 20, 20);
+    }
   }, 33);
   const video = canvas.captureStream(30).getVideoTracks()[0];
   let audio = null;
@@ -144,22 +150,38 @@ async def class_with_people(
 
 
 async def enter(
-    browser: Browser, base: str, name: str, user: Any, lesson_id: int, **context: Any
+    browser: Browser,
+    base: str,
+    name: str,
+    user: Any,
+    lesson_id: int,
+    *,
+    busy: bool = False,
+    **context: Any,
 ) -> Page:
     """``name`` logs in with their fake devices, opens the live page and joins; ``context``
-    goes to the browser context (a viewport, say)."""
-    page = await open_live(browser, base, name, user, lesson_id, **context)
+    goes to the browser context (a viewport, say). A ``busy`` camera sends a picture that
+    takes its whole bitrate."""
+    page = await open_live(browser, base, name, user, lesson_id, busy=busy, **context)
     await page.locator("#join").click()  # "Join now", in the person's language
     return page
 
 
 async def open_live(
-    browser: Browser, base: str, name: str, user: Any, lesson_id: int, **context: Any
+    browser: Browser,
+    base: str,
+    name: str,
+    user: Any,
+    lesson_id: int,
+    *,
+    busy: bool = False,
+    **context: Any,
 ) -> Page:
     """``name`` logs in with their fake devices and opens the live page: the device check."""
     colour, tone = {**PEOPLE, **OTHERS, **MORE}[name]
     page = await (await browser.new_context(base_url=base, **context)).new_page()
-    script = FAKE_DEVICES % {"colour": list(colour), "label": f'"{name}"', "tone": tone}
+    script = FAKE_DEVICES % {"colour": list(colour), "label": f'"{name}"', "tone": tone,
+                             "busy": "true" if busy else "false"}  # fmt: skip
     await page.add_init_script(script)
     await page.add_init_script(PROBE)
     await log_in(page, user.email)

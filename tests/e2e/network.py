@@ -36,9 +36,19 @@ window.measure = {
     return { type: local.candidateType, protocol: local.protocol,
              relayProtocol: local.relayProtocol || null, rtt: pair.currentRoundTripTime };
   },
-  /** What this page received: per stream, and totals for audio and video. */
-  async received() {
-    const inbound = (await this.stats()).filter((s) => s.type === "inbound-rtp");
+  /** The ids of the tracks that play ``userId``'s camera and microphone on this page. */
+  tracksOf(userId) {
+    const video = document.querySelector(`#stage figure[data-user="${userId}"] video`);
+    const audio = document.querySelector(`#sound audio[data-user="${userId}"]`);
+    return [video?.srcObject?.getVideoTracks()[0]?.id, audio?.srcObject?.getAudioTracks()[0]?.id];
+  },
+  /** What this page received, from everyone or from ``userId``: totals per kind. */
+  async received(userId = null) {
+    let inbound = (await this.stats()).filter((s) => s.type === "inbound-rtp");
+    if (userId !== null) {
+      const tracks = this.tracksOf(userId);
+      inbound = inbound.filter((s) => tracks.includes(s.trackIdentifier));
+    }
     const audio = inbound.filter((s) => s.kind === "audio" && s.totalSamplesReceived > 0);
     const video = inbound.filter((s) => s.kind === "video" && s.framesDecoded > 0);
     const sum = (list, key) => list.reduce((n, s) => n + (s[key] || 0), 0);
@@ -47,10 +57,8 @@ window.measure = {
         streams: audio.length,
         samples: sum(audio, "totalSamplesReceived"),
         concealed: sum(audio, "concealedSamples"),
-        silentConcealed: sum(audio, "silentConcealedSamples"),
         packets: sum(audio, "packetsReceived"),
         lost: sum(audio, "packetsLost"),
-        nacks: sum(audio, "nackCount"),
         fecPackets: sum(audio, "fecPacketsReceived"),
       },
       video: {
@@ -62,36 +70,43 @@ window.measure = {
         lost: sum(video, "packetsLost"),
         nacks: sum(video, "nackCount"),
         plis: sum(video, "pliCount"),
-        firs: sum(video, "firCount"),
         keyframes: sum(video, "keyFramesDecoded"),
         fps: video.map((s) => s.framesPerSecond || 0),
-        bytes: sum(video, "bytesReceived"),
+        longestFreezeS: Math.max(0, ...video.map((s) => this.longest[s.id] || 0)),
       },
       bytes: sum(inbound, "bytesReceived"),
-      longestFreezeS: this.longest,
       at: performance.now(),
     };
+  },
+  /** What this page's camera sent: frames, keyframes, and the repair asked of it. */
+  async sent() {
+    const out = (await this.stats()).filter((s) => s.type === "outbound-rtp" && s.kind === "video");
+    const sum = (key) => out.reduce((n, s) => n + (s[key] || 0), 0);
+    return { frames: sum("framesEncoded"), keyframes: sum("keyFramesEncoded"),
+             plis: sum("pliCount"), firs: sum("firCount"), nacks: sum("nackCount"),
+             resent: sum("retransmittedPacketsSent") };
   },
   /**
    * getStats adds a freeze to freezeCount and totalFreezesDuration when it ends: read every
    * 250 ms, a stream's growth in duration is the length of the freeze that just ended (or of
-   * two or more together, which only overstates the longest).
+   * two or more together, which only overstates the longest). From now on.
    */
   watchFreezes() {
-    this.longest = 0;
+    this.longest = {};
     const last = new Map();
     clearInterval(this.timer);
     this.timer = setInterval(async () => {
       for (const s of await this.stats()) {
         if (s.type !== "inbound-rtp" || s.kind !== "video") continue;
-        const before = last.get(s.id) ?? [s.freezeCount || 0, s.totalFreezesDuration || 0];
-        if ((s.freezeCount || 0) > before[0])
-          this.longest = Math.max(this.longest, s.totalFreezesDuration - before[1]);
-        last.set(s.id, [s.freezeCount || 0, s.totalFreezesDuration || 0]);
+        const [count, total] = [s.freezeCount || 0, s.totalFreezesDuration || 0];
+        const before = last.get(s.id) ?? [count, total];
+        const ended = count > before[0] ? total - before[1] : 0;
+        this.longest[s.id] = Math.max(this.longest[s.id] || 0, ended);
+        last.set(s.id, [count, total]);
       }
     }, 250);
   },
-  longest: 0,
+  longest: {},
 };
 """
 
@@ -130,8 +145,9 @@ async def two_sides(
             await host.close()
 
 
-async def received(page: Page) -> dict[str, Any]:
-    return await page.evaluate("measure.received()")  # type: ignore[no-any-return]
+async def received(page: Page, user_id: int | None = None) -> dict[str, Any]:
+    """``measure.received`` on ``page``: from everyone, or from ``user_id``."""
+    return await page.evaluate("(id) => measure.received(id)", user_id)  # type: ignore[no-any-return]
 
 
 def over(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -151,7 +167,7 @@ def over(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
         "video_fps": v1["fps"],
         "video_freezes": v1["freezes"] - v0["freezes"],
         "video_frozen_s": round(v1["frozenS"] - v0["frozenS"], 2),
-        "video_longest_freeze_s": round(after["longestFreezeS"], 2),
+        "video_longest_freeze_s": round(v1["longestFreezeS"], 2),
         "video_packets_lost": v1["lost"] - v0["lost"],
         "video_nacks_sent": v1["nacks"] - v0["nacks"],
         "video_plis_sent": v1["plis"] - v0["plis"],
