@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +20,7 @@ from playwright.async_api import Browser, Page, async_playwright
 from classroom import demo
 from classroom.accounts import Passwords
 from classroom.db import create_engine, create_sessionmaker
+from tests import netns
 from tests.conftest import now
 from web.app import create_app
 from web.settings import Settings
@@ -94,6 +95,13 @@ async def browser(live_url: str) -> AsyncIterator[Browser]:
         launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield launched
         await launched.close()
+
+
+@pytest.fixture
+def link() -> Iterator[netns.Link]:
+    """A network namespace behind a link of its own (tests/netns.py), removed after the test."""
+    with netns.link() as made:
+        yield made
 
 
 async def login(browser: Browser, base: str, email: str, **context: object) -> Page:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +30,6 @@ from tests.e2e.network import MEASURE, over, received, record, two_sides
 SAMPLE_RATE = 48_000  # Opus, as getStats counts its samples
 CLEAN_S, SETTLE_S, MEASURED_S = 4, 3, 10  # seconds of class audio in each stretch
 STUDENT = "Sinta Student"  # the one behind the link
-
-
-@pytest.fixture
-def link() -> Iterator[netns.Link]:
-    with netns.link() as made:
-        yield made
 
 
 @contextlib.asynccontextmanager

@@ -11,7 +11,6 @@ trusts as a user-added CA.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,12 +22,6 @@ from tests.conftest import TurnFactory
 from tests.e2e.conftest import serve, snapshot
 from tests.e2e.live_class import PEOPLE, class_with_people, enter, until
 from tests.e2e.network import MEASURE, record, trusting_home, two_sides
-
-
-@pytest.fixture
-def link() -> Iterator[netns.Link]:
-    with netns.link() as made:
-        yield made
 
 
 async def sees_and_hears(page: Page, user_id: int, colour: tuple[int, int, int]) -> None:
