@@ -201,7 +201,9 @@ async def remote_video_flows(page: Page, count: int) -> None:
     )
 
 
-async def until(page: Page, predicate: str, arg: Any = None, timeout_ms: int = 15000) -> None:
+async def until(
+    page: Page, predicate: str, arg: Any = None, timeout_ms: int = 15000, every_ms: int = 100
+) -> None:
     """Wait until the async ``predicate`` (JS, called with ``arg``) resolves to true.
 
     ``page.wait_for_function`` cannot: it takes the Promise an async function returns as a
@@ -212,7 +214,7 @@ async def until(page: Page, predicate: str, arg: Any = None, timeout_ms: int = 1
           const end = performance.now() + {timeout_ms};
           while (!(await predicate(arg))) {{
             if (performance.now() > end) throw new Error({json.dumps("timed out: " + predicate)});
-            await new Promise((resolve) => setTimeout(resolve, 100));
+            await new Promise((resolve) => setTimeout(resolve, {every_ms}));
           }}
         }}""",
         arg,

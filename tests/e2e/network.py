@@ -88,7 +88,7 @@ window.measure = {
   },
   /**
    * getStats adds a freeze to freezeCount and totalFreezesDuration when it ends: read every
-   * 250 ms, a stream's growth in duration is the length of the freeze that just ended (or of
+   * 400 ms, a stream's growth in duration is the length of the freeze that just ended (or of
    * two or more together, which only overstates the longest). From now on.
    */
   watchFreezes() {
@@ -104,7 +104,7 @@ window.measure = {
         this.longest[s.id] = Math.max(this.longest[s.id] || 0, ended);
         last.set(s.id, [count, total]);
       }
-    }, 250);
+    }, 400);
   },
   longest: {},
 };

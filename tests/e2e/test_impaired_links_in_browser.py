@@ -65,6 +65,7 @@ async def stretch(page: Page, seconds: int, user_id: int | None = None) -> dict[
         "async ([id, n]) => (await measure.received(id)).audio.samples >= n",
         [user_id, target],
         (2 * seconds + 10) * 1000,
+        every_ms=500,  # getStats is not free, and the machine is busy enough
     )
     return over(before, await received(page, user_id))
 
