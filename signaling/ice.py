@@ -21,12 +21,14 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from signaling import protocol
 
 LIFETIME_S = 600  # long enough for a join and a retry or two; coturn checks it at allocation
 STUN_URL = re.compile(r"stun:[^\s?]+")
 TURN_URL = re.compile(r"turns?:[^\s?]+(\?transport=(udp|tcp))?")
+TransportPolicy = Literal["all", "relay"]
 
 
 def turn_credential(secret: str, username: str) -> str:
@@ -47,6 +49,10 @@ class IceServers:
     turn_urls: tuple[str, ...] = ()
     turn_secret: str = ""
     lifetime_s: int = LIFETIME_S
+    # "relay": browsers send media only through the TURN servers (iceTransportPolicy), for a
+    # media server that lets in nothing but its TURN server, or to keep people's addresses
+    # out of the candidates they send.
+    transport_policy: TransportPolicy = "all"
 
     def __post_init__(self) -> None:
         bad = [u for u in self.stun_urls if not STUN_URL.fullmatch(u)]
@@ -59,6 +65,10 @@ class IceServers:
             raise ValueError("KELAS_TURN_SECRET is still deploy/turnserver.conf's placeholder")
         if self.lifetime_s <= 0:
             raise ValueError("the TURN credential lifetime must be positive")
+        if self.transport_policy not in ("all", "relay"):
+            raise ValueError("the ICE transport policy is all or relay")
+        if self.transport_policy == "relay" and not self.turn_urls:
+            raise ValueError("relay only (KELAS_ICE_TRANSPORT_POLICY) needs TURN servers")
 
     @property
     def has_turn(self) -> bool:

@@ -477,6 +477,7 @@ class ClassNamespace(ProtocolNamespace):
             media=protocol.HelloMedia(
                 # Fresh TURN credentials for each hello: each peer connection is new.
                 ice_servers=self.deps.ice.for_user(who.user_id, self.deps.clock().timestamp()),
+                ice_transport_policy=self.deps.ice.transport_policy,
                 slots=self.deps.sfu.slots_for(room),
                 plan=room.send_plan(who.user_id).public(),
             ),

@@ -259,6 +259,7 @@ IceServer = StunServer | TurnServer
 
 class HelloMedia(Out):
     ice_servers: list[IceServer]
+    ice_transport_policy: Literal["all", "relay"]
     slots: int
     plan: MediaPlan
 

@@ -231,8 +231,8 @@ async def start_turn(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
     each is stopped at the end of the test."""
     started: list[TurnServer] = []
 
-    async def start(allowed_peers: tuple[str, ...] = ()) -> TurnServer:
-        server = TurnServer(tmp_path_factory.mktemp("turn"), allowed_peers)
+    async def start(allowed_peers: tuple[str, ...] = (), host: str = "127.0.0.1") -> TurnServer:
+        server = TurnServer(tmp_path_factory.mktemp("turn"), allowed_peers, host)
         started.append(server)
         await server.start()
         return server

@@ -55,6 +55,8 @@ def test_without_servers_the_browser_gets_none_and_with_stun_only_no_credential(
         ({"stun_urls": ("turn:t.example:3478",)}, "not a STUN or TURN"),
         ({"turn_urls": TURN, "turn_secret": SECRET, "lifetime_s": 0}, "lifetime"),
         ({"turn_urls": TURN, "turn_secret": PLACEHOLDER}, "placeholder"),
+        ({"transport_policy": "relay"}, "needs TURN servers"),
+        ({"turn_urls": TURN, "turn_secret": SECRET, "transport_policy": "none"}, "all or relay"),
     ],
 )
 def test_a_server_that_cannot_work_is_refused_at_start_up(
@@ -74,6 +76,11 @@ def test_settings_read_the_servers_and_the_secret_from_the_environment() -> None
     }
     ice = Settings.from_env(env).ice
     assert ice.turn_urls == TURN and ice.turn_secret == SECRET and ice.lifetime_s == 300
+    assert ice.transport_policy == "all"
+    relay = Settings.from_env({**env, "KELAS_ICE_TRANSPORT_POLICY": "relay"}).ice
+    assert relay.transport_policy == "relay"
+    with pytest.raises(ValueError, match="all or relay"):
+        Settings.from_env({**env, "KELAS_ICE_TRANSPORT_POLICY": "tcp"})
     with pytest.raises(ValueError, match="KELAS_TURN_SECRET"):
         Settings.from_env({**env, "KELAS_TURN_SECRET": ""})
 
@@ -88,8 +95,9 @@ async def test_hello_gives_each_person_their_own_fresh_turn_credential(
     school_with: SchoolFactory,
 ) -> None:
     school = await school_with(
-        stun_urls=("stun:turn.example.org:3478",), turn_urls=TURN, turn_secret=SECRET
-    )
+        stun_urls=("stun:turn.example.org:3478",), turn_urls=TURN, turn_secret=SECRET,
+        ice_transport_policy="relay",
+    )  # fmt: skip
     setup = await live_class(school, students=1)
     tutor = await join(school, *setup.tutor, setup.lesson["id"])
     student = await join(school, *setup.students[0], setup.lesson["id"])
@@ -102,4 +110,5 @@ async def test_hello_gives_each_person_their_own_fresh_turn_credential(
         assert user_id == str(member.user.id)
         assert 540 <= int(expires) - time.time() <= 660  # about ten minutes from now
         assert turn["credential"] == turn_credential(SECRET, turn["username"])
+        assert hello["media"]["ice_transport_policy"] == "relay"
         await member.close()

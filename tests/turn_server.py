@@ -1,9 +1,10 @@
 """A coturn of the test's own, from the shipped deploy/turnserver.conf.
 
 Only what cannot be the same on a test machine is changed: free ports instead of 3478 and 443,
-loopback instead of the public address, a fresh secret, a self-signed certificate made here,
-the log on stdout. Every hardening line (denied peers, quotas, no TCP relays, no DTLS) is run
-as shipped; ``allowed_peers`` adds exceptions for a media test whose peers are this machine.
+loopback (or a test network's address) instead of the public address, a fresh secret, a
+self-signed certificate made here, the log on stdout. Every hardening line (denied peers,
+quotas, no TCP relays, no DTLS) is run as shipped; ``allowed_peers`` adds exceptions for a
+media test whose peers are this machine.
 """
 
 from __future__ import annotations
@@ -31,14 +32,14 @@ HOST = "127.0.0.1"
 READY = "Total General servers"  # logged once every listener is open
 
 
-def free_port() -> int:
-    """A port free for both TCP and UDP on loopback (TURN listens on both)."""
+def free_port(host: str = HOST) -> int:
+    """A port free for both TCP and UDP on ``host`` (TURN listens on both)."""
     while True:
         with socket.socket() as tcp, socket.socket(type=socket.SOCK_DGRAM) as udp:
-            tcp.bind((HOST, 0))
+            tcp.bind((host, 0))
             port = int(tcp.getsockname()[1])
             try:
-                udp.bind((HOST, port))
+                udp.bind((host, port))
             except OSError:
                 continue
             return port
@@ -60,12 +61,12 @@ def rewrite(text: str, changes: dict[str, list[str]]) -> str:
     return "\n".join(kept) + "\n"
 
 
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 and localhost, and its key."""
+def self_signed(directory: Path, host: str = HOST) -> tuple[Path, Path]:
+    """A certificate for ``host`` and localhost, and its key."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = datetime.datetime.now(datetime.UTC)
-    names = [x509.IPAddress(ipaddress.ip_address(HOST)), x509.DNSName("localhost")]
+    names = [x509.IPAddress(ipaddress.ip_address(host)), x509.DNSName("localhost")]
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -91,14 +92,17 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
 
 
 class TurnServer:
-    def __init__(self, directory: Path, allowed_peers: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, directory: Path, allowed_peers: tuple[str, ...] = (), host: str = HOST
+    ) -> None:
         self.directory = directory
         self.allowed_peers = allowed_peers
-        self.port = free_port()
-        self.tls_port = free_port()
+        self.host = host
+        self.port = free_port(host)
+        self.tls_port = free_port(host)
         self.secret = secrets.token_hex(32)
         self.realm = "kelas.test"
-        self.cert, self.key = self_signed(directory)
+        self.cert, self.key = self_signed(directory, host)
         self.log: list[str] = []
         self._process: asyncio.subprocess.Process | None = None
         self._drain: asyncio.Task[None] | None = None
@@ -110,9 +114,9 @@ class TurnServer:
             {
                 "listening-port": [str(self.port)],
                 "tls-listening-port": [str(self.tls_port)],
-                "listening-ip": [HOST],
+                "listening-ip": [self.host],
                 # ::1 too, so that a test can ask for an IPv6 relay.
-                "relay-ip": [HOST, "::1"],
+                "relay-ip": [self.host, "::1"],
                 "min-port": [str(low)],
                 "max-port": [str(high)],
                 "static-auth-secret": [self.secret],
@@ -178,9 +182,9 @@ class TurnServer:
 
     def urls(self) -> tuple[str, str, str]:
         return (
-            f"turn:{HOST}:{self.port}?transport=udp",
-            f"turn:{HOST}:{self.port}?transport=tcp",
-            f"turns:{HOST}:{self.tls_port}?transport=tcp",
+            f"turn:{self.host}:{self.port}?transport=udp",
+            f"turn:{self.host}:{self.port}?transport=tcp",
+            f"turns:{self.host}:{self.tls_port}?transport=tcp",
         )
 
     def tls_context(self) -> ssl.SSLContext:
@@ -194,4 +198,4 @@ class TurnServer:
         username = turn_username(user_id, expires or int(time.time()) + 600)
         credential = turn_credential(secret or self.secret, username)
         port, context = (self.tls_port, self.tls_context()) if tls else (self.port, None)
-        return await TurnProbe.open(HOST, port, username, credential, context)
+        return await TurnProbe.open(self.host, port, username, credential, context)

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from classroom import attendance
 from classroom.autopilot import Policy
 from classroom.password_reset import ResetPolicy
-from signaling.ice import IceServers
+from signaling.ice import IceServers, TransportPolicy
 from web.mail.smtp import DEFAULT_PORTS, SmtpSettings
 from web.mail.worker import WorkerPolicy
 
@@ -41,6 +41,7 @@ class Settings:
     turn_urls: tuple[str, ...] = ()
     turn_secret: str = ""
     turn_credential_lifetime: timedelta = timedelta(minutes=10)
+    ice_transport_policy: TransportPolicy = "all"  # "relay": browsers use TURN only
     process_name: str = "local"
     freeze_heap: bool = False  # gc.freeze() after start-up; on for the real server
     # Per-connection event limits and the join rate per address on live sockets; off only in
@@ -83,6 +84,7 @@ class Settings:
             turn_urls=self.turn_urls,
             turn_secret=self.turn_secret,
             lifetime_s=int(self.turn_credential_lifetime.total_seconds()),
+            transport_policy=self.ice_transport_policy,
         )
 
     @property
@@ -142,6 +144,7 @@ class Settings:
             turn_credential_lifetime=timedelta(
                 minutes=float(env.get("KELAS_TURN_CREDENTIAL_MINUTES", "10"))
             ),
+            ice_transport_policy=_policy(env.get("KELAS_ICE_TRANSPORT_POLICY", "all")),
             process_name=env.get("KELAS_PROCESS_NAME", base_url),
             freeze_heap=True,
             login_per_minute=float(env.get("KELAS_LOGIN_PER_MINUTE", "10")),
@@ -189,6 +192,12 @@ def _smtp(env: Mapping[str, str], base_url: str) -> SmtpSettings | None:
         security=security,  # type: ignore[arg-type]  # checked above
         sender=env.get("KELAS_MAIL_FROM") or f"Kelas <kelas@{domain}>",
     )
+
+
+def _policy(value: str) -> TransportPolicy:
+    if value not in ("all", "relay"):
+        raise ValueError(f"KELAS_ICE_TRANSPORT_POLICY is all or relay, not {value!r}")
+    return "relay" if value == "relay" else "all"
 
 
 def _split(value: str) -> tuple[str, ...]:

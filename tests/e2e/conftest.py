@@ -6,12 +6,13 @@ driver shipped in its wheel. Screenshots are kept in test-artifacts/ as evidence
 
 from __future__ import annotations
 
+import contextlib
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from aiohttp import web
@@ -20,6 +21,7 @@ from playwright.async_api import Browser, Page, async_playwright
 from classroom import demo
 from classroom.accounts import Passwords
 from classroom.db import create_engine, create_sessionmaker
+from tests import netns
 from tests.conftest import now
 from web.app import create_app
 from web.settings import Settings
@@ -33,6 +35,16 @@ FLAGS = [
     "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
     "--autoplay-policy=no-user-gesture-required", "--allow-loopback-in-peer-connection",
 ]  # fmt: skip
+
+
+def flags(base: str) -> list[str]:
+    """FLAGS for a server at ``base`` on an address other than loopback: Chromium must not map
+    that address away (it maps even an address it is given), and must treat its plain http
+    origin as secure, as it does 127.0.0.1's (else it hides its ICE candidates behind mDNS
+    names, which the server cannot resolve, and the page's media never starts)."""
+    host = urlsplit(base).hostname
+    mapped = [f.replace("EXCLUDE 127.0.0.1", f"EXCLUDE 127.0.0.1, EXCLUDE {host}") for f in FLAGS]
+    return [*mapped, f"--unsafely-treat-insecure-origin-as-secure={base}"]
 
 
 @pytest.fixture(params=["sqlite"])
@@ -64,24 +76,26 @@ async def live_server(database_url: str) -> AsyncIterator[LiveServer]:
         yield server
 
 
-@asynccontextmanager
-async def serve(database_url: str, **changes: Any) -> AsyncIterator[LiveServer]:
-    """The demo school served on a free port; ``changes`` go to its Settings."""
+@contextlib.asynccontextmanager
+async def serve(
+    database_url: str, host: str = "127.0.0.1", **settings: Any
+) -> AsyncIterator[LiveServer]:
+    """The app with the demo school, on a free port of ``host``; ``settings`` go to Settings."""
     engine = create_engine(database_url)
     async with create_sessionmaker(engine).begin() as session:
         await demo.seed(session, Passwords("CHEAPEST"), now())
     await engine.dispose()
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))  # a free port, known before the app is built
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    settings = Settings(
+    sock.bind((host, 0))  # a free port, known before the app is built
+    base = f"http://{host}:{sock.getsockname()[1]}"
+    made = Settings(
         database_url=database_url,
         secret_key="e2e-secret",
         base_url=base,
         password_profile="CHEAPEST",
-        **changes,
+        **settings,
     )
-    app = create_app(settings)
+    app = create_app(made)
     runner = web.AppRunner(app, shutdown_timeout=5)
     await runner.setup()
     await web.SockSite(runner, sock).start()
@@ -98,6 +112,13 @@ async def browser(live_url: str) -> AsyncIterator[Browser]:
         launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield launched
         await launched.close()
+
+
+@pytest.fixture
+def link() -> Iterator[netns.Link]:
+    """A network namespace behind a link of its own (tests/netns.py), removed after the test."""
+    with netns.link() as made:
+        yield made
 
 
 async def login(browser: Browser, base: str, email: str, **context: object) -> Page:

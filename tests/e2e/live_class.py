@@ -4,6 +4,7 @@ with its owner's colour, so a pixel of a received tile proves whose video arrive
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -24,6 +25,10 @@ PEOPLE = {  # name: (colour, tone in Hz)
     "Bayu Student": ((40, 70, 200), 550),
 }
 OTHERS = {"Budi Tutor": ((220, 160, 30), 660)}  # a tutor who may substitute, not in the class
+MORE = {  # students booked only when a test asks for a fuller class
+    "Dewi Student": ((190, 60, 190), 770),
+    "Eko Student": ((40, 180, 190), 880),
+}
 
 FAKE_DEVICES = """
 (() => {
@@ -36,6 +41,12 @@ FAKE_DEVICES = """
     ctx.fillStyle = `rgb(${r},${g},${b})`; ctx.fillRect(0, 0, 640, 480);
     ctx.fillStyle = "#fff"; ctx.font = "bold 56px sans-serif"; ctx.fillText(%(label)s, 30, 90);
     ctx.fillRect((n++ * 9) %% 600, 400, 40, 40);
+    // A busy picture (a person moving, a room behind them) below the middle: an encoder
+    // needs its whole bitrate for it, unlike a plain colour.
+    for (let i = 0; %(busy)s && i < 200; i++) {
+      ctx.fillStyle = `hsl(${Math.random() * 360}, 80%%, 50%%)`;
+      ctx.fillRect(Math.random() * 620, 260 + Math.random() * 200, 20, 20);
+    }
   }, 33);
   const video = canvas.captureStream(30).getVideoTracks()[0];
   let audio = null;
@@ -103,16 +114,18 @@ async def class_with_people(
     database_url: str,
     languages: Mapping[str, str] | None = None,
     moved: timedelta = timedelta(0),
+    more: tuple[str, ...] = (),
 ) -> tuple[int, dict[str, Any]]:
     """A class starting in three minutes, taught by Tari, with Sinta and Bayu booked (and
     Budi, another tutor); each person speaks English unless ``languages`` says otherwise.
-    ``moved`` shifts the class once booked: a class that started a while ago."""
+    ``moved`` shifts the class once booked: a class that started a while ago. ``more`` names
+    students of MORE booked too."""
     engine = create_engine(database_url)
     async with create_sessionmaker(engine).begin() as db:
         hashed = await Passwords("CHEAPEST").hash(PASSWORD)
         spoken = languages or {}
         users = {}
-        for name in [*PEOPLE, *OTHERS, "Citra Coordinator"]:
+        for name in [*PEOPLE, *OTHERS, *more, "Citra Coordinator"]:
             role = Role.TUTOR if "Tutor" in name else Role.STUDENT
             role = Role.COORDINATOR if "Coordinator" in name else role
             users[name] = await create_user(
@@ -127,7 +140,7 @@ async def class_with_people(
         )  # fmt: skip
         made = await scheduling.create_lesson(db, users["Citra Coordinator"], lesson, now())
         lesson_id = made.lessons[0].id
-        for name in ("Sinta Student", "Bayu Student"):
+        for name in ("Sinta Student", "Bayu Student", *more):
             await booking.book(db, users[name], lesson_id, now())
         if moved:
             made.lessons[0].starts_at += moved
@@ -137,22 +150,38 @@ async def class_with_people(
 
 
 async def enter(
-    browser: Browser, base: str, name: str, user: Any, lesson_id: int, **context: Any
+    browser: Browser,
+    base: str,
+    name: str,
+    user: Any,
+    lesson_id: int,
+    *,
+    busy: bool = False,
+    **context: Any,
 ) -> Page:
     """``name`` logs in with their fake devices, opens the live page and joins; ``context``
-    goes to the browser context (a viewport, say)."""
-    page = await open_live(browser, base, name, user, lesson_id, **context)
+    goes to the browser context (a viewport, say). A ``busy`` camera sends a picture that
+    takes its whole bitrate."""
+    page = await open_live(browser, base, name, user, lesson_id, busy=busy, **context)
     await page.locator("#join").click()  # "Join now", in the person's language
     return page
 
 
 async def open_live(
-    browser: Browser, base: str, name: str, user: Any, lesson_id: int, **context: Any
+    browser: Browser,
+    base: str,
+    name: str,
+    user: Any,
+    lesson_id: int,
+    *,
+    busy: bool = False,
+    **context: Any,
 ) -> Page:
     """``name`` logs in with their fake devices and opens the live page: the device check."""
-    colour, tone = {**PEOPLE, **OTHERS}[name]
+    colour, tone = {**PEOPLE, **OTHERS, **MORE}[name]
     page = await (await browser.new_context(base_url=base, **context)).new_page()
-    script = FAKE_DEVICES % {"colour": list(colour), "label": f'"{name}"', "tone": tone}
+    script = FAKE_DEVICES % {"colour": list(colour), "label": f'"{name}"', "tone": tone,
+                             "busy": "true" if busy else "false"}  # fmt: skip
     await page.add_init_script(script)
     await page.add_init_script(PROBE)
     await log_in(page, user.email)
@@ -167,10 +196,28 @@ async def remote_video_flows(page: Page, count: int) -> None:
         timeout=15000,
     )
     first = {s["track"]: s["frames"] for s in await page.evaluate("probe.inbound()")}
-    await page.wait_for_function(
-        "async ([before, n]) => (await probe.growingVideos(before, 10)) >= n",
-        arg=[first, count],
-        timeout=15000,
+    await until(
+        page, "async ([before, n]) => (await probe.growingVideos(before, 10)) >= n", [first, count]
+    )
+
+
+async def until(
+    page: Page, predicate: str, arg: Any = None, timeout_ms: int = 15000, every_ms: int = 100
+) -> None:
+    """Wait until the async ``predicate`` (JS, called with ``arg``) resolves to true.
+
+    ``page.wait_for_function`` cannot: it takes the Promise an async function returns as a
+    true value and returns at once, whatever the Promise resolves to."""
+    await page.evaluate(
+        f"""async (arg) => {{
+          const predicate = {predicate};
+          const end = performance.now() + {timeout_ms};
+          while (!(await predicate(arg))) {{
+            if (performance.now() > end) throw new Error({json.dumps("timed out: " + predicate)});
+            await new Promise((resolve) => setTimeout(resolve, {every_ms}));
+          }}
+        }}""",
+        arg,
     )
 
 

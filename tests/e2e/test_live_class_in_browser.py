@@ -15,6 +15,7 @@ from tests.e2e.live_class import (
     log_in,
     login_as,
     remote_video_flows,
+    until,
 )
 
 
@@ -49,7 +50,7 @@ async def test_tutor_and_two_students_see_and_hear_each_other(
             )
     # Audio arrives, with energy, on an unmuted element.
     for page in pages.values():
-        await page.wait_for_function("async () => (await probe.audibleStreams()) >= 2")
+        await until(page, "async () => (await probe.audibleStreams()) >= 2")
     tutor, sinta, bayu = pages["Tari Tutor"], pages["Sinta Student"], pages["Bayu Student"]
     # Everyone's tone is loud: the server sees speech in the audio-level header extension.
     await expect(tutor.locator("#people li.speaking")).to_have_count(3)
@@ -72,9 +73,7 @@ async def test_tutor_and_two_students_see_and_hear_each_other(
     stats = {s["track"]: s for s in await bayu.evaluate("probe.inbound()")}
     audio_before = stats[track]["packets"]
     video_before = await bayu.evaluate("probe.videoFrames()")
-    await bayu.wait_for_function(
-        "async (n) => (await probe.videoFrames()) > n", arg=video_before + 90, timeout=15000
-    )
+    await until(bayu, "async (n) => (await probe.videoFrames()) > n", video_before + 90)
     stats = {s["track"]: s for s in await bayu.evaluate("probe.inbound()")}
     assert stats[track]["packets"] - audio_before <= 5
     # Bayu leaves and comes back: he is back, once.

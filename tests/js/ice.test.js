@@ -93,6 +93,16 @@ test("a relay that worked is kept for the next connection, and a later failure s
   assert.equal(tries.next(TURN), "all");
 });
 
+test("a server that requires the relay gets it on every try", () => {
+  const tries = new MediaTries();
+  assert.equal(tries.next(TURN, "relay"), "relay");
+  assert.equal(tries.failed("ice", TURN, "relay"), "media_failed_retry");
+  assert.equal(tries.next(TURN, "relay"), "relay");
+  assert.equal(tries.failed("ice", TURN, "relay"), "media_failed_again");
+  assert.equal(tries.next(TURN, "relay"), "relay");
+  assert.equal(tries.next(STUN, "relay"), "all"); // no TURN given: nothing to relay through
+});
+
 test("without TURN every try uses every path", () => {
   const tries = new MediaTries();
   assert.equal(tries.failed("ice", STUN), "media_failed_retry");

@@ -38,6 +38,7 @@ const state = {
   devices: { audioId: "", videoId: "" },
   ended: false,
   tries: new MediaTries(), // every path first; relay only after a failure (ice.js)
+  icePolicy: "all", // the server's (hello): "relay" keeps every try on TURN
   mediaNotice: null, // the banner's text about a failed media connection, while it shows
   candidates: { accepted: 0, refused: 0 }, // trickled ICE candidates, by their acks
   view: null, // this browser's own getStats() view of its connection (connection.js)
@@ -335,13 +336,13 @@ async function onConnected() {
   await startMedia(hello.media);
 }
 
-async function startMedia({ ice_servers, slots }) {
+async function startMedia({ ice_servers, ice_transport_policy, slots }) {
   // Every (re)connection gets a new peer connection: aiortc has no ICE restart.
   closeMedia();
   const observer = config.role === "observer";
   const media = new Media({
     iceServers: ice_servers,
-    iceTransportPolicy: state.tries.next(ice_servers),
+    iceTransportPolicy: state.tries.next(ice_servers, ice_transport_policy),
     slots,
     onCandidate: (candidate) => sendCandidate(media, candidate),
     onState: (s) => {
@@ -350,6 +351,7 @@ async function startMedia({ ice_servers, slots }) {
     },
   });
   state.media = media;
+  state.icePolicy = ice_transport_policy;
   if (!observer) {
     await media.send("audio", state.local.getAudioTracks()[0]);
     await media.send("video", state.local.getVideoTracks()[0]);
@@ -394,7 +396,7 @@ function mediaFailed(media, reason) {
   // Told by the browser and by the server alike: act once per peer connection.
   if (media.failed || state.media !== media) return;
   media.failed = true;
-  state.mediaNotice = T[state.tries.failed(reason, media.iceServers)];
+  state.mediaNotice = T[state.tries.failed(reason, media.iceServers, state.icePolicy)];
   banner(state.mediaNotice, true);
   restartMedia();
 }

@@ -54,7 +54,8 @@ export function afterOfferAck(ack) {
  * with TURN servers given, the next try switches between every path and relay only
  * (iceTransportPolicy "relay"): a network that blocks UDP often lets TURN over TCP or TLS
  * through, and a relay that failed may be the thing that is down. A policy that worked is kept
- * for the next connection (a reconnect). `failed` says which message the person sees.
+ * for the next connection (a reconnect). `failed` says which message the person sees. A server
+ * that requires the relay (hello's `ice_transport_policy` "relay") gets it on every try.
  */
 export class MediaTries {
   constructor() {
@@ -62,15 +63,16 @@ export class MediaTries {
     this.failures = 0;
   }
 
-  /** The iceTransportPolicy of the next peer connection. */
-  next(iceServers) {
-    return hasTurn(iceServers) ? this.policy : "all";
+  /** The iceTransportPolicy of the next peer connection; `required` is the server's. */
+  next(iceServers, required = "all") {
+    if (!hasTurn(iceServers)) return "all";
+    return required === "relay" ? "relay" : this.policy;
   }
 
   /** A peer connection failed ("ice" or "dtls"); returns the key of the message to show. */
-  failed(reason, iceServers) {
+  failed(reason, iceServers, required = "all") {
     this.failures += 1;
-    const switched = reason !== "dtls" && hasTurn(iceServers);
+    const switched = reason !== "dtls" && hasTurn(iceServers) && required !== "relay";
     if (switched) this.policy = this.policy === "all" ? "relay" : "all";
     if (reason === "dtls") return "media_failed_secure";
     if (this.failures >= 2) return "media_failed_again";

@@ -1,0 +1,155 @@
+"""A student on a lossy or slow home link, in real Chromium (issue 9, "Lossy and slow links").
+
+Sinta's Chromium runs in a network namespace (tests/netns.py) behind a link that loses
+packets at random (nftables) or carries a limited rate towards her (tc tbf); the server, the
+tutor and the other students are on the host. Each test measures a clean stretch first, then
+the impaired one, from getStats on the pages (tests/e2e/network.py): audio concealed, video
+freezes (the longest one too), NACKs, keyframes. The figures go to test-artifacts/network.json.
+
+Until the server budgets each subscriber's downlink and the resends and keyframe requests it
+forwards (another branch), some targets are not met: those tests are marked xfail, not
+strict, with what they wait for, and still record their figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Page
+
+from tests import netns
+from tests.e2e.conftest import serve, snapshot
+from tests.e2e.live_class import class_with_people, enter, remote_video_flows, until
+from tests.e2e.network import MEASURE, over, received, record, two_sides
+
+SAMPLE_RATE = 48_000  # Opus, as getStats counts its samples
+CLEAN_S, SETTLE_S, MEASURED_S = 4, 3, 10  # seconds of class audio in each stretch
+STUDENT = "Sinta Student"  # the one behind the link
+
+
+@contextlib.asynccontextmanager
+async def class_behind(
+    link: netns.Link, database_url: str, directory: Path, more: tuple[str, ...] = ()
+) -> AsyncIterator[tuple[dict[str, Page], dict[str, Any]]]:
+    """A class in which the tutor, Bayu and ``more`` students join from the host and Sinta
+    from behind ``link``; yields once Sinta sees everyone's video."""
+    lesson_id, users = await class_with_people(database_url, more=more)
+    async with (
+        serve(database_url, link.host_ip) as server,
+        two_sides(link, server.url, directory) as (host, behind),
+    ):
+        base = server.url
+        pages = {}
+        for name in ("Tari Tutor", "Bayu Student", *more):
+            pages[name] = await enter(host, base, name, users[name], lesson_id, busy=True)
+            await pages[name].wait_for_function("() => window.kelasLive.media !== null")
+        pages[STUDENT] = await enter(behind, base, STUDENT, users[STUDENT], lesson_id, busy=True)
+        for page in pages.values():
+            await page.evaluate(MEASURE)
+        await remote_video_flows(pages[STUDENT], len(pages) - 1)
+        yield pages, users
+
+
+async def stretch(page: Page, seconds: int, user_id: int | None = None) -> dict[str, Any]:
+    """What ``page`` receives (from ``user_id``, or everyone) while ``seconds`` of the class's
+    audio arrive: the stretch is counted in audio received, concealed or not."""
+    await page.evaluate("measure.watchFreezes()")
+    before = await received(page, user_id)
+    target = before["audio"]["samples"] + seconds * SAMPLE_RATE * before["audio"]["streams"]
+    await until(
+        page,
+        "async ([id, n]) => (await measure.received(id)).audio.samples >= n",
+        [user_id, target],
+        (2 * seconds + 10) * 1000,
+        every_ms=500,  # getStats is not free, and the machine is busy enough
+    )
+    return over(before, await received(page, user_id))
+
+
+async def sent(page: Page) -> dict[str, int]:
+    return await page.evaluate("measure.sent()")  # type: ignore[no-any-return]
+
+
+def asked_of(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    """What a camera was asked for between two ``sent`` readings, and what it did."""
+    return {key: after[key] - before[key] for key in ("keyframes", "plis", "nacks", "resent")}
+
+
+class TargetMissed(AssertionError):
+    """A figure the issue sets as a target, missed: the xfail marks wait for this only, so
+    a test whose class never worked still fails."""
+
+
+def target(figures: dict[str, Any], key: str, most: float) -> None:
+    if figures[key] is None or figures[key] > most:
+        raise TargetMissed(f"{key} = {figures[key]}, the target is at most {most}")
+
+
+@pytest.mark.xfail(
+    strict=False,
+    raises=TargetMissed,
+    reason="needs loss reported to publishers (Opus FEC), resends within a budget (wip)",
+)
+async def test_five_percent_loss_on_a_students_link(
+    link: netns.Link, database_url: str, tmp_path: Path
+) -> None:
+    async with class_behind(link, database_url, tmp_path) as (pages, users):
+        sinta, tutor = pages[STUDENT], pages["Tari Tutor"]
+        clean = await stretch(sinta, CLEAN_S)
+        link.lose(5)
+        camera = await sent(tutor)
+        lossy, tutor_view = await asyncio.gather(
+            stretch(sinta, MEASURED_S), stretch(tutor, MEASURED_S, users[STUDENT].id)
+        )
+        figures = {"clean": clean, "lossy": lossy, "tutor_sees_sinta": tutor_view,
+                   "tutor_camera": asked_of(camera, await sent(tutor)),
+                   "packets_dropped": link.drops()}  # fmt: skip
+        await snapshot(sinta, "loss-5-student")
+    record("loss_5_percent", figures)
+    assert lossy["audio_streams"] == 2 and lossy["video_streams"] == 2
+    assert lossy["audio_packets_lost"] > 0  # the loss was there
+    # >= 95 % of the audio heard without concealment, no freeze longer than 500 ms, on
+    # Sinta's page and on the tutor's view of Sinta.
+    target(lossy, "audio_concealed_pct", 5)
+    target(lossy, "video_longest_freeze_s", 0.5)
+    target(tutor_view, "video_longest_freeze_s", 0.5)
+
+
+@pytest.mark.parametrize("kbit", [1500, 500])
+@pytest.mark.xfail(
+    strict=False,
+    raises=TargetMissed,
+    reason="needs the downlink budget per subscriber, resends within it (wip)",
+)
+async def test_a_slow_downlink_in_a_class_of_four(
+    link: netns.Link, database_url: str, tmp_path: Path, kbit: int
+) -> None:
+    """Sinta receives three busy cameras (the tutor's at 1 Mbit/s, two students' at 300
+    kbit/s) and three voices, more than 1.5 Mbit/s in all, over a link that carries less."""
+    async with class_behind(link, database_url, tmp_path, ("Dewi Student",)) as (pages, _):
+        sinta, tutor, bayu = pages[STUDENT], pages["Tari Tutor"], pages["Bayu Student"]
+        clean = await stretch(sinta, CLEAN_S)
+        link.limit_downlink(kbit)
+        camera = await sent(tutor)
+        settling = await stretch(sinta, SETTLE_S)
+        slow, others = await asyncio.gather(stretch(sinta, MEASURED_S), stretch(bayu, MEASURED_S))
+        figures = {"clean": clean, "settling": settling, "slow": slow, "bayu_meanwhile": others,
+                   "tutor_camera": asked_of(camera, await sent(tutor)),
+                   "downlink": link.downlink_stats()}  # fmt: skip
+        await snapshot(sinta, f"downlink-{kbit}-student")
+    figures["downlink"]["seconds"] = settling["seconds"] + slow["seconds"]
+    record(f"downlink_{kbit}_kbit", figures)
+    assert slow["audio_streams"] == 3 and figures["downlink"]["drops"] > 0  # the link was full
+    # One slow student does not make the tutor's camera encode a keyframe more than about
+    # once a second.
+    target(figures["tutor_camera"], "keyframes", figures["downlink"]["seconds"] + 2)
+    if kbit >= 1500:  # the class still works: sound, and pictures without long freezes
+        target(slow, "audio_concealed_pct", 5)
+        target(slow, "video_longest_freeze_s", 0.5)
+    else:  # audio first: the voices never break up, whatever happens to the video
+        target(slow, "audio_concealed_pct", 2)
