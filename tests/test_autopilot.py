@@ -153,9 +153,11 @@ async def test_a_tutor_not_online_before_class_is_nudged_once(school_with: Schoo
     setup = await live_class(school, students=0)
     _, online = await school.join(Role.TUTOR, "Online tutor")
     page = await open_page(school, online)
+    board = await open_page(school, setup.coordinator)
+    # Only once every look of the autopilot sees that tutor online is their class made.
+    await board.state(lambda s: any(t["name"] == "Online tutor" for t in s["tutors"]))
     other = await new_class(setup.coordinator, hours=0.05, tutor_id=online.user["id"])
     starts = utc(setup.lesson["starts_at"])
-    board = await open_page(school, setup.coordinator)
     clock.move_to(starts - timedelta(minutes=9))
 
     def nudged(state: dict[str, Any]) -> bool:

@@ -163,6 +163,9 @@ async def enter(
     goes to the browser context (a viewport, say). A ``busy`` camera sends a picture that
     takes its whole bitrate."""
     page = await open_live(browser, base, name, user, lesson_id, busy=busy, **context)
+    # The page's module wires "Join now" once it has run (it is deferred): a click before
+    # that would do nothing.
+    await page.wait_for_function("() => window.kelasLive !== undefined")
     await page.locator("#join").click()  # "Join now", in the person's language
     return page
 

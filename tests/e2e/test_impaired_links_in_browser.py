@@ -47,7 +47,7 @@ async def class_behind(
         pages = {}
         for name in ("Tari Tutor", "Bayu Student", *more):
             pages[name] = await enter(host, base, name, users[name], lesson_id, busy=True)
-            await pages[name].wait_for_function("() => window.kelasLive.media !== null")
+            await pages[name].wait_for_function("() => window.kelasLive?.media != null")
         pages[STUDENT] = await enter(behind, base, STUDENT, users[STUDENT], lesson_id, busy=True)
         for page in pages.values():
             await page.evaluate(MEASURE)

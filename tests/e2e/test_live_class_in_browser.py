@@ -26,7 +26,7 @@ async def test_tutor_and_two_students_see_and_hear_each_other(
     pages = {}
     for name in PEOPLE:
         pages[name] = await enter(browser, live_url, name, users[name], lesson_id)
-        await pages[name].wait_for_function("() => window.kelasLive.media !== null")
+        await pages[name].wait_for_function("() => window.kelasLive?.media != null")
     for page in pages.values():
         await remote_video_flows(page, 2)
     # Chromium's trickled candidates (with usernameFragment, and the end of them) are

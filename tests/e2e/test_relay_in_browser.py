@@ -49,7 +49,7 @@ async def test_a_student_whose_network_blocks_udp_takes_the_class_through_turn(
         home = {"HOME": str(trusting_home(tmp_path / "home", turn.cert))}
         async with two_sides(link, base, tmp_path, home) as (host, behind):
             tutor = await enter(host, base, "Tari Tutor", users["Tari Tutor"], lesson_id)
-            await tutor.wait_for_function("() => window.kelasLive.media !== null")
+            await tutor.wait_for_function("() => window.kelasLive?.media != null")
             sinta = await enter(behind, base, "Sinta Student", users["Sinta Student"], lesson_id)
             for page in (tutor, sinta):
                 await page.evaluate(MEASURE)
