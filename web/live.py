@@ -70,7 +70,7 @@ async def _live(app: web.Application) -> AsyncIterator[None]:
     presence.start()
     school = _school(app, presence)
     presence.listen(school.changed)
-    sfu = Sfu(settings.stun_urls)
+    sfu = Sfu(settings.stun_urls, keyframe_every_s=settings.keyframe_seconds)
     namespace = ClassNamespace(
         NAMESPACE,
         LiveDeps(

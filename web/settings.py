@@ -38,6 +38,8 @@ class Settings:
     turn_secret: str = ""
     turn_credential_lifetime: timedelta = timedelta(minutes=10)
     process_name: str = "local"
+    # A publisher is asked for a keyframe at most once per keyframe_seconds (repair.py).
+    keyframe_seconds: float = 1.0
     freeze_heap: bool = False  # gc.freeze() after start-up; on for the real server
     # Per-connection event limits and the join rate per address on live sockets; off only in
     # tests and benchmarks that flood a room from one address on purpose.
@@ -125,6 +127,7 @@ class Settings:
                 minutes=float(env.get("KELAS_TURN_CREDENTIAL_MINUTES", "10"))
             ),
             process_name=env.get("KELAS_PROCESS_NAME", base_url),
+            keyframe_seconds=float(env.get("KELAS_KEYFRAME_SECONDS", "1")),
             freeze_heap=True,
             login_per_minute=float(env.get("KELAS_LOGIN_PER_MINUTE", "10")),
             login_burst=int(env.get("KELAS_LOGIN_BURST", "20")),

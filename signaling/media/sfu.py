@@ -31,12 +31,14 @@ from signaling.media.peer import (
     parse_candidate,
     watch,
 )
+from signaling.media.repair import KEYFRAME_EVERY_S, KeyframeRequests
 from signaling.media.trickle import Trickled, Waiting
 from signaling.room import Plans, Room
 
 log = logging.getLogger(__name__)
 LOUD_DBOV = 50  # RFC 6464 level: 0 is loudest, 127 silence; louder than -50 dBov is speech
 QUIET_AFTER_S = 0.8
+TICK_S = QUIET_AFTER_S / 2  # speaking and downlinks are looked at this often
 TOO_EARLY = N_("Too many ICE candidates came before their media offer.")
 
 
@@ -74,12 +76,16 @@ class _Nobody:
 class Sfu:
     """Every peer connection of this process, and the forwarding between them."""
 
-    def __init__(self, stun_urls: Sequence[str] = ()) -> None:
+    def __init__(
+        self, stun_urls: Sequence[str] = (), *, keyframe_every_s: float = KEYFRAME_EVERY_S
+    ) -> None:
         """``stun_urls`` let the server learn its public address behind a 1:1 NAT (a cloud
         machine). The server never uses TURN: it must be reachable itself, and a relay
-        allocated per peer connection would only delay every answer."""
+        allocated per peer connection would only delay every answer. ``keyframe_every_s``:
+        how often a publisher may be asked for a keyframe at most (repair.py)."""
         hooks.check()
         self._stun_urls = tuple(stun_urls)
+        self._keyframe_every_s = keyframe_every_s
         self._listener: MediaListener = _Nobody()
         self._peers: dict[tuple[int, int], Peer] = {}
         self._voice: dict[tuple[int, int], float] = {}  # last loud packet
@@ -94,7 +100,7 @@ class Sfu:
     # -- life cycle ---------------------------------------------------------------------
 
     def start(self) -> None:
-        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_quiet())
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
 
     async def close(self) -> None:
         if self._sweeper is not None:
@@ -290,18 +296,22 @@ class Sfu:
             if peer is not None:
                 await hooks.send_remb(_receiver(peer, kind), ssrc, bitrate)
 
+        keyframes = KeyframeRequests(self._keyframe_every_s)
         if kind == "audio":
-            return Source(user_id, kind, keyframe, retransmit, on_level=level)
-        return Source(user_id, kind, keyframe, retransmit, send_remb=remb)
+            return Source(user_id, kind, keyframe, retransmit, on_level=level, keyframes=keyframes)
+        return Source(user_id, kind, keyframe, retransmit, send_remb=remb, keyframes=keyframes)
 
-    async def _sweep_quiet(self) -> None:
+    async def _sweep(self) -> None:
+        """Who stopped speaking, and what each link carries."""
         while True:
-            await asyncio.sleep(QUIET_AFTER_S / 2)
+            await asyncio.sleep(TICK_S)
             now = time.monotonic()
             for key, last in list(self._voice.items()):
                 if now - last > QUIET_AFTER_S:
                     del self._voice[key]
                     self._listener.speaking(key[0], key[1], False)
+            for peer in self._peers.values():
+                peer.measure(now)
 
     def stats(self) -> dict[str, int]:
         sources = [s for p in self._peers.values() for s in p.sources.values()]
@@ -326,7 +336,7 @@ def _gate(source: Source, on: bool) -> None:
     if on and not source.forwarding and source.kind != "audio":
         for slot in source.slots:
             slot.waiting_keyframe = True
-        source.want_keyframe(force=True)
+        source.want_keyframe()
     source.forwarding = on
 
 
