@@ -38,7 +38,10 @@ class Settings:
     turn_secret: str = ""
     turn_credential_lifetime: timedelta = timedelta(minutes=10)
     process_name: str = "local"
-    # A publisher is asked for a keyframe at most once per keyframe_seconds (repair.py).
+    # The downlink budget: how many recent speakers' videos each person gets besides the
+    # main one; a publisher is asked for a keyframe at most once per keyframe_seconds
+    # (signaling/media/budget.py, repair.py).
+    last_n: int = 4
     keyframe_seconds: float = 1.0
     freeze_heap: bool = False  # gc.freeze() after start-up; on for the real server
     # Per-connection event limits and the join rate per address on live sockets; off only in
@@ -127,6 +130,7 @@ class Settings:
                 minutes=float(env.get("KELAS_TURN_CREDENTIAL_MINUTES", "10"))
             ),
             process_name=env.get("KELAS_PROCESS_NAME", base_url),
+            last_n=int(env.get("KELAS_LAST_N", "4")),
             keyframe_seconds=float(env.get("KELAS_KEYFRAME_SECONDS", "1")),
             freeze_heap=True,
             login_per_minute=float(env.get("KELAS_LOGIN_PER_MINUTE", "10")),

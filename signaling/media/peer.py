@@ -31,6 +31,7 @@ from aiortc.sdp import MediaDescription, SessionDescription, candidate_from_sdp
 
 from classroom.errors import N_, InvalidInput
 from signaling import protocol
+from signaling.media.budget import Budget
 from signaling.media.downlink import Downlink
 from signaling.media.forwarding import (
     Kind,
@@ -88,9 +89,11 @@ class Peer:
     ufrag: str | None = None  # the offer's a=ice-ufrag, named by its trickled candidates
     assignment: dict[int, int] = field(default_factory=dict)  # slot index -> publisher
     layout: protocol.Layout | None = None  # the layout this subscriber was last told
+    screen: int | None = None  # whose screen is shared in the class (maybe their own)
     quality: Estimate = field(default_factory=Estimate)  # from their reports on the slots
     measured: Callable[[protocol.Quality], None] = lambda quality: None
     downlink: Downlink = field(default_factory=Downlink)  # what their link carries
+    budget: Budget = field(default_factory=Budget)  # which videos they get (budget.py)
 
     def sent(self, ssrc: int, ntp: int) -> None:
         self.quality.sent(ssrc, ntp, time.monotonic())

@@ -1,0 +1,164 @@
+"""A downlink budget per subscriber: which videos each person receives. Pure: no media, no
+clock (times are passed in). The policy is documented in docs/protocol.md, "Downlink budget".
+
+Audio is never part of the budget: everyone's audio always goes to everyone (Opus with DTX
+makes a silent person nearly free), and it comes off the estimate first.
+
+Video, in order of importance (``wanted``):
+1. the main video: the spotlighted person's camera, else the tutor's;
+2. the shared screen;
+3. the tutor's camera, when someone else is spotlighted;
+4. the cameras of the last ``last_n`` people who spoke, most recent first (while fewer have
+   spoken, the others in the room's order fill up to ``last_n``).
+Every other camera is paused, and so is every video for someone who chose audio only.
+
+Within the subscriber's estimate (downlink.py), ``Budget.decide`` keeps what it showed, most
+important first, as long as it fits, and pauses the rest: least important first, since the
+walk is in order of importance. A paused video comes back one at a time, at most one per
+decision, and not within RESUME_AFTER_S of a pause:
+- when everything shown with it fits in FIT of the estimate (the margin is the hysteresis),
+  and stays below what was shown when the last pause came (the ceiling: a browser's
+  estimate grows again after a fall without knowing where the link ends, and would bring
+  back the very load it fell under, again and again). An estimate past CEILING_LIFT times
+  the ceiling lifts it: a browser cannot get there by growing from less than the ceiling;
+- or as a probe: a browser's estimate cannot grow far beyond what it receives (libwebrtc's
+  REMB is capped at 1.5 x the incoming rate), so once videos were paused, an estimate
+  alone would never bring them back after the link recovered. A probe resumes the most
+  important paused video that would not exceed PROBE_LIMIT times the estimate, or else the
+  cheapest one (down to audio only, no video would). For PROBE_WINDOW_S nothing changes
+  while the estimate does not fall below PROBE_FALL of what it was (the browser's estimate
+  grows by some 8 % a second: it needs time to catch up); if it falls, the probe failed, the
+  videos that no longer fit pause, and the next probe waits twice as long (PROBE_FIRST_S up
+  to PROBE_MAX_S). A probe that holds lifts the ceiling and resets the wait, and the next
+  may follow at once. A failed probe overloads the link for
+  the second or so it takes the browser's estimate to fall: that is the price of finding
+  out, without padding probes, that a link recovered, paid at most every two minutes on a
+  link that stays thin.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+LAST_N = 4
+FIT = 0.9
+RESUME_AFTER_S = 2.0
+PROBE_FIRST_S = 10.0
+PROBE_MAX_S = 120.0
+PROBE_WINDOW_S = 8.0
+PROBE_FALL = 0.95
+CEILING_LIFT = 1.5
+PROBE_LIMIT = 2.0
+AUDIO_FLOOR_BPS = 64_000  # one speaker's Opus and its headers, before anything is measured
+
+Key = tuple[int, bool]  # (publisher, screen)
+
+
+@dataclass(frozen=True)
+class Video:
+    """A video the subscriber could receive, and what it carries now (bits/s)."""
+
+    publisher: int
+    bitrate: int
+    screen: bool = False
+
+    @property
+    def key(self) -> Key:
+        return (self.publisher, self.screen)
+
+
+def wanted(
+    videos: Sequence[Video],
+    *,
+    main: int | None,
+    tutor: int | None,
+    speakers: Sequence[int],
+    last_n: int = LAST_N,
+    audio_only: bool = False,
+) -> list[Video]:
+    """The videos the policy would send with no limit, most important first. ``videos``
+    are the cameras (and the screen) forwarded now, in the room's order; ``speakers`` the
+    people who spoke, most recent first."""
+    if audio_only:
+        return []
+    cameras = {v.publisher: v for v in videos if not v.screen}
+    order = [cameras.pop(main)] if main in cameras else []
+    order += [v for v in videos if v.screen]
+    if tutor in cameras:
+        order.append(cameras.pop(tutor))
+    recent = [cameras[p] for p in dict.fromkeys(speakers) if p in cameras]
+    rest = [v for v in cameras.values() if v not in recent]
+    return order + (recent + rest)[:last_n]
+
+
+@dataclass
+class Budget:
+    """One subscriber's videos, decided again about twice a second."""
+
+    shown: frozenset[Key] = frozenset()
+    _paused_at: float = -math.inf
+    _probe_at: float = -math.inf  # no probe before this
+    _probe_wait: float = PROBE_FIRST_S
+    _probed_at: float | None = None  # the running probe's start
+    _probed_estimate: int = 0  # the estimate when it started
+    _ceiling: float | None = None  # bits/s shown when the last pause came
+
+    def decide(
+        self, videos: Sequence[Video], estimate: int | None, audio_bps: float, now: float
+    ) -> frozenset[Key]:
+        """What to show of ``videos`` (``wanted``'s order) within ``estimate`` bits/s (None:
+        no limit known), ``audio_bps`` of it going to audio."""
+        if estimate is None:
+            self.shown = frozenset(v.key for v in videos)
+            return self.shown
+        probing = self._probed_at is not None and now - self._probed_at < PROBE_WINDOW_S
+        if probing and estimate >= PROBE_FALL * self._probed_estimate:
+            self.shown &= frozenset(v.key for v in videos)  # what the policy still wants
+            return self.shown
+        if self._ceiling is not None and estimate >= CEILING_LIFT * self._ceiling:
+            self._ceiling = None
+        total = max(audio_bps, AUDIO_FLOOR_BPS)
+        keep: list[Key] = []
+        for video in videos:
+            if video.key in self.shown and total + video.bitrate <= estimate:
+                keep.append(video.key)
+                total += video.bitrate
+        if any(v.key in self.shown and v.key not in keep for v in videos):
+            shown = sum(v.bitrate for v in videos if v.key in self.shown)
+            self._ceiling = max(audio_bps, AUDIO_FLOOR_BPS) + shown
+            self._paused(now)
+        else:
+            if self._probed_at is not None:  # the probe held: the next may follow at once
+                self._probed_at, self._probe_wait, self._probe_at = None, PROBE_FIRST_S, now
+                self._ceiling = None
+            if now - self._paused_at >= RESUME_AFTER_S:
+                resumed = self._resume(videos, keep, total, estimate, now)
+                if resumed is not None:
+                    keep.append(resumed)
+        self.shown = frozenset(keep)
+        return self.shown
+
+    def _paused(self, now: float) -> None:
+        self._paused_at = now
+        if self._probed_at is not None and now - self._probed_at < PROBE_WINDOW_S:
+            self._probe_wait = min(2 * self._probe_wait, PROBE_MAX_S)
+        self._probed_at = None
+        self._probe_at = now + self._probe_wait
+
+    def _resume(
+        self, videos: Sequence[Video], keep: list[Key], total: float, estimate: int, now: float
+    ) -> Key | None:
+        paused = [v for v in videos if v.key not in keep]
+        ceiling = self._ceiling if self._ceiling is not None else math.inf
+        fits = [v for v in paused if total + v.bitrate <= min(FIT * estimate, PROBE_FALL * ceiling)]
+        if fits:
+            return fits[0].key
+        if now < self._probe_at or not paused:
+            return None
+        within = [v for v in paused if total + v.bitrate <= PROBE_LIMIT * estimate]
+        probe = within[0] if within else min(paused, key=lambda v: v.bitrate)
+        self._probed_at, self._probed_estimate = now, estimate
+        self._probe_at = now + self._probe_wait
+        return probe.key
