@@ -47,6 +47,9 @@ HISTORY = 512  # packets kept per slot for retransmission (~1.5 s of video at 1 
 REMB_EVERY_S = 1.0
 BITRATE_ALPHA = 0.3  # weight of a new sample of a stream's bitrate: keyframes come in bursts
 HEADER = struct.Struct("!BBHII")
+# The same with one header extension (RFC 8285, one-byte form): abs-send-time, 3 bytes.
+HEADER_SENT_AT = struct.Struct("!BBHIIHHI")
+ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 NTP_EPOCH = 2_208_988_800
 
 
@@ -133,6 +136,11 @@ class Slot:
     clock_rate: int
     label: str = ""  # whose slot this is, for the log: "user 5 in class 3, video slot 2"
     downlink: Downlink = field(default_factory=Downlink)  # the subscriber's, shared by slots
+    # The abs-send-time extension's id in the subscriber's offer (0: not offered). Without
+    # it a browser estimates its link (its REMB) from RTP timestamps, which are capture
+    # times: the jitter of the publisher's own uplink would count against the subscriber's
+    # link. Stamped when the server sends, it measures the server-to-subscriber path alone.
+    send_time_id: int = 0
     source: Source | None = None
     waiting_keyframe: bool = False
     paused: bool = False  # by the subscriber's downlink budget (or their audio-only choice)
@@ -198,13 +206,21 @@ class Slot:
                 return
             self.waiting_keyframe = False
             self._restarted = None
-        mapped = self.numbering.map(packet.sequence_number, packet.timestamp, time.monotonic())
+        now = time.monotonic()
+        mapped = self.numbering.map(packet.sequence_number, packet.timestamp, now)
         if mapped is None:
             return
         seq, ts = mapped
         if self._restarted is None:
             self._restarted = seq
-        data = HEADER.pack(0x80, (packet.marker << 7) | self.payload_type, seq, ts, self.ssrc)
+        second = (packet.marker << 7) | self.payload_type
+        if self.send_time_id:
+            # 6.18 fixed-point seconds, 24 bits; any clock will do, only differences count.
+            sent_at = int(now * 262144) & 0xFFFFFF
+            element = (self.send_time_id << 28) | (2 << 24) | sent_at  # id, length - 1, value
+            data = HEADER_SENT_AT.pack(0x90, second, seq, ts, self.ssrc, 0xBEDE, 1, element)
+        else:
+            data = HEADER.pack(0x80, second, seq, ts, self.ssrc)
         data += packet.payload
         self._history[seq % HISTORY] = (seq, data)
         self.packets += 1

@@ -64,8 +64,8 @@ def check() -> None:
         if name not in cls.__init__.__code__.co_names
     ]
     probe = RTCRtpTransceiver.__init__.__code__.co_names
-    if "_codecs" not in probe or "_offerDirection" not in probe:
-        missing.append("RTCRtpTransceiver._codecs/_offerDirection")
+    if any(name not in probe for name in ("_codecs", "_offerDirection", "_headerExtensions")):
+        missing.append("RTCRtpTransceiver._codecs/_offerDirection/_headerExtensions")
     sender_names = RTCRtpSender.__init__.__code__.co_names
     missing += [
         f"RTCRtpSender.__{name}"

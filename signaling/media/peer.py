@@ -34,6 +34,7 @@ from signaling import protocol
 from signaling.media.budget import Budget
 from signaling.media.downlink import Downlink
 from signaling.media.forwarding import (
+    ABS_SEND_TIME,
     Kind,
     Slot,
     Source,
@@ -311,6 +312,9 @@ async def negotiate(
         slot = Slot(
             sender, kind, sender._ssrc, payload_type, clock_rate, label, downlink=peer.downlink
         )
+        if kind != "audio":
+            extensions = transceiver._headerExtensions
+            slot.send_time_id = next((e.id for e in extensions if e.uri == ABS_SEND_TIME), 0)
         sender._send_rtcp = slot_report_sender(slot, sender._send_rtcp, peer.sent)  # type: ignore[method-assign,assignment]
         sender._handle_rtcp_packet = slot_rtcp_handler(  # type: ignore[method-assign,assignment]
             slot, sender._handle_rtcp_packet, peer.heard
