@@ -109,6 +109,17 @@ STRINGS = {
     "quality_numbers": N_("{rtt} round trip, {loss} lost"),
     # Before a round trip is measured. {loss}: "0.5%".
     "quality_loss": N_("{loss} lost"),
+    # Receiving no video (docs/protocol.md, "Downlink budget"): the button, and back.
+    "audio_only": N_("Audio only"),
+    "show_video": N_("Show video"),
+    "offer_audio_only": N_(
+        "Your connection is poor. Switch to audio only so that you keep hearing the class?"
+    ),
+    "keep_video": N_("Keep video"),
+    # Over a person's tile, when the server does not send their video to you now: your
+    # connection cannot carry it, or you chose audio only.
+    "video_paused": N_("Video paused"),
+    "screen_paused": N_("Shared screen paused"),
 }
 
 
