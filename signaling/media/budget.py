@@ -27,13 +27,13 @@ decision, and not within RESUME_AFTER_S of a pause:
   important paused video that would not exceed PROBE_LIMIT times the estimate, or else the
   cheapest one (down to audio only, no video would). For PROBE_WINDOW_S nothing changes
   while the estimate does not fall below PROBE_FALL of what it was (the browser's estimate
-  grows by some 8 % a second: it needs time to catch up); if it falls, the probe failed, the
-  videos that no longer fit pause, and the next probe waits twice as long (PROBE_FIRST_S up
-  to PROBE_MAX_S). A probe that holds lifts the ceiling and resets the wait, and the next
-  may follow at once. A failed probe overloads the link for
-  the second or so it takes the browser's estimate to fall: that is the price of finding
-  out, without padding probes, that a link recovered, paid at most every two minutes on a
-  link that stays thin.
+  grows by some 8 % a second: it needs time to catch up). If it falls, or has not grown
+  enough by then, the probe failed: the videos that no longer fit pause, and the next probe
+  waits twice as long (PROBE_FIRST_S up to PROBE_MAX_S). A probe that holds lifts the
+  ceiling and resets the wait, and the next may follow at once. A failed probe overloads
+  the link for the second or so it takes the browser's estimate to fall: that is the price
+  of finding out, without padding probes, that a link recovered, paid at most every two
+  minutes on a link that stays thin.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ FIT = 0.9
 RESUME_AFTER_S = 2.0
 PROBE_FIRST_S = 10.0
 PROBE_MAX_S = 120.0
-PROBE_WINDOW_S = 8.0
+PROBE_WINDOW_S = 10.0
 PROBE_FALL = 0.95
 CEILING_LIFT = 1.5
 PROBE_LIMIT = 2.0
@@ -142,7 +142,7 @@ class Budget:
 
     def _paused(self, now: float) -> None:
         self._paused_at = now
-        if self._probed_at is not None and now - self._probed_at < PROBE_WINDOW_S:
+        if self._probed_at is not None:  # the probe failed: the estimate fell, or never grew
             self._probe_wait = min(2 * self._probe_wait, PROBE_MAX_S)
         self._probed_at = None
         self._probe_at = now + self._probe_wait
