@@ -162,15 +162,16 @@ async def test_resends_to_a_congested_subscriber_stay_within_its_share(school: S
         return False
 
     tap(bot, three_in_four)
-    await bot.until(lambda: len(plis) >= 3 and wire["bytes"] > 40_000)
-    elapsed = time.monotonic() - started
-    # A quarter of the link (resends included), measured over the last second or so, and
-    # the bucket's first fill.
-    assert wire["resent"] <= 0.3 * wire["bytes"] + RESEND_MIN_BURST, wire
-    assert len(plis) <= elapsed + 2, (len(plis), elapsed)
     lesson_id = (await student.call("hello", {"after": 0}))["room"]["lesson_id"]
     peer = school.server.app[LIVE].deps.sfu.peer(lesson_id, student.user.id)
-    assert peer is not None and peer.downlink.refused > 0
+    assert peer is not None
+    # (So much loss also pauses that video for the student soon: downlink.py.)
+    await bot.until(lambda: peer.downlink.refused > 0 and len(plis) > 0 and wire["bytes"] > 20_000)
+    elapsed = time.monotonic() - started
+    # A quarter of what is forwarded to the student, measured over the last second or so,
+    # and the bucket's first fill.
+    assert wire["resent"] <= 0.3 * wire["bytes"] + RESEND_MIN_BURST, wire
+    assert len(plis) <= elapsed + 2, (len(plis), elapsed)
     for member in (tutor, student):
         await member.close()
 

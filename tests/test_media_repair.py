@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from signaling.media.downlink import OVERHEAD, Downlink
+from signaling.media.downlink import Downlink
 from signaling.media.repair import Gaps, KeyframeRequests, ResendBudget
 from signaling.media.reports import Upstream
 
@@ -209,14 +209,50 @@ def link_after(steps: list[tuple[str, float, float]]) -> list[int | None]:
 
 ESTIMATES = [
     ("nothing known: no limit", [("sent", 1.0, 1e6)], [None]),
-    ("a REMB is the estimate", [("remb", 0.0, 800_000)], [800_000]),
-    ("forgotten after 10 s", [("remb", 0.0, 800_000), ("sent", 10.5, 1e6)], [800_000, None]),
+    (
+        "a REMB that grows is a browser's ramp, not a limit, below what is sent as it may be",
+        [
+            ("remb", 0.0, 100_000),
+            ("remb", 1.0, 108_000),
+            ("remb", 2.0, 117_000),
+            ("remb", 3.0, 126_000),
+        ],
+        [None, None, None, None],
+    ),
+    (
+        "one that falls is a limit, for 5 s",
+        [
+            ("remb", 0.0, 1_200_000),
+            ("remb", 1.0, 1_000_000),
+            ("remb", 6.0, 1_000_000),
+            ("remb", 7.0, 1_000_000),
+        ],
+        [None, 1_000_000, 1_000_000, None],
+    ),
+    (
+        "one below 90 % of what is sent that stopped growing (for 2 s) says the link is"
+        " full: the limit is 15 % less than is sent, or the REMB if higher",
+        [
+            ("remb", 0.0, 500_000),
+            ("remb", 1.0, 510_000),
+            ("remb", 2.0, 505_000),
+            ("remb", 4.0, 560_000),
+            ("remb", 6.0, 870_000),
+            ("remb", 8.0, 880_000),
+        ],
+        [None, None, 850_000, None, None, 880_000],
+    ),
+    (
+        "a REMB is forgotten after 10 s",
+        [("remb", -10.0, 800_000), ("remb", 0.0, 700_000), ("sent", 10.5, 1e6)],
+        [None, 700_000, None],
+    ),
     ("loss above 10 % caps it at forwarded x (1 - loss / 2)", [("loss", 1.0, 0.2)], [900_000]),
     ("loss of 2-10 % neither caps nor lifts", [("loss", 1.0, 0.05)], [None]),
     (
         "the lower of REMB and the loss cap",
-        [("remb", 0.5, 700_000), ("loss", 1.0, 0.2)],
-        [700_000, 700_000],
+        [("remb", -10.0, 900_000), ("remb", 0.5, 700_000), ("loss", 1.0, 0.2)],
+        [None, 700_000, 700_000],
     ),
     (
         "the cap falls again while the loss stays, once a second",
@@ -247,10 +283,13 @@ def test_resends_take_their_share_of_the_estimate_or_else_of_what_is_forwarded()
     downlink = Downlink()
     downlink.measured(0.0, 0, 0, None)
     downlink.measured(1.0, 0, 125_000, None)  # 1 Mbit/s forwarded, measured once: 0.5 Mbit/s
-    size = 1200 - OVERHEAD
-    asked = [downlink.may_resend(size, 1.0 + i / 1000) for i in range(20)]
+    asked = [downlink.may_resend(1200, 1.0 + i / 1000) for i in range(20)]
     assert sum(asked) == 0.25 * 500_000 / 8 * 0.5 // 1200  # the bucket's half second
+    downlink.planned_bps = 2_000_000  # the streams shown come to more than was measured
+    downlink.resends = type(downlink.resends)()
+    assert sum(downlink.may_resend(1200, 2.0) for _ in range(60)) == 26  # 2 Mbit/s' bucket
+    downlink.heard_remb(200_000, -10.0)
     downlink.heard_remb(100_000, 2.0)
     downlink.resends = type(downlink.resends)()
-    assert sum(downlink.may_resend(size, 2.0) for _ in range(10)) == 4  # the smallest bucket
-    assert (downlink.resent, downlink.refused) == (sum(asked) + 4, 20 - sum(asked) + 6)
+    assert sum(downlink.may_resend(1200, 2.0) for _ in range(10)) == 4  # the smallest bucket
+    assert (downlink.resent, downlink.refused) == (sum(asked) + 26 + 4, 20 - sum(asked) + 34 + 6)

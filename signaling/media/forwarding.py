@@ -35,7 +35,7 @@ from aiortc.rtp import (
     unpack_remb_fci,
 )
 
-from signaling.media.downlink import OVERHEAD, Downlink
+from signaling.media.downlink import Downlink
 from signaling.media.hooks import set_sender_report
 from signaling.media.quality import Block
 from signaling.media.repair import RESEND_AGAIN_S, Gaps, KeyframeRequests
@@ -151,7 +151,6 @@ class Slot:
     _restarted: int | None = None  # the first sequence number sent since the last keyframe wait
     packets: int = 0
     octets: int = 0
-    wire: int = 0  # bytes sent, resends and the headers below RTP included
     loss: int = 0  # the subscriber's latest fraction lost for this slot, in 1/256
     loss_at: float = -math.inf
 
@@ -262,7 +261,6 @@ class Slot:
         self.loss, self.loss_at = fraction_lost, now
 
     async def _send(self, data: bytes) -> None:
-        self.wire += len(data) + OVERHEAD
         try:
             await self.sender.transport._send_rtp(data)
         except ConnectionError:
@@ -287,7 +285,7 @@ class Source:
     slots: set[Slot] = field(default_factory=set)
     ssrc: int | None = None
     packets_in: int = 0
-    octets_in: int = 0  # bytes received, headers below RTP included (as Slot.wire)
+    octets_in: int = 0  # payload bytes received, as a browser's estimate counts them
     bitrate: float = 0.0  # bits/s received, smoothed (measured by the SFU)
     rtt: float | None = None  # the publisher's round trip, seconds, when measured
     keyframes: KeyframeRequests = field(default_factory=KeyframeRequests)
@@ -326,7 +324,7 @@ class Source:
         """Replaces aiortc's receiver handler: forward instead of jitter-buffering and decoding."""
         self.ssrc = packet.ssrc
         self.packets_in += 1
-        self.octets_in += len(packet.payload) + 12 + OVERHEAD
+        self.octets_in += len(packet.payload)
         (self.upstream.get(packet.ssrc) or self._stream(packet.ssrc)).add(packet.sequence_number)
         if self.kind != "audio":
             now = time.monotonic()

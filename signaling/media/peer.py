@@ -124,8 +124,8 @@ class Peer:
         """Update what their link carries from what the slots sent and what they report;
         their round trip paces the NACKs the server sends for their own streams."""
         slots = self.all_slots()
-        audio = sum(slot.wire for slot in self.audio_slots)
-        video = sum(slot.wire for slot in slots) - audio
+        audio = sum(slot.octets for slot in self.audio_slots)
+        video = sum(slot.octets for slot in slots) - audio
         self.downlink.measured(now, audio, video, self.quality.loss)
         self.downlink.planned_bps = sum(
             s.source.bitrate for s in slots if s.source and s.source.forwarding and not s.paused

@@ -308,8 +308,10 @@ class Sfu:
                 last_n=self._last_n,
                 audio_only=person is not None and not person.receive_video,
             )
-            estimate = peer.downlink.estimate(now)
-            shown = peer.budget.decide(want, estimate, peer.downlink.audio_bps, now)
+            downlink = peer.downlink
+            shown = peer.budget.decide(
+                want, downlink.estimate(now), downlink.audio_bps, now, downlink.hint(now)
+            )
             for slot in slots:
                 slot.pause(slot.source is not None and _video(slot).key not in shown)
             layout = protocol.Layout(
@@ -396,11 +398,14 @@ def _gate(source: Source, on: bool) -> None:
 
 
 def _video(slot: Slot) -> Video:
-    """What the slot's video costs: its measured bitrate, else its plan's (else a small
-    camera's), so a stream that just started is not taken for free."""
+    """What the slot's video costs: its measured bitrate, at most its plan's (a keyframe,
+    asked for whenever a video resumes, must not make it look dearer for a moment and
+    pause it again); its plan's while not measured, so that a stream that just started is
+    not taken for free."""
     source = slot.source
     assert source is not None
-    bitrate = int(source.bitrate) or source.max_bitrate or 300_000
+    plan = source.max_bitrate or 300_000
+    bitrate = min(int(source.bitrate), plan) if source.bitrate else plan
     return Video(source.publisher_id, bitrate, screen=slot.kind == "screen")
 
 
