@@ -159,6 +159,7 @@ def count_wire(pc: RTCPeerConnection, reception: Reception) -> None:
 
     async def counted() -> bytes:
         data: bytes = await receive()
+        reception.all_bytes += len(data)
         if reception.window.counting:
             reception.wire_bytes += len(data)
         return data
@@ -284,20 +285,30 @@ class ClassBot:
         if not ack.get("ok"):
             raise RuntimeError(f"media:state refused: {ack}")
 
-    def estimate(self, bitrate: int) -> None:
-        """Send the server a REMB of ``bitrate`` about every second from now on, as a
-        browser behind a link of that rate would."""
-        self._remb = asyncio.get_running_loop().create_task(self._send_remb(bitrate))
+    def estimate(self, link: int) -> None:
+        """From now on, send the server a REMB about every second as Chromium's receive side
+        would behind a link of ``link`` bits/s (measured, signaling/media/downlink.py): it
+        starts at 75 kbit/s and grows by 8 % a second up to what arrives + 5 %; when more
+        arrives than the link carries, it falls to 85 % of the link (or holds, if below)."""
+        self._remb = asyncio.get_running_loop().create_task(self._send_remb(link))
 
-    async def _send_remb(self, bitrate: int) -> None:
+    async def _send_remb(self, link: int) -> None:
+        remb, counted, at = 75_000.0, self.reception.all_bytes, time.perf_counter()
         while True:
+            await asyncio.sleep(1.0)
+            now = time.perf_counter()
+            getting = 8 * (self.reception.all_bytes - counted) / (now - at)
+            counted, at = self.reception.all_bytes, now
+            if getting > link:
+                remb = min(remb, 0.85 * link)
+            else:
+                remb = min(remb * 1.08, max(remb, 1.05 * getting))
             if self.video_ssrcs:
                 receiver = self.video_receivers[0]
                 rtcp_ssrc = receiver._RTCRtpReceiver__rtcp_ssrc  # type: ignore[attr-defined]
-                fci = pack_remb_fci(bitrate, sorted(self.video_ssrcs))
+                fci = pack_remb_fci(int(remb), sorted(self.video_ssrcs))
                 packet = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=fci)
                 await receiver._send_rtcp(packet)
-            await asyncio.sleep(1.0)
 
     async def close(self) -> None:
         if self._remb is not None:

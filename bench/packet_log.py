@@ -117,6 +117,7 @@ class Reception:
     audio_bytes: int = 0  # RTP (12-byte header and payload) arrived inside the window
     video_bytes: int = 0
     wire_bytes: int = 0  # every datagram (SRTP, SRTCP, DTLS) arrived inside the window
+    all_bytes: int = 0  # every datagram arrived, in or out of the window
     unmatched: int = 0
     marker_frames: int = 0  # video frames ended inside the window (for re-encoded media)
     latencies: list[float] = field(default_factory=list)

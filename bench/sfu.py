@@ -39,8 +39,10 @@ What it does:
    - ``budget`` (not in the default run): a full class (the tutor and 12 students) under the
      downlink budget (docs/protocol.md, "Downlink budget"): only the tutor speaks, the
      students' microphones are on and silent (Opus DTX makes them nearly free, so their bots
-     send no audio), and every subscriber's bot sends a REMB of each of ``--links`` kbit/s
-     about every second (0: none, no limit known), one run each. It prints what each
+     send no audio), and every subscriber's bot sends REMBs as Chromium's receive side
+     would behind a link of each of ``--links`` kbit/s (0: none; bench/bots.py says how),
+     one run each, measured after ``--settle-budget`` seconds (the budget finds its level
+     by pausing, and probes beyond it ever more rarely). It prints what each
      subscriber received: every datagram on its wire, the audio and video RTP in it, and
      how many videos the server sent it and paused for it at the end of the window.
 4. Each run: joins one by one, waits until every subscriber has a keyframe from every
@@ -145,6 +147,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seconds", type=float, default=15.0, help="measured window")
     parser.add_argument("--settle", type=float, default=3.0, help="after the last keyframe")
+    parser.add_argument("--settle-budget", type=float, default=60.0, help="budget runs")
     parser.add_argument("--idle-seconds", type=float, default=2.0)
     parser.add_argument(
         "--keyframe-interval",
@@ -358,6 +361,7 @@ async def main_async(args: argparse.Namespace) -> int:
     options = Options(
         seconds=args.seconds,
         settle=args.settle,
+        settle_budget=args.settle_budget,
         idle_seconds=args.idle_seconds,
         profile=frozenset(p.strip() for p in args.profile.split(",") if p.strip()),
         profile_seconds=args.profile_seconds,

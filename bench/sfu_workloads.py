@@ -82,6 +82,7 @@ class Media:
 class Options:
     seconds: float
     settle: float
+    settle_budget: float  # budget runs with a link: what shows needs time to settle
     idle_seconds: float
     profile: frozenset[str]  # workload slugs to profile with py-spy after their window
     profile_seconds: float
@@ -215,7 +216,8 @@ async def measure(
 ) -> None:
     """The steady-state window: server and bench CPU, and the publishers' packets."""
     server_pid = server.pid
-    await asyncio.sleep(options.settle)
+    limited = result.workload.kind == "budget" and result.workload.link
+    await asyncio.sleep(options.settle_budget if limited else options.settle)
     result.waited_s = await others_quiet(server_pid, options.max_others, options.others_timeout)
     rtcp_before = sum((log.rtcp for log in logs), collections.Counter[str]())
     result.setup_plis = rtcp_before["PLI"] + rtcp_before["FIR"]
