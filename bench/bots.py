@@ -33,7 +33,7 @@ from aiortc import (
 )
 from aiortc.contrib.media import MediaPlayer, MediaRelay
 from aiortc.rtcconfiguration import RTCBundlePolicy
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, pack_remb_fci
 from encoded_media import EncodedStream
 from packet_log import Reception, SentLog, Window
 from packet_replay import PacketReplay, Recording
@@ -151,15 +151,35 @@ def feedback(original: Callable[[Any], Awaitable[None]], log: SentLog, camera: C
     return handle
 
 
+def count_wire(pc: RTCPeerConnection, reception: Reception) -> None:
+    """Count every datagram that reaches ``pc`` (its one, bundled, transport) in the window:
+    what the subscriber's link carries, headers and RTCP included."""
+    ice = pc.getTransceivers()[0].receiver.transport.transport
+    receive = ice._recv
+
+    async def counted() -> bytes:
+        data: bytes = await receive()
+        reception.all_bytes += len(data)
+        if reception.window.counting:
+            reception.wire_bytes += len(data)
+        return data
+
+    ice._recv = counted
+
+
 def counter(
     reception: Reception,
     video: bool,
     publisher: Callable[[], int | None],
     logs: dict[int, SentLog],
+    ssrcs: set[int] | None = None,
 ) -> Handler:
-    """Replaces a receiver's ``_handle_rtp_packet``: count and match, never decode."""
+    """Replaces a receiver's ``_handle_rtp_packet``: count and match, never decode; note
+    each SSRC in ``ssrcs``."""
 
     async def count(packet: RtpPacket, arrival_time_ms: int = 0) -> None:
+        if ssrcs is not None:
+            ssrcs.add(packet.ssrc)
         who = publisher()
         log = logs.get(who) if who is not None else None
         reception.on_packet(
@@ -179,15 +199,24 @@ class ClassBot:
         self.reception = Reception(window)
         self.sent = SentLog()
         self.layout: dict[int, int] = {}  # slot index -> publisher shown there
+        self.paused: set[int] = set()  # publishers whose video the server does not send us
         self.slots_seen = asyncio.Event()
+        self._remb: asyncio.Task[None] | None = None
         self.client = socketio.AsyncClient(reconnection=False)
         self.pc: RTCPeerConnection | None = None
         self.camera: Camera | None = None
+        self.video_receivers: list[RTCRtpReceiver] = []
+        self.video_ssrcs: set[int] = set()  # of the slots that received video
         self.client.on("media:slots", self._on_slots, namespace=NAMESPACE)
 
     async def _on_slots(self, data: dict[str, Any]) -> None:
         self.layout = {int(index): int(who) for index, who in data.get("slots", {}).items()}
+        self.paused = set(data.get("paused", []))
         self.slots_seen.set()
+
+    def shown(self) -> set[int]:
+        """The publishers whose video the server says it sends us now."""
+        return set(self.layout.values()) - self.paused
 
     def shown_in(self, slot: int) -> int | None:
         """The publisher the server says it forwards into ``slot`` (from media:slots)."""
@@ -206,8 +235,12 @@ class ClassBot:
             wait_timeout=TIMEOUT,
         )
 
-    async def publish(self, camera: Camera | None, logs: dict[int, SentLog]) -> None:
-        """Negotiate like the browser page: microphone, camera, screen up; the slots down."""
+    async def publish(
+        self, camera: Camera | None, logs: dict[int, SentLog], quiet: bool = False
+    ) -> None:
+        """Negotiate like the browser page: microphone, camera, screen up; the slots down.
+        ``quiet``: the microphone is on but sends nothing, as Opus DTX does for someone
+        silent (a browser sends one packet in 400 ms)."""
         hello = await self.call("hello", {"after": 0})
         if "error" in hello:
             raise RuntimeError(f"hello refused: {hello}")
@@ -215,6 +248,8 @@ class ClassBot:
         pc = self.pc = new_pc(self.reception)
         self.camera = camera
         audio, video = camera.tracks() if camera else (Silence("audio"), Silence("video"))
+        if quiet:
+            audio = Silence("audio")
         up = [
             pc.addTransceiver(audio, direction="sendonly"),
             pc.addTransceiver(video, direction="sendonly"),
@@ -233,18 +268,51 @@ class ClassBot:
         if camera is not None:
             logs[self.user_id] = self.sent
             log_sends(pc, self.sent, camera)
+        count_wire(pc, self.reception)
+        self.video_receivers = [t.receiver for t in down[slots : 2 * slots]]
         for index, transceiver in enumerate(down[: 2 * slots]):
             video_slot = index >= slots
             slot = index - slots if video_slot else index
             transceiver.receiver._handle_rtp_packet = counter(  # type: ignore[method-assign,assignment]
-                self.reception, video_slot, partial(self.shown_in, slot), logs
+                self.reception,
+                video_slot,
+                partial(self.shown_in, slot),
+                logs,
+                self.video_ssrcs if video_slot else None,
             )
         on = camera is not None
         ack = await self.call("media:state", {"mic": on, "cam": on, "screen": False})
         if not ack.get("ok"):
             raise RuntimeError(f"media:state refused: {ack}")
 
+    def estimate(self, link: int) -> None:
+        """From now on, send the server a REMB about every second as Chromium's receive side
+        would behind a link of ``link`` bits/s (measured, signaling/media/downlink.py): it
+        starts at 75 kbit/s and grows by 8 % a second up to what arrives + 5 %; when more
+        arrives than the link carries, it falls to 85 % of the link (or holds, if below)."""
+        self._remb = asyncio.get_running_loop().create_task(self._send_remb(link))
+
+    async def _send_remb(self, link: int) -> None:
+        remb, counted, at = 75_000.0, self.reception.all_bytes, time.perf_counter()
+        while True:
+            await asyncio.sleep(1.0)
+            now = time.perf_counter()
+            getting = 8 * (self.reception.all_bytes - counted) / (now - at)
+            counted, at = self.reception.all_bytes, now
+            if getting > link:
+                remb = min(remb, 0.85 * link)
+            else:
+                remb = min(remb * 1.08, max(remb, 1.05 * getting))
+            if self.video_ssrcs:
+                receiver = self.video_receivers[0]
+                rtcp_ssrc = receiver._RTCRtpReceiver__rtcp_ssrc  # type: ignore[attr-defined]
+                fci = pack_remb_fci(int(remb), sorted(self.video_ssrcs))
+                packet = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=fci)
+                await receiver._send_rtcp(packet)
+
     async def close(self) -> None:
+        if self._remb is not None:
+            self._remb.cancel()
         if self.camera is not None:
             self.camera.stop()
         if self.pc is not None:

@@ -114,6 +114,10 @@ class Reception:
     joined_at: float = 0.0  # offer sent
     connected_at: float | None = None  # ICE and DTLS up
     packets: int = 0  # arrived inside the window
+    audio_bytes: int = 0  # RTP (12-byte header and payload) arrived inside the window
+    video_bytes: int = 0
+    wire_bytes: int = 0  # every datagram (SRTP, SRTCP, DTLS) arrived inside the window
+    all_bytes: int = 0  # every datagram arrived, in or out of the window
     unmatched: int = 0
     marker_frames: int = 0  # video frames ended inside the window (for re-encoded media)
     latencies: list[float] = field(default_factory=list)
@@ -128,8 +132,11 @@ class Reception:
             self.first_keyframe[publisher] = now
         if window.counting:
             self.packets += 1
-            if video and m:
-                self.marker_frames += 1
+            if video:
+                self.video_bytes += 12 + len(payload)
+                self.marker_frames += m
+            else:
+                self.audio_bytes += 12 + len(payload)
         if log is None or not window.matching:
             return
         sent = log.payloads.get(payload)

@@ -2,8 +2,9 @@
 
 Run from the repository root (a full default run takes 7-10 minutes):
 
-    .venv/bin/python bench/sfu.py [--workloads fanout,class,relay] [--fanout 1,2,4,8,16,32,64]
-        [--classes 5,8,12] [--relay 1,2,4] [--seconds 15] [--settle 3]
+    .venv/bin/python bench/sfu.py [--workloads fanout,class,relay,budget]
+        [--fanout 1,2,4,8,16,32,64] [--classes 5,8,12] [--relay 1,2,4] [--links 0,1500,500]
+        [--seconds 15] [--settle 3]
         [--player replay|mediaplayer] [--keyframe-interval S] [--max-others 15]
         [--profile fanout-64,class-12 --profile-dir DIR --profile-seconds 20] [--keep]
 
@@ -35,6 +36,15 @@ What it does:
      video, and everyone receives everyone else.
    - ``relay``: the baseline, aiortc's MediaRelay (decode once, encode per subscriber) in its
      own minimal server process (bench/relay_server.py), the same publisher to N subscribers.
+   - ``budget`` (not in the default run): a full class (the tutor and 12 students) under the
+     downlink budget (docs/protocol.md, "Downlink budget"): only the tutor speaks, the
+     students' microphones are on and silent (Opus DTX makes them nearly free, so their bots
+     send no audio), and every subscriber's bot sends REMBs as Chromium's receive side
+     would behind a link of each of ``--links`` kbit/s (0: none; bench/bots.py says how),
+     one run each, measured after ``--settle-budget`` seconds (the budget finds its level
+     by pausing, and probes beyond it ever more rarely). It prints what each
+     subscriber received: every datagram on its wire, the audio and video RTP in it, and
+     how many videos the server sent it and paused for it at the end of the window.
 4. Each run: joins one by one, waits until every subscriber has a keyframe from every
    publisher, settles, waits (at most --others-timeout) until other processes on the machine
    use less than --max-others % of a core, then measures a window of --seconds. The bench's
@@ -105,6 +115,7 @@ from loopback import restrict_ice_to_loopback
 from packet_replay import Recording
 from server_process import ServerProcess, free_port
 from sfu_report import (
+    budget_table,
     details_table,
     diagnostics_table,
     main_table,
@@ -131,8 +142,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fanout", type=numbers, default=[1, 2, 4, 8, 16, 32, 64])
     parser.add_argument("--classes", type=numbers, default=[5, 8, 12])
     parser.add_argument("--relay", type=numbers, default=[1, 2, 4])
+    parser.add_argument(
+        "--links", type=numbers, default=[0, 1500, 500], help="budget: REMB kbit/s, 0: none"
+    )
     parser.add_argument("--seconds", type=float, default=15.0, help="measured window")
     parser.add_argument("--settle", type=float, default=3.0, help="after the last keyframe")
+    parser.add_argument("--settle-budget", type=float, default=60.0, help="budget runs")
     parser.add_argument("--idle-seconds", type=float, default=2.0)
     parser.add_argument(
         "--keyframe-interval",
@@ -160,7 +175,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--others-timeout", type=float, default=30.0)
     args = parser.parse_args(argv)
     kinds = {k.strip() for k in args.workloads.split(",") if k.strip()}
-    if kinds - {"fanout", "class", "relay"}:
+    if kinds - {"fanout", "class", "relay", "budget"}:
         parser.error(f"unknown workloads: {', '.join(sorted(kinds))}")
     args.kinds = kinds
     if max(args.classes, default=0) > STUDENTS:
@@ -177,6 +192,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def workloads(args: argparse.Namespace) -> list[Workload]:
     planned = [Workload("fanout", n) for n in args.fanout if "fanout" in args.kinds]
     planned += [Workload("class", n) for n in args.classes if "class" in args.kinds]
+    if "budget" in args.kinds:
+        planned += [Workload("budget", STUDENTS, link=1000 * k) for k in args.links]
     return planned + [Workload("relay", n) for n in args.relay if "relay" in args.kinds]
 
 
@@ -276,7 +293,7 @@ async def run_all(
         try:
             school = await live_school.open_school(base_url, STUDENTS, observers)
             lessons = [
-                await live_school.new_class(school, w.size if w.kind == "class" else 0)
+                await live_school.new_class(school, w.size if w.kind != "fanout" else 0)
                 for w in kelas_runs
             ]
             phases["start Kelas, make the school"] = time.perf_counter() - started
@@ -344,6 +361,7 @@ async def main_async(args: argparse.Namespace) -> int:
     options = Options(
         seconds=args.seconds,
         settle=args.settle,
+        settle_budget=args.settle_budget,
         idle_seconds=args.idle_seconds,
         profile=frozenset(p.strip() for p in args.profile.split(",") if p.strip()),
         profile_seconds=args.profile_seconds,
@@ -369,6 +387,10 @@ async def main_async(args: argparse.Namespace) -> int:
     print(details_table(results))
     print()
     print(diagnostics_table(results))
+    if any(r.received for r in results):
+        print()
+        print("What each subscriber received under the downlink budget (kbit/s in the window):")
+        print(budget_table(results))
     relay_rows, ratio_at_max, ratio_marginal = relay_table(results)
     print()
     print("CPU per subscriber, MediaRelay (decode + encode per subscriber) vs Kelas fan-out:")

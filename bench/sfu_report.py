@@ -90,7 +90,7 @@ def details_table(results: list[Result]) -> str:
 def diagnostics_table(results: list[Result]) -> str:
     rows = []
     for r in results:
-        publishers = 1 if r.workload.kind != "class" else r.workload.size + 1
+        publishers = 1 if r.workload.kind in ("fanout", "relay") else r.workload.size + 1
         per = r.server.wall * publishers
         rtcp = ", ".join(f"{k} {v / per:.2f}" for k, v in sorted(r.rtcp.items())) or "none"
         lag = f"{f(1000 * percentile(r.bench_lag, 99))}/{f(1000 * max(r.bench_lag, default=0))}"
@@ -105,6 +105,29 @@ def diagnostics_table(results: list[Result]) -> str:
                "bench loop lag p99/max ms",
                "RTCP the publishers got, per publisher per s"]  # fmt: skip
     return table(headers, rows)
+
+
+def budget_table(results: list[Result]) -> str:
+    rows = []
+    for r in (r for r in results if r.received):
+        for got in r.received:
+            rows.append(
+                [
+                    r.workload.name,
+                    got.who,
+                    f(got.wire_kbits, 0),
+                    f(got.audio_kbits, 0),
+                    f(got.video_kbits, 0),
+                    str(got.shown),
+                    str(got.paused),
+                ]
+            )
+        wire = [got.wire_kbits for got in r.received]
+        rows.append([r.workload.name, "mean / max", f"{f(sum(wire) / len(wire), 0)} / "
+                     f"{f(max(wire), 0)}", "", "", "", ""])  # fmt: skip
+    headers = ["run", "subscriber", "on the wire", "audio RTP", "video RTP", "videos sent",
+               "paused"]  # fmt: skip
+    return table(headers, rows, left=2)
 
 
 def slope(points: list[tuple[int, float]]) -> float:

@@ -30,25 +30,40 @@ QUIET_CPU = 3.0  # % of a core: below this for a second, the server has finished
 QUIET_TIMEOUT_S = 60.0
 LAG_TICK_S = 0.005
 
-Kind = Literal["fanout", "class", "relay"]
+Kind = Literal["fanout", "class", "budget", "relay"]
 
 
 @dataclass(frozen=True)
 class Workload:
     kind: Kind
-    size: int  # subscribers (fanout, relay) or students (class)
+    size: int  # subscribers (fanout, relay) or students (class, budget)
+    link: int = 0  # budget: the REMB every subscriber sends, bits/s (0: none)
 
     @property
     def name(self) -> str:
+        link = f"{self.link / 1e6:g} Mbit/s" if self.link else "no limit"
         return {
             "fanout": f"kelas 1->{self.size}",
             "class": f"kelas class 1+{self.size}",
+            "budget": f"kelas budget 1+{self.size}, {link}",
             "relay": f"relay 1->{self.size}",
         }[self.kind]
 
     @property
     def slug(self) -> str:
-        return f"{self.kind}-{self.size}"
+        return f"{self.kind}-{self.size}" + (f"-{self.link // 1000}k" if self.link else "")
+
+
+@dataclass(frozen=True)
+class Received:
+    """What one subscriber received in the window (budget runs)."""
+
+    who: str
+    wire_kbits: float  # every datagram, SRTP and RTCP included
+    audio_kbits: float  # RTP of audio (12-byte header and payload)
+    video_kbits: float
+    shown: int  # videos the server says it sends at the end of the window
+    paused: int
 
 
 @dataclass(frozen=True)
@@ -67,6 +82,7 @@ class Media:
 class Options:
     seconds: float
     settle: float
+    settle_budget: float  # budget runs with a link: what shows needs time to settle
     idle_seconds: float
     profile: frozenset[str]  # workload slugs to profile with py-spy after their window
     profile_seconds: float
@@ -104,6 +120,7 @@ class Result:
     bench_lag: list[float] = field(default_factory=list)  # event-loop lateness in the window
     profile: Path | None = None
     gc: Pauses | None = None  # the server's collector pauses in the window
+    received: list[Received] = field(default_factory=list)  # per subscriber (budget runs)
 
     @property
     def packets_per_s(self) -> float:
@@ -199,7 +216,8 @@ async def measure(
 ) -> None:
     """The steady-state window: server and bench CPU, and the publishers' packets."""
     server_pid = server.pid
-    await asyncio.sleep(options.settle)
+    limited = result.workload.kind == "budget" and result.workload.link
+    await asyncio.sleep(options.settle_budget if limited else options.settle)
     result.waited_s = await others_quiet(server_pid, options.max_others, options.others_timeout)
     rtcp_before = sum((log.rtcp for log in logs), collections.Counter[str]())
     result.setup_plis = rtcp_before["PLI"] + rtcp_before["FIR"]
@@ -300,6 +318,7 @@ async def kelas_run(
         CpuMeter(os.getpid()),
         await idle_cpu(server.pid, options.idle_seconds),
     )
+    budget = workload.kind == "budget"
     people = school.observers if workload.kind == "fanout" else school.students
     if len(people) < workload.size:
         raise ValueError(f"{workload.name} needs {workload.size} accounts")
@@ -309,6 +328,7 @@ async def kelas_run(
 
     tutor = bot(school.tutor)
     bots = [tutor]
+    pairs: list[tuple[Reception, int]] = []
     direct = DirectPair(school.tutor.user_id, window)
     try:
         camera = media.camera("large", copies=2)
@@ -319,25 +339,38 @@ async def kelas_run(
             member = bot(person)
             bots.append(member)
             await member.join(lesson_id)
-            small = media.camera("small") if workload.kind == "class" else None
-            await member.publish(small, logs)
+            small = media.camera("small") if workload.kind != "fanout" else None
+            # In a budget run only the tutor speaks; the students' microphones are on and
+            # silent, which Opus DTX makes nearly free.
+            await member.publish(small, logs, quiet=budget)
         subscribers = bots[1:] if workload.kind == "fanout" else bots
-        pairs = [
-            (s.reception, p.user_id)
-            for s in subscribers
-            for p in bots
-            if p is not s and p.user_id in logs
-        ]
+        if budget and workload.link:
+            for member in subscribers:
+                member.estimate(workload.link)
+
+        def shown_pairs() -> list[tuple[Reception, int]]:
+            """Every (subscriber, publisher) whose video the server sends: all of them, but
+            in a budget run only those not paused for that subscriber."""
+            return [
+                (s.reception, p.user_id)
+                for s in subscribers
+                for p in bots
+                if p is not s and p.user_id in logs and (not budget or p.user_id in s.shown())
+            ]
+
+        def missing() -> int:
+            return sum(p not in r.first_keyframe for r, p in shown_pairs())
+
         await until(
-            lambda: (
-                all(p in r.first_keyframe for r, p in pairs)
-                and bool(direct.reception.first_keyframe)
-            ),
+            lambda: missing() == 0 and bool(direct.reception.first_keyframe),
             KEYFRAME_TIMEOUT_S,
-            f"{sum(p not in r.first_keyframe for r, p in pairs)} subscriptions without a keyframe",
+            f"{missing()} subscriptions without a keyframe",
         )
         result.setup_s = time.perf_counter() - started
         await measure(result, window, [logs[p] for p in logs], options, server)
+        pairs = shown_pairs()
+        if budget:
+            result.received = [received(member, bots[0], window) for member in subscribers]
     finally:
         await close_all([b.close for b in bots] + [direct.close])
         result.quiet_s = await wait_quiet(server.pid)
@@ -353,6 +386,19 @@ async def kelas_run(
     keyframe_delays(result, pairs, logs)
     result.total_s = time.perf_counter() - started
     return result
+
+
+def received(member: ClassBot, tutor: ClassBot, window: Window) -> Received:
+    kbits = 8 / window.seconds / 1000
+    reception = member.reception
+    return Received(
+        who="tutor" if member is tutor else f"student {member.user_id}",
+        wire_kbits=reception.wire_bytes * kbits,
+        audio_kbits=reception.audio_bytes * kbits,
+        video_kbits=reception.video_bytes * kbits,
+        shown=len(member.shown()),
+        paused=len(member.paused),
+    )
 
 
 async def relay_run(

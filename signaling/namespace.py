@@ -290,6 +290,17 @@ class ClassNamespace(ProtocolNamespace):
         if room is not None and person is not None:
             self._spawn(self._tell_quality(room, person, quality))
 
+    def rebudget(self, lesson_id: int) -> None:
+        """Called by the SFU about twice a second: what each subscriber receives within their
+        downlink is decided again, and those whose layout changed are told."""
+        room = self.deps.rooms.get(lesson_id)
+        if room is None:
+            return
+        for user_id, layout in self.deps.sfu.budget(room).items():
+            person = room.participants.get(user_id)
+            if person is not None:
+                self._spawn(self.tell("media:slots", layout, to=person.sid))
+
     async def _tell_quality(
         self, room: Room, person: Participant, quality: protocol.Quality
     ) -> None:
@@ -508,6 +519,12 @@ class ClassNamespace(ProtocolNamespace):
         self, sid: str, who: Who, room: Room, payload: protocol.MediaState
     ) -> Change:
         return room.set_media(who.user_id, mic=payload.mic, cam=payload.cam, screen=payload.screen)
+
+    @event("media:receive")
+    async def on_media_receive(
+        self, sid: str, who: Who, room: Room, payload: protocol.Receive
+    ) -> Change:
+        return room.set_receive(who.user_id, payload.video)
 
     @event("media:offer")
     async def on_media_offer(

@@ -59,6 +59,12 @@ class MediaState(Payload):
     screen: bool = False
 
 
+class Receive(Payload):
+    """What this participant wants to receive: ``video`` false is audio only."""
+
+    video: bool
+
+
 class Target(Payload):
     user_id: UserId
 
@@ -196,10 +202,15 @@ class ChatMessage(Out):
 
 
 class Layout(Out):
-    """Which slot shows whom: ``slots`` maps a slot index (as a string) to a publisher."""
+    """Which slot shows whom: ``slots`` maps a slot index (as a string) to a publisher.
+    ``paused``: the people whose camera is not sent to this person now (their downlink
+    budget, or their choice of audio only; docs/protocol.md, "Downlink budget");
+    ``screen_paused``: the same for the shared screen."""
 
     slots: dict[str, int]
     screen: int | None
+    paused: list[int] = []
+    screen_paused: bool = False
 
 
 class PlanView(Out):
@@ -298,6 +309,7 @@ CLIENT_EVENTS: dict[str, ClientEvent] = {
     "media:offer": ClientEvent(Offer, AnswerAck),
     "media:candidate": ClientEvent(Candidate, Ok),
     "media:state": ClientEvent(MediaState, Ok),
+    "media:receive": ClientEvent(Receive, Ok),
     "hand:raise": ClientEvent(None, Ok),
     "hand:lower": ClientEvent(OptionalTarget, Ok),
     "hand:lower_all": ClientEvent(None, Ok),

@@ -49,6 +49,7 @@ class Participant:
     unmute_requested: bool = False
     speaking: bool = False
     quality: protocol.Quality | None = None  # their connection, as the SFU last measured it
+    receive_video: bool = True  # False: they chose to receive audio only
 
     def public(self) -> protocol.ParticipantView:
         return protocol.ParticipantView(
@@ -149,6 +150,9 @@ class Room:
     participants: dict[int, Participant] = field(default_factory=dict)
     hands: list[int] = field(default_factory=list)
     spotlight: int | None = None
+    # Who spoke, the most recent first: the last few are the videos a person on a thin link
+    # still gets (signaling/media/budget.py).
+    speakers: list[int] = field(default_factory=list)
     locked: bool = False
     ended: bool = False
     removed: set[int] = field(default_factory=set)
@@ -236,6 +240,7 @@ class Room:
             self.tutor_away = reason == "left"
             change.room = True  # "Your tutor is reconnecting"
         change.hands = self._drop_hand(person.user_id)
+        self.speakers = [u for u in self.speakers if u != person.user_id]
         if self.spotlight == person.user_id:
             self.spotlight = None
             change.room = True
@@ -317,7 +322,17 @@ class Room:
         ):
             return False
         me.speaking = speaking
+        if speaking:
+            self.speakers = [user_id, *(u for u in self.speakers if u != user_id)]
         return True
+
+    def set_receive(self, user_id: int, video: bool) -> Change:
+        """Receive video, or audio only (anyone may, observers too)."""
+        me = self.member(user_id)
+        if me.receive_video == video:
+            return Change()
+        me.receive_video = video
+        return Change(media=True)
 
     def set_quality(self, user_id: int, quality: protocol.Quality) -> Participant | None:
         """Record a participant's measured connection; returns them, or None if they are

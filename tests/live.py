@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import av
 import socketio
 from aiortc import (
     AudioStreamTrack,
@@ -222,6 +224,38 @@ class Bot:
         return count
 
 
+class Noise(VideoStreamTrack):
+    """A camera whose picture keeps changing: a quarter of it is new noise in every frame,
+    which VP8 encodes at about 1 Mbit/s, the tutor's plan (VideoStreamTrack's still green
+    frames come to some 40 kbit/s, whatever the plan)."""
+
+    kind = "video"
+    WIDTH, HEIGHT = 320, 240
+
+    def __init__(self) -> None:
+        super().__init__()
+        width, height = self.WIDTH, self.HEIGHT
+        self._grey = bytes([128]) * (width * height // 4)
+        self._pictures = []
+        for _ in range(8):
+            luma = bytearray(self._grey * 4)
+            for row in range(height // 2):
+                luma[row * width : row * width + width // 2] = os.urandom(width // 2)
+            self._pictures.append(bytes(luma))
+        self._count = 0
+
+    async def recv(self) -> av.VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        frame = av.VideoFrame(self.WIDTH, self.HEIGHT, "yuv420p")
+        luma, blue, red = frame.planes
+        luma.update(self._pictures[self._count % 8])
+        blue.update(self._grey)
+        red.update(self._grey)
+        self._count += 1
+        frame.pts, frame.time_base = pts, time_base
+        return frame
+
+
 def _prefer(transceiver: Any, mime: str) -> None:
     codecs = RTCRtpReceiver.getCapabilities(transceiver.kind).codecs
     transceiver.setCodecPreferences([c for c in codecs if c.mimeType.lower() == mime])
@@ -247,11 +281,13 @@ async def publish(
     screen: bool = False,
     relay: bool = False,
     trickle: bool = False,
+    noise: bool = False,
 ) -> Bot:
     """Connect a bot's media the way the browser does (docs/protocol.md, "Media"). With
     ``relay``, it uses the ICE servers of its ``hello`` and only their relays, as the page does
     on its second try (iceTransportPolicy "relay"). With ``trickle``, its candidates follow
-    the offer at once, as a browser's do, while the server is still answering it."""
+    the offer at once, as a browser's do, while the server is still answering it. With
+    ``noise``, its camera sends as much as the server lets it (``Noise``)."""
     hello = await member.call("hello", {"after": 0})
     slots = hello["media"]["slots"]
     servers = [RTCIceServer(**server) for server in hello["media"]["ice_servers"]]
@@ -265,7 +301,9 @@ async def publish(
     bot = Bot(pc, slots)
     up = [
         pc.addTransceiver(AudioStreamTrack() if mic else "audio", direction="sendonly"),
-        pc.addTransceiver(VideoStreamTrack() if cam else "video", direction="sendonly"),
+        pc.addTransceiver(
+            (Noise() if noise else VideoStreamTrack()) if cam else "video", direction="sendonly"
+        ),
         pc.addTransceiver(VideoStreamTrack() if screen else "video", direction="sendonly"),
     ]
     down = [pc.addTransceiver("audio", direction="recvonly") for _ in range(slots)]

@@ -83,6 +83,9 @@ CASES: list[tuple[str, Callable[[Room], Change], dict[str, object]]] = [
     ("end", lambda r: r.end(TUTOR), expect(left=[(TUTOR, "ended"), (ANA, "ended"), (BUDI, "ended"), (COORD, "ended")], media=True, ended=True)),
     ("a new student", lambda r: r.join(admission(5, LiveRole.STUDENT), "sid5")[1], expect(joined=5, media=True)),
     ("the same student again", lambda r: r.join(admission(ANA, LiveRole.STUDENT), "new")[1], expect(left=[(ANA, "replaced")])),
+    ("audio only", lambda r: r.set_receive(BUDI, False), expect(media=True)),
+    ("audio only, as already", lambda r: r.set_receive(BUDI, False) and r.set_receive(BUDI, False), NONE),
+    ("an observer too", lambda r: r.set_receive(COORD, False), expect(media=True)),
     ("a student whose hand was kept returns", lambda r: moved(r.raise_hand(BUDI) and r).join(admission(BUDI, LiveRole.STUDENT), "s")[1], expect(joined=BUDI, media=True, hands=True)),
 ]  # fmt: skip
 
@@ -141,6 +144,20 @@ CARL = 4
 def moved(r: Room) -> Room:
     """The room as the next process restores it, once its home died: nobody in it yet."""
     return Room.restored(admission(TUTOR, LiveRole.TUTOR), r.kept())
+
+
+def test_the_last_speakers_come_first_and_only_while_here() -> None:
+    r = room()
+    r.set_media(BUDI, mic=True, cam=True, screen=False)
+    r.set_media(TUTOR, mic=True, cam=True, screen=False)
+    for user_id in (ANA, BUDI, TUTOR):
+        assert r.set_speaking(user_id, True)
+        r.set_speaking(user_id, False)
+    assert r.set_speaking(ANA, True)
+    assert r.speakers == [ANA, TUTOR, BUDI]
+    assert not r.set_speaking(COORD, True)  # an observer's audio is never forwarded
+    r.leave(BUDI, "sid3")
+    assert r.speakers == [ANA, TUTOR]
 
 
 def test_what_a_room_keeps_comes_back_in_the_next_process() -> None:

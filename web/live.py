@@ -73,7 +73,11 @@ async def _live(app: web.Application) -> AsyncIterator[None]:
     presence.start()
     school = _school(app, presence)
     presence.listen(school.changed)
-    sfu = Sfu(settings.stun_urls)
+    sfu = Sfu(
+        settings.stun_urls,
+        last_n=settings.last_n,
+        keyframe_every_s=settings.keyframe_seconds,
+    )
     namespace = ClassNamespace(
         NAMESPACE,
         LiveDeps(

@@ -43,6 +43,11 @@ class Settings:
     turn_credential_lifetime: timedelta = timedelta(minutes=10)
     ice_transport_policy: TransportPolicy = "all"  # "relay": browsers use TURN only
     process_name: str = "local"
+    # The downlink budget: how many recent speakers' videos each person gets besides the
+    # main one; a publisher is asked for a keyframe at most once per keyframe_seconds
+    # (signaling/media/budget.py, repair.py).
+    last_n: int = 4
+    keyframe_seconds: float = 1.0
     freeze_heap: bool = False  # gc.freeze() after start-up; on for the real server
     # Per-connection event limits and the join rate per address on live sockets; off only in
     # tests and benchmarks that flood a room from one address on purpose.
@@ -146,6 +151,8 @@ class Settings:
             ),
             ice_transport_policy=_policy(env.get("KELAS_ICE_TRANSPORT_POLICY", "all")),
             process_name=env.get("KELAS_PROCESS_NAME", base_url),
+            last_n=int(env.get("KELAS_LAST_N", "4")),
+            keyframe_seconds=float(env.get("KELAS_KEYFRAME_SECONDS", "1")),
             freeze_heap=True,
             login_per_minute=float(env.get("KELAS_LOGIN_PER_MINUTE", "10")),
             login_burst=int(env.get("KELAS_LOGIN_BURST", "20")),

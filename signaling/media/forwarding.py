@@ -3,22 +3,27 @@ subscribers' slots, rewriting only SSRC, sequence number, timestamp and payload 
 
 Nothing is decoded, depacketised or re-encoded. Each packet is serialised once per
 subscriber as a 12-byte header plus the untouched payload and protected once by that
-subscriber's SRTP context. Loss is repaired end to end: the browser NACKs a slot, the slot
-answers from its own history, and gaps that came from upstream are NACKed to the publisher.
+subscriber's SRTP context. Loss is repaired end to end, within a budget (repair.py): the
+browser NACKs a slot, the slot answers from its own history as far as the subscriber's
+resend budget allows, gaps that came from upstream are NACKed to the publisher (and again on
+a timer), and keyframe requests are merged per publisher. A slot can be paused (the
+subscriber's downlink budget, budget.py): it then sends nothing, and starts again from a
+keyframe.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import struct
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from aiortc.rtcrtpreceiver import NackGenerator
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtp import (
+    RTCP_PSFB_APP,
     RTCP_PSFB_FIR,
     RTCP_PSFB_PLI,
     RTCP_RTPFB_NACK,
@@ -27,18 +32,24 @@ from aiortc.rtp import (
     RtcpRtpfbPacket,
     RtcpSrPacket,
     RtpPacket,
+    unpack_remb_fci,
 )
 
+from signaling.media.downlink import Downlink
 from signaling.media.hooks import set_sender_report
 from signaling.media.quality import Block
+from signaling.media.repair import RESEND_AGAIN_S, Gaps, KeyframeRequests
+from signaling.media.reports import DOWNSTREAM_FRESH_S, Upstream
 
 log = logging.getLogger(__name__)
 Kind = Literal["audio", "video", "screen"]
 HISTORY = 512  # packets kept per slot for retransmission (~1.5 s of video at 1 Mbit/s)
-KEYFRAME_RETRY_S = 0.5  # re-request a keyframe this often while any subscriber waits
-KEYFRAME_FLOOR_S = 0.1  # a new reason to ask (a join, a PLI) may ask again this soon
 REMB_EVERY_S = 1.0
+BITRATE_ALPHA = 0.3  # weight of a new sample of a stream's bitrate: keyframes come in bursts
 HEADER = struct.Struct("!BBHII")
+# The same with one header extension (RFC 8285, one-byte form): abs-send-time, 3 bytes.
+HEADER_SENT_AT = struct.Struct("!BBHIIHHI")
+ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 NTP_EPOCH = 2_208_988_800
 
 
@@ -77,10 +88,12 @@ class Renumbering:
     """A slot's own sequence numbers and timestamps, continuous across the sources it shows.
 
     The browser sees one stream per slot: when the slot switches to another publisher (or the
-    same publisher restarts), numbering continues from where it was, one packet on, and the
-    timestamp moves on by the wall-clock time that passed, so the jitter buffer neither waits
-    for missing packets nor plays the new picture late. Both wrap (2^16 and 2^32); a
-    retransmitted or reordered packet maps to the number it had and does not move "next".
+    same publisher restarts, or the slot starts again from a keyframe after a pause), numbering
+    continues from where it was, one packet on, and the timestamp moves on by the wall-clock
+    time that passed, so the jitter buffer neither waits for missing packets nor plays the new
+    picture late. Both wrap (2^16 and 2^32); a retransmitted or reordered packet maps to the
+    number it had and does not move "next". A packet older than the first one after a switch
+    maps to nothing (None): its number was given to another packet before the switch.
     """
 
     clock_rate: int
@@ -90,16 +103,20 @@ class Renumbering:
     last_ts: int = 0
     last_at: float | None = None
     fresh: bool = True
+    base: int = 0  # the first source sequence number since the switch
 
     def switch(self) -> None:
         self.fresh = True
 
-    def map(self, seq: int, ts: int, now: float) -> tuple[int, int]:
+    def map(self, seq: int, ts: int, now: float) -> tuple[int, int] | None:
         if self.fresh:
             gap = int((now - self.last_at) * self.clock_rate) if self.last_at is not None else 0
             self.seq_offset = (self.next_seq - seq) & 0xFFFF
             self.ts_offset = (self.last_ts + max(gap, 1) - ts) & 0xFFFFFFFF
+            self.base = seq
             self.fresh = False
+        elif (seq - self.base) & 0xFFFF >= 0x8000:
+            return None
         out_seq = (seq + self.seq_offset) & 0xFFFF
         out_ts = (ts + self.ts_offset) & 0xFFFFFFFF
         if (out_seq - self.next_seq) & 0xFFFF < 0x8000:  # newer than anything sent (RFC 3550)
@@ -118,13 +135,24 @@ class Slot:
     payload_type: int
     clock_rate: int
     label: str = ""  # whose slot this is, for the log: "user 5 in class 3, video slot 2"
+    downlink: Downlink = field(default_factory=Downlink)  # the subscriber's, shared by slots
+    # The abs-send-time extension's id in the subscriber's offer (0: not offered). Without
+    # it a browser estimates its link (its REMB) from RTP timestamps, which are capture
+    # times: the jitter of the publisher's own uplink would count against the subscriber's
+    # link. Stamped when the server sends, it measures the server-to-subscriber path alone.
+    send_time_id: int = 0
     source: Source | None = None
     waiting_keyframe: bool = False
+    paused: bool = False  # by the subscriber's downlink budget (or their audio-only choice)
     numbering: Renumbering = field(init=False)
     _connected: bool = False
     _history: list[tuple[int, bytes] | None] = field(default_factory=lambda: [None] * HISTORY)
+    _resent_at: list[float] = field(default_factory=lambda: [-math.inf] * HISTORY)
+    _restarted: int | None = None  # the first sequence number sent since the last keyframe wait
     packets: int = 0
     octets: int = 0
+    loss: int = 0  # the subscriber's latest fraction lost for this slot, in 1/256
+    loss_at: float = -math.inf
 
     def __post_init__(self) -> None:
         self.numbering = Renumbering(self.clock_rate)
@@ -141,21 +169,57 @@ class Slot:
         if source is not None:
             source.slots.add(self)
             self.waiting_keyframe = self.kind != "audio"
-            if self.waiting_keyframe:
-                source.want_keyframe(force=True)
+            if self.waiting_keyframe and not self.paused:
+                source.want_keyframe()
+
+    def pause(self, paused: bool) -> None:
+        """Stop sending (the subscriber's budget), or start again from a keyframe."""
+        if paused == self.paused:
+            return
+        self.paused = paused
+        log.debug("%s %s", self.label, "paused" if paused else "resumed")
+        if not paused:
+            self.await_keyframe()
+
+    def await_keyframe(self) -> None:
+        """Send nothing more until the publisher's next keyframe, and ask for one (merged
+        with everyone else's asking, repair.py). Numbering goes on from the last packet sent,
+        so the browser sees no gap to NACK."""
+        if self.kind == "audio" or self.waiting_keyframe:
+            return
+        self.waiting_keyframe = True
+        self.numbering.switch()
+        if self.source is not None and not self.paused:
+            self.source.want_keyframe()
 
     async def forward(self, packet: RtpPacket, keyframe: bool) -> None:
+        if self.paused:
+            return
         if self.waiting_keyframe:
             if self.sender.transport.state != "connected":
                 return  # a keyframe sent before DTLS is up would be lost: wait for the next
             if not self._connected and self.source is not None:
                 self._connected = True  # ask now: the one asked for at attach went nowhere
-                self.source.want_keyframe(force=True)
+                self.source.want_keyframe()
             if not keyframe:
                 return
             self.waiting_keyframe = False
-        seq, ts = self.numbering.map(packet.sequence_number, packet.timestamp, time.monotonic())
-        data = HEADER.pack(0x80, (packet.marker << 7) | self.payload_type, seq, ts, self.ssrc)
+            self._restarted = None
+        now = time.monotonic()
+        mapped = self.numbering.map(packet.sequence_number, packet.timestamp, now)
+        if mapped is None:
+            return
+        seq, ts = mapped
+        if self._restarted is None:
+            self._restarted = seq
+        second = (packet.marker << 7) | self.payload_type
+        if self.send_time_id:
+            # 6.18 fixed-point seconds, 24 bits; any clock will do, only differences count.
+            sent_at = int(now * 262144) & 0xFFFFFF
+            element = (self.send_time_id << 28) | (2 << 24) | sent_at  # id, length - 1, value
+            data = HEADER_SENT_AT.pack(0x90, second, seq, ts, self.ssrc, 0xBEDE, 1, element)
+        else:
+            data = HEADER.pack(0x80, second, seq, ts, self.ssrc)
         data += packet.payload
         self._history[seq % HISTORY] = (seq, data)
         self.packets += 1
@@ -165,11 +229,36 @@ class Slot:
             set_sender_report(self.sender, ntp_now(), ts, self.packets, self.octets)
 
     async def retransmit(self, lost: list[int]) -> None:
-        log.debug("%s: %d packets asked again", self.label, len(lost))
+        """Resend what the subscriber NACKed, from history, within its resend budget. A
+        packet is resent at most once per RESEND_AGAIN_S however often it is asked for, and
+        never one from before the keyframe the slot last started again from (the picture no
+        longer needs it); when the budget refuses, resends would not catch up: a video slot
+        waits for a keyframe."""
+        if self.paused or self.waiting_keyframe or self._restarted is None:
+            return  # what it asks for is older than what it will get next
+        now = time.monotonic()
+        refused = 0
         for seq in lost:
-            kept = self._history[seq % HISTORY]
-            if kept is not None and kept[0] == seq:
-                await self._send(kept[1])
+            index = seq % HISTORY
+            kept = self._history[index]
+            if (
+                kept is None
+                or kept[0] != seq
+                or (seq - self._restarted) & 0xFFFF >= 0x8000
+                or now - self._resent_at[index] < RESEND_AGAIN_S
+            ):
+                continue
+            if not self.downlink.may_resend(len(kept[1]), now):
+                refused += 1
+                continue
+            self._resent_at[index] = now
+            await self._send(kept[1])
+        if refused:
+            log.debug("%s: %d of %d resends refused", self.label, refused, len(lost))
+            self.await_keyframe()
+
+    def heard_loss(self, fraction_lost: int, now: float) -> None:
+        self.loss, self.loss_at = fraction_lost, now
 
     async def _send(self, data: bytes) -> None:
         try:
@@ -196,20 +285,53 @@ class Source:
     slots: set[Slot] = field(default_factory=set)
     ssrc: int | None = None
     packets_in: int = 0
-    _nacks: NackGenerator = field(default_factory=NackGenerator)
-    _last_pli: float = 0.0
+    octets_in: int = 0  # payload bytes received, as a browser's estimate counts them
+    bitrate: float = 0.0  # bits/s received, smoothed (measured by the SFU)
+    rtt: float | None = None  # the publisher's round trip, seconds, when measured
+    keyframes: KeyframeRequests = field(default_factory=KeyframeRequests)
+    # What the receiver reports to the publisher (reports.py): aiortc's RR loop reads this
+    # very dict (hooks.report_upstream), so it is changed in place, never replaced.
+    upstream: dict[int, Upstream] = field(default_factory=dict)
+    _gaps: Gaps = field(default_factory=Gaps)
     _last_remb: float = 0.0
-    _keyframe_due: bool = False
+    _measured: tuple[int, float] | None = None  # octets_in and when, at the last measure
 
-    def want_keyframe(self, force: bool = False) -> None:
-        self._keyframe_due = self._keyframe_due or force
+    def want_keyframe(self) -> None:
+        self.keyframes.want()
+
+    def measure(self, now: float) -> None:
+        """Update ``bitrate`` from what arrived since the last call (about every 0.4 s)."""
+        if self._measured is not None and now > self._measured[1]:
+            sample = 8 * (self.octets_in - self._measured[0]) / (now - self._measured[1])
+            self.bitrate += BITRATE_ALPHA * (sample - self.bitrate)
+        self._measured = (self.octets_in, now)
+
+    def _stream(self, ssrc: int) -> Upstream:
+        """A new SSRC (the first, or one that took over): its own report statistics."""
+        self.upstream.clear()
+        self._gaps = Gaps()
+        stream = self.upstream[ssrc] = Upstream(
+            downstream=self._worst_downstream if self.kind == "audio" else lambda: 0
+        )
+        return stream
+
+    def _worst_downstream(self) -> int:
+        now = time.monotonic()
+        fresh = (s.loss for s in self.slots if now - s.loss_at <= DOWNSTREAM_FRESH_S)
+        return max(fresh, default=0)
 
     async def on_rtp(self, packet: RtpPacket, arrival_time_ms: int = 0) -> None:
         """Replaces aiortc's receiver handler: forward instead of jitter-buffering and decoding."""
         self.ssrc = packet.ssrc
         self.packets_in += 1
-        if self.kind != "audio" and self._nacks.add(packet):
-            await self.request_retransmit(packet.ssrc, sorted(self._nacks.missing))
+        self.octets_in += len(packet.payload)
+        (self.upstream.get(packet.ssrc) or self._stream(packet.ssrc)).add(packet.sequence_number)
+        if self.kind != "audio":
+            now = time.monotonic()
+            self._gaps.received(packet.sequence_number, now)
+            lost = self._gaps.due(now, self.rtt)
+            if lost:
+                await self.request_retransmit(packet.ssrc, lost)
         if self.kind == "audio" and self.on_level and packet.extensions.audio_level is not None:
             self.on_level(self.publisher_id, packet.extensions.audio_level[1])
         elif self.send_remb and self.max_bitrate:
@@ -226,18 +348,16 @@ class Source:
             await slot.forward(packet, keyframe)
 
     async def _keyframe_requests(self, keyframe: bool) -> None:
-        """Ask the publisher for a keyframe while any subscriber waits for one: at once for a
-        new request, then every KEYFRAME_RETRY_S, never more often."""
+        """Ask the publisher for a keyframe when someone wants one or any slot still waits,
+        at most once per KeyframeRequests.every_s (repair.py)."""
         if keyframe:
-            self._keyframe_due = False
+            self.keyframes.arrived()
             return
-        now = time.monotonic()
-        since = now - self._last_pli
-        due = self._keyframe_due and since >= KEYFRAME_FLOOR_S
-        waiting = any(slot.waiting_keyframe for slot in self.slots) and since >= KEYFRAME_RETRY_S
-        if (due or waiting) and self.ssrc is not None:
-            self._last_pli = now
-            self._keyframe_due = False
+        due = self.keyframes.due(
+            time.monotonic(),
+            lambda: any(slot.waiting_keyframe and not slot.paused for slot in self.slots),
+        )
+        if due and self.ssrc is not None:
             await self.request_keyframe(self.ssrc)
 
 
@@ -245,20 +365,28 @@ def slot_rtcp_handler(
     slot: Slot, original: Callable[[Any], Awaitable[None]], heard: Callable[[Block], None]
 ) -> Callable[[Any], Awaitable[None]]:
     """Replaces aiortc's sender RTCP handler: NACKs are answered from the slot's history and
-    keyframe requests go to the slot's current publisher; the subscriber's report blocks
-    about this slot (in an RR, or in the SR of a browser that also sends) are ``heard`` for
-    the quality estimate, and keep their usual path too."""
+    keyframe requests go to the slot's current publisher (merged there); a REMB is the
+    subscriber's estimate of its link (downlink.py); the subscriber's report blocks about
+    this slot (in an RR, or in the SR of a browser that also sends) are ``heard`` for the
+    quality estimate, kept as this slot's loss (reports.py), and keep their usual path too."""
 
     async def handle(packet: Any) -> None:
         if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
             await slot.retransmit(packet.lost)
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_FIR, RTCP_PSFB_PLI):
-            if slot.source is not None:
-                slot.source.want_keyframe(force=True)
+            if slot.source is not None and not slot.paused:
+                slot.source.want_keyframe()
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            try:
+                bitrate, _ = unpack_remb_fci(packet.fci)
+            except ValueError:
+                return
+            slot.downlink.heard_remb(bitrate, time.monotonic())
         else:
             if isinstance(packet, RtcpRrPacket | RtcpSrPacket):
                 for r in packet.reports:
                     if r.ssrc == slot.ssrc:
+                        slot.heard_loss(r.fraction_lost, time.monotonic())
                         heard(Block(r.ssrc, r.fraction_lost, r.highest_sequence, r.lsr, r.dlsr))
             await original(packet)
 

@@ -8,13 +8,14 @@ shape of each hook. Tests forward real media, and send junk datagrams, through e
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import aiortc
 from aioice.ice import CandidatePair, Connection, StunProtocol
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcicetransport import RTCIceTransport
-from aiortc.rtcrtpreceiver import NackGenerator, RTCRtpReceiver
+from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci
@@ -28,7 +29,7 @@ REQUIRED = [
     (RTCRtpSender, "_handle_rtcp_packet"),  # replaced per sender: NACK, PLI, reports (quality)
     (RTCRtpSender, "_send_rtcp"),  # wrapped per sender: idle slots send no SR; SRs sent timed
     (RTCDtlsTransport, "_send_rtp"),  # SRTP protect + send of a forwarded packet
-    (NackGenerator, "add"),
+    (RTCRtpReceiver, "_run_rtcp"),  # its RRs to the publisher read our statistics (reports.py)
     # guard.py: where datagrams enter
     (StunProtocol, "datagram_received"),  # replaced once: the ICE gate
     (RTCDtlsTransport, "_recv_next"),  # wrapped per transport: one bad datagram, not the loop
@@ -46,6 +47,8 @@ INSTANCE_ATTRIBUTES: list[tuple[type[Any], str]] = [
     (RTCDtlsTransport, "_rx_srtp"),  # wrapped per transport: SRTP that fails is counted
 ]
 SENDER_COUNTERS = ("ntp_timestamp", "rtp_timestamp", "packet_count", "octet_count")
+# What aiortc's RR loop reads of each stream's statistics (reports.Upstream provides them).
+REPORTED = ("fraction_lost", "packets_lost", "max_seq", "jitter")
 
 
 def check() -> None:
@@ -61,8 +64,8 @@ def check() -> None:
         if name not in cls.__init__.__code__.co_names
     ]
     probe = RTCRtpTransceiver.__init__.__code__.co_names
-    if "_codecs" not in probe or "_offerDirection" not in probe:
-        missing.append("RTCRtpTransceiver._codecs/_offerDirection")
+    if any(name not in probe for name in ("_codecs", "_offerDirection", "_headerExtensions")):
+        missing.append("RTCRtpTransceiver._codecs/_offerDirection/_headerExtensions")
     sender_names = RTCRtpSender.__init__.__code__.co_names
     missing += [
         f"RTCRtpSender.__{name}"
@@ -72,8 +75,12 @@ def check() -> None:
     receiver_names = RTCRtpReceiver.__init__.__code__.co_names
     missing += [
         f"RTCRtpReceiver.__{name}"
-        for name in ("remote_bitrate_estimator", "rtcp_ssrc")
+        for name in ("remote_bitrate_estimator", "rtcp_ssrc", "remote_streams")
         if f"_RTCRtpReceiver__{name}" not in receiver_names
+    ]
+    reads = RTCRtpReceiver._run_rtcp.__code__.co_names
+    missing += [
+        f"RTCRtpReceiver._run_rtcp reading {name}" for name in REPORTED if name not in reads
     ]
     if missing:
         raise RuntimeError("aiortc internals missing: " + ", ".join(missing))
@@ -92,6 +99,13 @@ def drop_bitrate_estimator(receiver: RTCRtpReceiver) -> None:
     """Packets never reach aiortc's receive path here, so its bitrate estimator would only
     hold some 1,000 idle objects per video receiver for the garbage collector to walk."""
     receiver._RTCRtpReceiver__remote_bitrate_estimator = None  # type: ignore[attr-defined]
+
+
+def report_upstream(receiver: RTCRtpReceiver, streams: Mapping[int, Any]) -> None:
+    """Make the receiver's RRs to the publisher report ``streams`` (SSRC -> statistics,
+    reports.Upstream): its own statistics stay empty, since packets never reach its receive
+    path, and an RR with no report block is never sent."""
+    receiver._RTCRtpReceiver__remote_streams = streams  # type: ignore[attr-defined]
 
 
 async def send_remb(receiver: RTCRtpReceiver, media_ssrc: int, bitrate: int) -> None:

@@ -31,7 +31,10 @@ from aiortc.sdp import MediaDescription, SessionDescription, candidate_from_sdp
 
 from classroom.errors import N_, InvalidInput
 from signaling import protocol
+from signaling.media.budget import Budget
+from signaling.media.downlink import Downlink
 from signaling.media.forwarding import (
+    ABS_SEND_TIME,
     Kind,
     Slot,
     Source,
@@ -39,7 +42,7 @@ from signaling.media.forwarding import (
     slot_rtcp_handler,
 )
 from signaling.media.guard import Gate, protect
-from signaling.media.hooks import drop_bitrate_estimator
+from signaling.media.hooks import drop_bitrate_estimator, report_upstream
 from signaling.media.quality import Block, Estimate
 from signaling.media.trickle import Trickled
 
@@ -87,8 +90,11 @@ class Peer:
     ufrag: str | None = None  # the offer's a=ice-ufrag, named by its trickled candidates
     assignment: dict[int, int] = field(default_factory=dict)  # slot index -> publisher
     layout: protocol.Layout | None = None  # the layout this subscriber was last told
+    screen: int | None = None  # whose screen is shared in the class (maybe their own)
     quality: Estimate = field(default_factory=Estimate)  # from their reports on the slots
     measured: Callable[[protocol.Quality], None] = lambda quality: None
+    downlink: Downlink = field(default_factory=Downlink)  # what their link carries
+    budget: Budget = field(default_factory=Budget)  # which videos they get (budget.py)
 
     def sent(self, ssrc: int, ntp: int) -> None:
         self.quality.sent(ssrc, ntp, time.monotonic())
@@ -113,6 +119,20 @@ class Peer:
     def all_slots(self) -> list[Slot]:
         extra = [self.screen_slot] if self.screen_slot else []
         return self.audio_slots + self.video_slots + extra
+
+    def measure(self, now: float) -> None:
+        """Update what their link carries from what the slots sent and what they report;
+        their round trip paces the NACKs the server sends for their own streams."""
+        slots = self.all_slots()
+        audio = sum(slot.octets for slot in self.audio_slots)
+        video = sum(slot.octets for slot in slots) - audio
+        self.downlink.measured(now, audio, video, self.quality.loss)
+        self.downlink.planned_bps = sum(
+            s.source.bitrate for s in slots if s.source and s.source.forwarding and not s.paused
+        )
+        for source in self.sources.values():
+            source.rtt = self.quality.rtt
+            source.measure(now)
 
 
 def configuration(stun_urls: Sequence[str]) -> RTCConfiguration:
@@ -277,6 +297,7 @@ async def negotiate(
         peer.sources[up_kind] = source
         receiver = transceiver.receiver
         receiver._handle_rtp_packet = one_stream(source.on_rtp, peer.gate)  # type: ignore[method-assign,assignment]
+        report_upstream(receiver, source.upstream)
     down = transceivers[3:]
     for index, transceiver in enumerate(down):
         kind: Kind = "audio" if index < slots else ("video" if index < 2 * slots else "screen")
@@ -288,7 +309,12 @@ async def negotiate(
         sender.replaceTrack(IdleTrack("audio" if kind == "audio" else "video"))
         number = index % slots if kind != "screen" else 0
         label = f"{peer.gate.label}, {kind} slot {number}"
-        slot = Slot(sender, kind, sender._ssrc, payload_type, clock_rate, label=label)
+        slot = Slot(
+            sender, kind, sender._ssrc, payload_type, clock_rate, label, downlink=peer.downlink
+        )
+        if kind != "audio":
+            extensions = transceiver._headerExtensions
+            slot.send_time_id = next((e.id for e in extensions if e.uri == ABS_SEND_TIME), 0)
         sender._send_rtcp = slot_report_sender(slot, sender._send_rtcp, peer.sent)  # type: ignore[method-assign,assignment]
         sender._handle_rtcp_packet = slot_rtcp_handler(  # type: ignore[method-assign,assignment]
             slot, sender._handle_rtcp_packet, peer.heard

@@ -105,6 +105,16 @@ class Estimate:
             fraction = min(max(block.fraction_lost, 0), 255) / 256
             self._loss = _smooth(self._loss, fraction)
 
+    @property
+    def rtt(self) -> float | None:
+        """The smoothed round trip in seconds; None until measured."""
+        return self._rtt
+
+    @property
+    def loss(self) -> float | None:
+        """The smoothed share of packets that stayed lost; None until reported."""
+        return self._loss
+
     def quality(self) -> Quality | None:
         """The estimate now; None until a report said something."""
         if self._loss is None and self._rtt is None:

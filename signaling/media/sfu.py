@@ -2,8 +2,14 @@
 
 The room decides; the SFU applies, in three separate steps that the namespace calls when a
 room change says so: ``gate`` (whose media is forwarded), ``plan`` (the bitrate each
-publisher is told to send) and ``assign`` (which slot of each subscriber shows whom, returning
-only the layouts that changed, so only those people are told).
+publisher is told to send) and ``assign`` (which slot of each subscriber shows whom, and
+which of those videos each subscriber's downlink budget lets through, returning only the
+layouts that changed, so only those people are told).
+
+About twice a second the SFU measures what each subscriber's link carries (downlink.py) and
+asks the namespace to ``rebudget`` each class: ``budget`` decides again, within each
+subscriber's estimate, which videos they get (budget.py), and returns the layouts that
+changed.
 """
 
 from __future__ import annotations
@@ -18,9 +24,11 @@ from typing import Any, Protocol
 from aiortc import RTCPeerConnection
 
 from classroom.errors import N_, InvalidInput
+from classroom.live import LiveRole
 from signaling import protocol
 from signaling.media import hooks
-from signaling.media.forwarding import Kind, Source
+from signaling.media.budget import LAST_N, Video, wanted
+from signaling.media.forwarding import Kind, Slot, Source
 from signaling.media.guard import Gate, Tally
 from signaling.media.layout import assign_slots
 from signaling.media.peer import (
@@ -31,12 +39,14 @@ from signaling.media.peer import (
     parse_candidate,
     watch,
 )
+from signaling.media.repair import KEYFRAME_EVERY_S, KeyframeRequests
 from signaling.media.trickle import Trickled, Waiting
 from signaling.room import Plans, Room
 
 log = logging.getLogger(__name__)
 LOUD_DBOV = 50  # RFC 6464 level: 0 is loudest, 127 silence; louder than -50 dBov is speech
 QUIET_AFTER_S = 0.8
+TICK_S = QUIET_AFTER_S / 2  # speaking, downlinks and budgets are looked at this often
 TOO_EARLY = N_("Too many ICE candidates came before their media offer.")
 
 
@@ -59,6 +69,11 @@ class MediaListener(Protocol):
         (signaling/media/quality.py)."""
         ...
 
+    def rebudget(self, lesson_id: int) -> None:
+        """Time to decide again what each subscriber of this class receives within their
+        downlink: call ``Sfu.budget`` and tell those whose layout changed."""
+        ...
+
 
 class _Nobody:
     def speaking(self, lesson_id: int, user_id: int, speaking: bool) -> bool:
@@ -70,16 +85,30 @@ class _Nobody:
     def quality(self, lesson_id: int, user_id: int, quality: protocol.Quality) -> None:
         return None
 
+    def rebudget(self, lesson_id: int) -> None:
+        return None
+
 
 class Sfu:
     """Every peer connection of this process, and the forwarding between them."""
 
-    def __init__(self, stun_urls: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        stun_urls: Sequence[str] = (),
+        *,
+        last_n: int = LAST_N,
+        keyframe_every_s: float = KEYFRAME_EVERY_S,
+    ) -> None:
         """``stun_urls`` let the server learn its public address behind a 1:1 NAT (a cloud
         machine). The server never uses TURN: it must be reachable itself, and a relay
-        allocated per peer connection would only delay every answer."""
+        allocated per peer connection would only delay every answer. ``last_n``: how many
+        recent speakers' videos a subscriber gets besides the main one (budget.py);
+        ``keyframe_every_s``: how often a publisher may be asked for a keyframe at most
+        (repair.py)."""
         hooks.check()
         self._stun_urls = tuple(stun_urls)
+        self._last_n = last_n
+        self._keyframe_every_s = keyframe_every_s
         self._listener: MediaListener = _Nobody()
         self._peers: dict[tuple[int, int], Peer] = {}
         self._voice: dict[tuple[int, int], float] = {}  # last loud packet
@@ -94,7 +123,7 @@ class Sfu:
     # -- life cycle ---------------------------------------------------------------------
 
     def start(self) -> None:
-        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_quiet())
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
 
     async def close(self) -> None:
         if self._sweeper is not None:
@@ -242,7 +271,6 @@ class Sfu:
             ),
             None,
         )
-        changed: dict[int, protocol.Layout] = {}
         for uid, peer in peers.items():
             peer.assignment = assign_slots(peer.assignment, publishers, uid, len(peer.video_slots))
             for index, (audio, video) in enumerate(
@@ -255,9 +283,42 @@ class Sfu:
             shown = screen if screen is not None and screen.publisher_id != uid else None
             if peer.screen_slot is not None:
                 peer.screen_slot.attach(shown)
+            peer.screen = screen.publisher_id if screen else None
+        return self._decide(room, peers)
+
+    def budget(self, room: Room) -> dict[int, protocol.Layout]:
+        """Decide again which videos each subscriber gets within their downlink (the
+        slots stay as they are). Returns the layouts that changed."""
+        return self._decide(room, self._room_peers(room))
+
+    def _decide(self, room: Room, peers: dict[int, Peer]) -> dict[int, protocol.Layout]:
+        now = time.monotonic()
+        tutor = next((p.user_id for p in room.publishers() if p.role == LiveRole.TUTOR), None)
+        main = room.spotlight if room.spotlight is not None else tutor
+        changed: dict[int, protocol.Layout] = {}
+        for uid, peer in peers.items():
+            slots = [s for s in peer.video_slots + [peer.screen_slot] if s is not None]
+            videos = [_video(s) for s in slots if s.source is not None and s.source.forwarding]
+            person = room.participants.get(uid)
+            want = wanted(
+                videos,
+                main=main,
+                tutor=tutor,
+                speakers=room.speakers,
+                last_n=self._last_n,
+                audio_only=person is not None and not person.receive_video,
+            )
+            downlink = peer.downlink
+            shown = peer.budget.decide(
+                want, downlink.estimate(now), downlink.audio_bps, now, downlink.hint(now)
+            )
+            for slot in slots:
+                slot.pause(slot.source is not None and _video(slot).key not in shown)
             layout = protocol.Layout(
                 slots={str(i): p for i, p in peer.assignment.items()},
-                screen=screen.publisher_id if screen else None,
+                screen=peer.screen,
+                paused=sorted(v.publisher for v in videos if not v.screen and v.key not in shown),
+                screen_paused=any(v.screen and v.key not in shown for v in videos),
             )
             if layout != peer.layout:
                 peer.layout = changed[uid] = layout
@@ -290,18 +351,24 @@ class Sfu:
             if peer is not None:
                 await hooks.send_remb(_receiver(peer, kind), ssrc, bitrate)
 
+        keyframes = KeyframeRequests(self._keyframe_every_s)
         if kind == "audio":
-            return Source(user_id, kind, keyframe, retransmit, on_level=level)
-        return Source(user_id, kind, keyframe, retransmit, send_remb=remb)
+            return Source(user_id, kind, keyframe, retransmit, on_level=level, keyframes=keyframes)
+        return Source(user_id, kind, keyframe, retransmit, send_remb=remb, keyframes=keyframes)
 
-    async def _sweep_quiet(self) -> None:
+    async def _sweep(self) -> None:
+        """Who stopped speaking; what each link carries; then each class's budgets."""
         while True:
-            await asyncio.sleep(QUIET_AFTER_S / 2)
+            await asyncio.sleep(TICK_S)
             now = time.monotonic()
             for key, last in list(self._voice.items()):
                 if now - last > QUIET_AFTER_S:
                     del self._voice[key]
                     self._listener.speaking(key[0], key[1], False)
+            for peer in self._peers.values():
+                peer.measure(now)
+            for lesson_id in {lesson_id for lesson_id, _ in self._peers}:
+                self._listener.rebudget(lesson_id)
 
     def stats(self) -> dict[str, int]:
         sources = [s for p in self._peers.values() for s in p.sources.values()]
@@ -326,8 +393,20 @@ def _gate(source: Source, on: bool) -> None:
     if on and not source.forwarding and source.kind != "audio":
         for slot in source.slots:
             slot.waiting_keyframe = True
-        source.want_keyframe(force=True)
+        source.want_keyframe()
     source.forwarding = on
+
+
+def _video(slot: Slot) -> Video:
+    """What the slot's video costs: its measured bitrate, at most its plan's (a keyframe,
+    asked for whenever a video resumes, must not make it look dearer for a moment and
+    pause it again); its plan's while not measured, so that a stream that just started is
+    not taken for free."""
+    source = slot.source
+    assert source is not None
+    plan = source.max_bitrate or 300_000
+    bitrate = min(int(source.bitrate), plan) if source.bitrate else plan
+    return Video(source.publisher_id, bitrate, screen=slot.kind == "screen")
 
 
 def _receiver(peer: Peer, kind: Kind) -> Any:

@@ -113,6 +113,17 @@ STRINGS = {
     "unstable_mine": N_("Your connection is unstable."),
     # To the tutor, when a student's connection turns poor. {name}: the student.
     "unstable_theirs": N_("{name}'s connection is unstable."),
+    # Receiving no video (docs/protocol.md, "Downlink budget"): the button, and back.
+    "audio_only": N_("Audio only"),
+    "show_video": N_("Show video"),
+    "offer_audio_only": N_(
+        "Your connection is poor. Switch to audio only so that you keep hearing the class?"
+    ),
+    "keep_video": N_("Keep video"),
+    # Over a person's tile, when the server does not send their video to you now: your
+    # connection cannot carry it, or you chose audio only.
+    "video_paused": N_("Video paused"),
+    "screen_paused": N_("Shared screen paused"),
 }
 
 

@@ -13,6 +13,7 @@ import { tutorNotice } from "./tutor.js";
 import { browserView, ownQuality } from "./connection.js";
 import { SHOW_MS, UnstableNotices } from "./unstable.js";
 import { BARS, qualityText } from "./quality.js";
+import { AudioOnlyOffer } from "./audio_only.js";
 
 const handBadge = (userId) => badge(state.hands, userId, config.language, T);
 const renderTiles = () => showTiles(state, config);
@@ -30,6 +31,11 @@ const state = {
   hands: [],
   slots: {},
   screen: null,
+  paused: new Set(), // people whose video the server does not send me now (media:slots)
+  screenPaused: false,
+  audioOnly: false, // my choice: receive no video (media:receive)
+  offer: new AudioOnlyOffer(), // offered by itself when my connection stays poor
+  offering: false,
   chat: new ChatOrder(),
   plan: null,
   mic: true,
@@ -184,6 +190,10 @@ function enter() {
       else if (isTutor() && p.role === "student" && state.notices.theirs(user_id, grade, Date.now()))
         netNotice(T.unstable_theirs.replace("{name}", p.name));
     }
+    if (user_id === config.user_id) {
+      const wait = state.offer.graded(grade, performance.now());
+      if (wait !== null) setTimeout(offerAudioOnly, wait + 50);
+    }
   });
   socket.on("hands", ({ hands }) => {
     state.hands = hands;
@@ -210,9 +220,11 @@ function enter() {
     socket.disconnect();
   });
   socket.on("chat:message", addChat);
-  socket.on("media:slots", ({ slots, screen }) => {
+  socket.on("media:slots", ({ slots, screen, paused, screen_paused }) => {
     state.slots = slots;
     state.screen = screen;
+    state.paused = new Set(paused);
+    state.screenPaused = screen_paused;
     renderTiles();
   });
   socket.on("media:plan", (plan) => {
@@ -373,8 +385,42 @@ async function startMedia({ ice_servers, ice_transport_policy, slots }) {
   state.cam = state.cam && !state.me.cam_blocked && !observer;
   syncLocalTracks();
   if (!observer) await call("media:state", { mic: state.mic, cam: state.cam, screen: !!state.sharing });
+  // The choice holds for a connection: a new one starts with video.
+  if (state.audioOnly) await call("media:receive", { video: false });
   applyPlan();
   renderTiles();
+}
+
+async function setAudioOnly(on) {
+  const ack = await call("media:receive", { video: !on });
+  if (ack.error) return;
+  state.audioOnly = on;
+  state.offer.answered(performance.now());
+  state.offering = false;
+  renderOffer();
+  renderControls();
+}
+
+function offerAudioOnly() {
+  if (state.offering || !state.offer.due(performance.now(), state.audioOnly)) return;
+  state.offering = true;
+  renderOffer();
+}
+
+function renderOffer() {
+  const node = $("#offer");
+  node.hidden = !state.offering;
+  if (!state.offering) return node.replaceChildren();
+  const no = () => {
+    state.offer.answered(performance.now());
+    state.offering = false;
+    renderOffer();
+  };
+  node.replaceChildren(
+    el("span", {}, T.offer_audio_only),
+    button(T.audio_only, () => setAudioOnly(true), { id: "offer-audio-only" }),
+    button(T.keep_video, no, { class: "secondary" }),
+  );
 }
 
 async function sendCandidate(media, candidate) {
@@ -563,6 +609,13 @@ function renderControls() {
       button(T.end, () => confirm(T.end_confirm) && call("control:end"), { class: "danger", id: "end" }),
     );
   }
+  buttons.push(
+    button(state.audioOnly ? T.show_video : T.audio_only, () => setAudioOnly(!state.audioOnly), {
+      class: "secondary",
+      id: "audio-only",
+      "aria-pressed": String(state.audioOnly),
+    }),
+  );
   buttons.push(
     el("a", { class: "button secondary", href: `/classes/${config.lesson_id}`, id: "leave" }, T.leave),
   );

@@ -1,6 +1,9 @@
 // The stage: everyone's video as tiles, laid out for the person looking (layout.js), the
 // shared screen, and the sound of each slot. Tiles are kept across renders so that no video
-// restarts when people come, go or change places.
+// restarts when people come, go or change places. A video the server does not send this
+// person now (their downlink budget or their choice of audio only, media:slots `paused`)
+// shows its last picture, dimmed, with the person's name and "Video paused": never a frozen
+// or black tile that looks broken.
 import { $, el, handBadge } from "./dom.js";
 import { galleryGrid, stageLayout } from "./layout.js";
 import { micOffIcon, signalIcon } from "./icons.js";
@@ -13,7 +16,8 @@ function tile(userId, track, state) {
   let figure = tiles.get(userId);
   if (!figure) {
     const video = el("video", { autoplay: true, playsinline: true, muted: true, "data-user": userId });
-    figure = el("figure", { class: "tile", "data-user": userId }, video, el("figcaption"));
+    const note = el("p", { class: "paused-note", hidden: true });
+    figure = el("figure", { class: "tile", "data-user": userId }, video, note, el("figcaption"));
     tiles.set(userId, figure);
   }
   const video = figure.querySelector("video");
@@ -68,6 +72,7 @@ export function renderTiles(state, config) {
     if (!person) continue;
     const figure = tile(userId, state.media.videoTrack(Number(index)), state);
     caption(figure, person, person.name, state, config);
+    showPaused(figure, person.cam && state.paused.has(userId), T.video_paused);
     figures.set(userId, figure);
   }
   if (!observer) {
@@ -98,6 +103,10 @@ export function renderTiles(state, config) {
   stage.dataset.layout = layout.mode;
   const screen = screenVideo; // out of the page while nobody shares
   screen.hidden = !screenOn;
+  screen.classList.toggle("paused", screenOn && state.screenPaused);
+  const screenNote = $("#screen-note");
+  screenNote.textContent = T.screen_paused;
+  screenNote.hidden = !(screenOn && state.screenPaused);
   if (screenOn && screen.srcObject?.getVideoTracks()[0] !== state.media.screenTrack())
     screen.srcObject = new MediaStream([state.media.screenTrack()]);
   const main = stage.querySelector(".stage-main");
@@ -119,6 +128,13 @@ export function renderTiles(state, config) {
     const track = state.media.audioTrack(Number(index));
     if (audio.srcObject?.getAudioTracks()[0] !== track) audio.srcObject = new MediaStream([track]);
   }
+}
+
+function showPaused(figure, paused, text) {
+  figure.classList.toggle("paused", paused);
+  const note = figure.querySelector(".paused-note");
+  note.textContent = text;
+  note.hidden = !paused;
 }
 
 function sameChildren(parent, nodes) {
