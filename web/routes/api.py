@@ -279,23 +279,11 @@ async def get_suggestions(request: web.Request) -> web.StreamResponse:
 # -- attendance ----------------------------------------------------------------------------
 
 
-def _line(line: attendance.Line) -> out.AttendanceLineOut:
-    return out.AttendanceLineOut(
-        user_id=line.user_id,
-        name=line.name,
-        role=line.role,
-        status=line.status,
-        minutes_present=line.minutes_present,
-        minutes_late=line.minutes_late,
-        corrected=line.corrected,
-    )
-
-
 async def get_attendance(request: web.Request) -> web.StreamResponse:
     user = current_user(request, COORDINATOR, TUTOR)
     async with request.app[DB].begin() as db:
         lines = await attendance.of_class(db, user, int_param(request, "lesson_id"))
-    return reply([_line(line) for line in lines])
+    return reply([out.AttendanceLineOut.model_validate(line) for line in lines])
 
 
 async def put_attendance(request: web.Request) -> web.StreamResponse:
@@ -311,7 +299,7 @@ async def put_attendance(request: web.Request) -> web.StreamResponse:
             data.note,
             request.app[CLOCK](),
         )
-    return reply(_line(line))
+    return reply(out.AttendanceLineOut.model_validate(line))
 
 
 async def get_no_shows(request: web.Request) -> web.StreamResponse:
