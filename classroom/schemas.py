@@ -342,6 +342,42 @@ class AttendanceFix(Input):
     note: Annotated[str, StringConstraints(max_length=500), OneLine] = ""
 
 
+def _no_level(value: object) -> object:
+    return None if value == "" else value
+
+
+Comment = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), MultiLine
+]
+
+
+class ReportStudentIn(Input):
+    """The tutor's feedback to one student who attended: a CEFR estimate (optional; "" or
+    null for none) and a short comment."""
+
+    student_id: Id
+    level: Annotated[Level | None, BeforeValidator(_no_level)] = None
+    comment: Comment
+
+
+class ReportIn(Input):
+    """The tutor's report on a class: a summary, and an entry per student who attended."""
+
+    summary: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), MultiLine
+    ]
+    students: Annotated[list[ReportStudentIn], Field(max_length=12)] = []
+
+
+class RatingIn(Input):
+    """A student's rating of a class they attended: 1 to 5, and a comment (optional)."""
+
+    stars: Annotated[int, Field(ge=1, le=5)]
+    comment: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=1000), MultiLine
+    ] = ""
+
+
 class NoShowQuery(Input):
     """No-show rates of the classes that started from ``since`` up to ``until`` (dates in the
     coordinator's time zone; default: the last 30 days)."""

@@ -108,6 +108,9 @@ MESSAGE_TEXTS = {
     "tutor_nudge": N_("“{topic}” starts {when} and your students will be waiting: please join."),
     "booking_confirmed": N_("You are booked for “{topic}” on {when}."),
     "lesson_reminder": N_("Reminder: “{topic}” starts {when}."),
+    "lesson_recap": N_(
+        "Your recap of “{topic}” on {when} is ready: your tutor's feedback and your notes."
+    ),
 }
 
 DONE_TEXTS = {
