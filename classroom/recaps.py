@@ -55,10 +55,9 @@ async def recap(
     lesson_id: int,
     student_id: int,
     now: datetime,
-    speaking: Speaking | None = None,
 ) -> Recap:
     """``student_id``'s recap of a class that is over, for the student, its tutor or a
-    coordinator; ``speaking``: their speaking time, when it was measured."""
+    coordinator."""
     lesson = await db.get(Lesson, lesson_id)
     allowed = lesson is not None and (
         actor.id == student_id or actor.role == Role.COORDINATOR or lesson.tutor_id == actor.id
@@ -81,10 +80,15 @@ async def recap(
         mine=[n for n in notes if n.student_id == student_id],
         shared=[n for n in notes if n.student_id is None],
         feedback=await _feedback(db, lesson_id, student_id),
-        speaking=speaking,
+        speaking=await speaking_of(db, lesson_id, student_id),
         rating=await ratings.of_student(db, lesson_id, student_id),
         may_rate=actor.id == student_id and await ratings.may_rate(db, actor, lesson, now),
     )
+
+
+async def speaking_of(db: AsyncSession, lesson_id: int, student_id: int) -> Speaking | None:
+    """The student's speaking time in the class, when it was measured (None: not shown)."""
+    return None  # MERGE(speaking): from classroom.speaking.for_lesson(db, lesson_id)
 
 
 async def _feedback(db: AsyncSession, lesson_id: int, student_id: int) -> Feedback | None:
