@@ -62,8 +62,15 @@ async def test_a_students_notes_reach_them_and_the_tutor_only(school: School) ->
     assert _ids(await tutor.call("hello", {"after": 0})) == [note["id"], shared["id"]]
     assert _ids(await observer.call("hello", {"after": 0})) == [note["id"], shared["id"]]
     await ana.close()
+    # Noted while Ana is away: it waits for her next hello.
+    while_away = (
+        await tutor.call("note:add", {"kind": "word", "student_id": ana.user.id, "text": "errand"})
+    )["note"]
     ana = await join(school, *setup.students[0], lesson_id)
-    assert _ids(await ana.call("hello", {"after": 0})) == [note["id"], shared["id"]]
+    hello = await ana.call("hello", {"after": 0})
+    assert _ids(hello) == [note["id"], shared["id"], while_away["id"]]
+    assert (await tutor.call("note:delete", {"id": while_away["id"]}))["ok"]
+    await ana.events.wait("note:deleted", lambda n: n["id"] == while_away["id"])
 
     # Editing and deleting reach the same people.
     edited = await tutor.call(
@@ -72,7 +79,7 @@ async def test_a_students_notes_reach_them_and_the_tutor_only(school: School) ->
     assert edited["note"]["text"] == "I goes home", edited
     assert (await ana.events.wait("note:edited"))["text"] == "I goes home"
     assert (await tutor.call("note:delete", {"id": note["id"]}))["ok"]
-    assert await ana.events.wait("note:deleted") == {"id": note["id"]}
+    await ana.events.wait("note:deleted", lambda n: n == {"id": note["id"]})
     assert (await tutor.call("note:delete", {"id": shared["id"]}))["ok"]
     await ben.events.wait("note:deleted", lambda n: n["id"] == shared["id"])
     assert "note:edited" not in ben.events.seen
