@@ -69,6 +69,11 @@ KINDS: list[tuple[Role | None, str, str, Any]] = [
                                       "turn": "none", "loss": 2, "receipts": ["forged"]}),
     (S, "POST", "/api/v1/check/offer", {"type": "offer", "sdp": "v=0\r\n" * 3}),
     (S, "POST", "/api/v1/check/offer", {"type": "offer", "sdp": "v=0 not sdp at all"}),
+    (T, "PUT", "/api/v1/classes/1/report",
+     {"summary": "", "students": [{"student_id": 1, "level": "Z9", "comment": ""}, "x"]}),
+    (T, "PUT", "/api/v1/classes/1/report", {"summary": "x" * 2001, "students": "all"}),
+    (S, "POST", "/api/v1/classes/1/rating", {"stars": 9, "comment": "x" * 1001}),
+    (S, "POST", "/api/v1/classes/1/rating", {"comment": "no stars"}),
 ]  # fmt: skip
 
 

@@ -27,6 +27,7 @@ from web.routes import (
     lessons,
     openapi,
     planning,
+    recap,
     recovery,
     reports,
     school,
@@ -67,6 +68,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> we
         planning,
         school,
         reports,
+        recap,
         calendar,
         api,
         openapi,
@@ -126,6 +128,7 @@ def _setup_templates(app: web.Application) -> None:
         format_day=i18n.format_day,
         short_day=i18n.short_day,
         last_day=i18n.last_day,
+        ago=i18n.ago,
     )
     env.globals["message_text"] = i18n.message_text
     env.globals["message_class"] = i18n.message_class

@@ -43,6 +43,14 @@ from web.routes.check import (
     post_check_ice_servers,
     post_check_offer,
 )
+from web.routes.recap import (
+    get_missing_reports,
+    get_my_recap,
+    get_recap,
+    get_report,
+    post_rating,
+    put_report,
+)
 from web.routes.teaching import chosen_week
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -567,6 +575,26 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/api/v1/attendance/no-shows", get_no_shows,
              "No-show rates by student and by class (?since=date&until=date)",
              (COORDINATOR,), query=schemas.NoShowQuery, response=out.NoShows),
+    Endpoint("GET", CLASS + "/report", get_report,
+             "The tutor's report of a class that is over: as filed, or pre-filled from the "
+             "live notes (filed_at null)", (COORDINATOR, TUTOR), response=out.ReportOut),
+    Endpoint("PUT", CLASS + "/report", put_report,
+             "File (or correct) the report: a summary, and a CEFR level (optional) and a "
+             "comment for each student who attended; the class is then complete and the "
+             "students get their recap", (TUTOR,), body=schemas.ReportIn,
+             response=out.ReportOut),
+    Endpoint("GET", "/api/v1/reports/missing", get_missing_reports,
+             "Classes over whose report is not filed, longest overdue first (a tutor: their "
+             "own)", (COORDINATOR, TUTOR), response=list[out.MissingReportOut]),
+    Endpoint("GET", CLASS + "/recap", get_my_recap,
+             "The student's own recap of a class that is over", (STUDENT,),
+             response=out.RecapOut),
+    Endpoint("GET", CLASS + r"/recap/{user_id:\d+}", get_recap,
+             "A student's recap: for the student, the class's tutor and coordinators",
+             EVERYONE, response=out.RecapOut),
+    Endpoint("POST", CLASS + "/rating", post_rating,
+             "Rate a class one attended, once: 1 to 5 and a comment", (STUDENT,),
+             body=schemas.RatingIn, response=out.RatingOut, status=201),
     Endpoint("GET", "/api/v1/teaching", get_teaching, "The tutor's teaching week (?week=date)",
              (TUTOR,), response=out.Week),
     Endpoint("GET", "/api/v1/planning", get_planning,

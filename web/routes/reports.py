@@ -1,4 +1,5 @@
-"""Coordinators' reports: attendance and no-shows over a period they choose."""
+"""Coordinators' reports: attendance and no-shows over a period they choose, and the class
+reports that tutors have not filed yet."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from classroom.errors import InvalidInput
 from classroom.models import Role
 from web import i18n
 from web.forms import query_data
+from web.keys import CLOCK
 from web.middlewares import current_user
 from web.pages import render
 from web.routes.api import no_shows
+from web.routes.recap import missing_reports
 
 
 def setup(app: web.Application) -> None:
@@ -28,5 +31,11 @@ async def attendance_report(request: web.Request) -> web.StreamResponse:
     except InvalidInput as exc:
         query, errors = schemas.NoShowQuery(), i18n.field_errors(exc.fields)
     found = await no_shows(request, user, query)
-    context = {"found": found, "form": raw, "errors": errors}
+    context = {
+        "found": found,
+        "form": raw,
+        "errors": errors,
+        "missing": await missing_reports(request, user),
+        "now": request.app[CLOCK](),
+    }
     return render("attendance_report.html", request, context, status=422 if errors else 200)
