@@ -111,6 +111,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 import encoded_media
 import live_school
 import profile_summary
+from janus_server import JanusConfig, start_janus
+from janus_workloads import janus_run
 from loopback import restrict_ice_to_loopback
 from packet_replay import Recording
 from server_process import ServerProcess, free_port
@@ -142,6 +144,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fanout", type=numbers, default=[1, 2, 4, 8, 16, 32, 64])
     parser.add_argument("--classes", type=numbers, default=[5, 8, 12])
     parser.add_argument("--relay", type=numbers, default=[1, 2, 4])
+    parser.add_argument(
+        "--janus",
+        default="el1",
+        help="Janus baselines for the fanout and class runs: el1 (event_loops = 1), elN, "
+        "default (Janus's own threading), comma-separated; empty: none",
+    )
     parser.add_argument(
         "--links", type=numbers, default=[0, 1500, 500], help="budget: REMB kbit/s, 0: none"
     )
@@ -178,6 +186,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if kinds - {"fanout", "class", "relay", "budget"}:
         parser.error(f"unknown workloads: {', '.join(sorted(kinds))}")
     args.kinds = kinds
+    try:
+        args.janus = [JanusConfig(j.strip()) for j in args.janus.split(",") if j.strip()]
+    except ValueError as exc:
+        parser.error(str(exc))
     if max(args.classes, default=0) > STUDENTS:
         parser.error(f"a class holds at most {STUDENTS} students")
     if args.keyframe_interval is None:
@@ -192,6 +204,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def workloads(args: argparse.Namespace) -> list[Workload]:
     planned = [Workload("fanout", n) for n in args.fanout if "fanout" in args.kinds]
     planned += [Workload("class", n) for n in args.classes if "class" in args.kinds]
+    planned += [
+        Workload(w.kind, w.size, server=janus.server)
+        for janus in args.janus
+        for w in planned
+        if w.server == "kelas"
+    ]
     if "budget" in args.kinds:
         planned += [Workload("budget", STUDENTS, link=1000 * k) for k in args.links]
     return planned + [Workload("relay", n) for n in args.relay if "relay" in args.kinds]
@@ -285,7 +303,7 @@ async def run_all(
         streams = encoded_media.prepare(folder, MEDIA_SECONDS, args.keyframe_interval)
         media = Media(streams, {n: Recording.load(s.path, s.seconds) for n, s in streams.items()})
     phases["encode the media once"] = time.perf_counter() - started
-    kelas_runs = [w for w in planned if w.kind != "relay"]
+    kelas_runs = [w for w in planned if w.target == "kelas"]
     if kelas_runs:
         started = time.perf_counter()
         observers = max((w.size for w in kelas_runs if w.kind == "fanout"), default=0)
@@ -309,6 +327,10 @@ async def run_all(
         finally:
             server.stop()
             failures += log_problems(server)
+    for janus in args.janus:
+        runs = [w for w in planned if w.target == janus.server]
+        if runs:
+            await janus_runs(janus, runs, folder, media, options, results, failures, phases)
     for workload in (w for w in planned if w.kind == "relay"):
         relay, base_url = await start_relay(folder, workload.size)
         try:
@@ -317,6 +339,40 @@ async def run_all(
         finally:
             relay.stop()
     return results, failures, phases, streams
+
+
+async def janus_runs(
+    janus: JanusConfig,
+    runs: list[Workload],
+    folder: Path,
+    media: Media,
+    options: Options,
+    results: list[Result],
+    failures: list[str],
+    phases: dict[str, float],
+) -> None:
+    """The Kelas runs again, each with the same bots in a room of one Janus process."""
+    try:
+        server, base_url = await start_janus(folder, janus)
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        failures.append(f"{janus.server}: not started: {exc}")
+        print(f"- {janus.server}: not started: {exc}", flush=True)
+        return
+    try:
+        for room, workload in enumerate(runs, start=1000):
+            run = janus_run(workload, base_url, room, media, server, options)
+            await one_run(workload, run, results, failures, phases)
+        phases[f"{janus.server} idle after all runs, CPU %"] = await idle_cpu(server.pid, 3.0)
+    finally:
+        server.stop()
+        failures += [f"{janus.server} {problem}" for problem in janus_problems(server)]
+
+
+def janus_problems(server: ServerProcess) -> list[str]:
+    """Errors Janus logged (its level 3 logs warnings too, which are expected)."""
+    text = server.log.read_text(errors="replace") if server.log.exists() else ""
+    bad = [line for line in text.splitlines() if line.startswith("[ERR]")]
+    return [f"log: {line[:200]}" for line in bad[:10]]
 
 
 async def one_run(
