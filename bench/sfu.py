@@ -118,6 +118,7 @@ from packet_replay import Recording
 from server_process import ServerProcess, free_port
 from sfu_report import (
     budget_table,
+    comparison_table,
     details_table,
     diagnostics_table,
     main_table,
@@ -125,7 +126,16 @@ from sfu_report import (
     relay_table,
     targets_table,
 )
-from sfu_workloads import Media, Options, Result, Workload, idle_cpu, kelas_run, relay_run
+from sfu_workloads import (
+    DELIVERED,
+    Media,
+    Options,
+    Result,
+    Workload,
+    idle_cpu,
+    kelas_run,
+    relay_run,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
@@ -453,6 +463,13 @@ async def main_async(args: argparse.Namespace) -> int:
     print(relay_rows)
     print()
     print(targets_table(results, ratio_at_max, ratio_marginal))
+    print()
+    print(
+        "Kelas against each baseline, case by case (figures only where every subscriber got a "
+        f"keyframe and >= {DELIVERED} % of every publisher's frames; kelas/this: Kelas's "
+        "figure divided by that server's):"
+    )
+    print(comparison_table(results))
     print()
     print("time taken:")
     for phase, seconds in phases.items():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import gc
+import math
 import os
 import subprocess
 import sys
@@ -30,6 +31,7 @@ from server_process import (
     udp_drops,
 )
 
+DELIVERED = 99.9  # % of frames every subscriber must get of every publisher (see Result)
 GRACE_S = 1.0  # after the window, for the last frames' packets still on their way
 KEYFRAME_TIMEOUT_S = 30.0
 CLOSE_TIMEOUT_S = 30.0
@@ -122,6 +124,7 @@ class Result:
     publisher_packets: int = 0
     frames_complete: int = 0
     frames_sent: int = 0
+    frames_worst: float = float("nan")  # % of frames delivered, the worst (subscriber, publisher)
     latencies: list[float] = field(default_factory=list)
     direct: list[float] = field(default_factory=list)
     join_keyframe: list[float] = field(default_factory=list)
@@ -153,6 +156,17 @@ class Result:
     @property
     def frames_pct(self) -> float:
         return 100 * self.frames_complete / self.frames_sent if self.frames_sent else float("nan")
+
+    def note_frames(self, complete: int, sent: int) -> None:
+        """One (subscriber, publisher) pair's frames: keep the worst delivery."""
+        pct = 100 * complete / sent if sent else 0.0
+        self.frames_worst = pct if math.isnan(self.frames_worst) else min(self.frames_worst, pct)
+
+    @property
+    def delivered(self) -> bool:
+        """Every subscriber had a keyframe of every publisher and got at least
+        DELIVERED % of each one's frames: only then are a run's figures comparable."""
+        return self.keyframes_missing == 0 and self.frames_worst >= DELIVERED
 
     def added_ms(self, q: float) -> float:
         """Latency percentile through the server minus the direct path's median."""
@@ -412,6 +426,7 @@ def tally(
         complete, sent = reception.frames_complete(publisher, logs[publisher])
         result.frames_complete += complete
         result.frames_sent += sent
+        result.note_frames(complete, sent)
     for reception in receptions:
         result.packets += reception.packets
         result.latencies += reception.latencies
@@ -466,6 +481,7 @@ async def relay_run(
         result.packets += subscriber.reception.packets
         result.frames_complete += min(subscriber.reception.marker_frames, sent)
         result.frames_sent += sent
+        result.note_frames(min(subscriber.reception.marker_frames, sent), sent)
         if subscriber.reception.connected_at is not None:
             result.join_connected.append(
                 subscriber.reception.connected_at - subscriber.reception.joined_at
