@@ -4,12 +4,14 @@ Run from the repository root (a full default run takes 7-10 minutes):
 
     .venv/bin/python bench/sfu.py [--workloads fanout,class,relay,budget]
         [--fanout 1,2,4,8,16,32,64] [--classes 5,8,12] [--relay 1,2,4] [--links 0,1500,500]
+        [--janus el1[,default]]
         [--seconds 15] [--settle 3]
         [--player replay|mediaplayer] [--keyframe-interval S] [--max-others 15]
         [--profile fanout-64,class-12 --profile-dir DIR --profile-seconds 20] [--keep]
 
-py-spy is only needed for --profile (``.venv/bin/pip install py-spy``). The exit status is 1
-when a run failed (the others still run and are printed).
+py-spy is only needed for --profile (``.venv/bin/pip install py-spy``); the Janus baselines
+need Debian's ``janus`` and ``gcc`` (scripts/setup installs them; ``--janus ""`` skips them).
+The exit status is 1 when a run failed (the others still run and are printed).
 
 What it does:
 
@@ -36,6 +38,12 @@ What it does:
      video, and everyone receives everyone else.
    - ``relay``: the baseline, aiortc's MediaRelay (decode once, encode per subscriber) in its
      own minimal server process (bench/relay_server.py), the same publisher to N subscribers.
+   - Janus, the C baseline (``--janus``, default ``el1``): every ``fanout`` and ``class`` run
+     again on Debian's Janus 1.1.2 with its VideoRoom plugin, one Janus process per
+     configuration: ``el1`` is ``event_loops = 1`` (one thread carries all media), ``default``
+     Janus's own threading (a thread per handle). The same bots and media through the Janus
+     HTTP API, one room per run (bench/janus_server.py, bench/janus_bots.py,
+     bench/janus_workloads.py; docs/benchmarks.md says how Janus is made to use 127.0.0.1).
    - ``budget`` (not in the default run): a full class (the tutor and 12 students) under the
      downlink budget (docs/protocol.md, "Downlink budget"): only the tutor speaks, the
      students' microphones are on and silent (Opus DTX makes them nearly free, so their bots
@@ -75,7 +83,15 @@ Figures, all from the steady-state window:
 - join->keyframe p50 / max: from a subscriber's offer to the first packet of a VP8 keyframe of
   each publisher that was already sending, over every such pair: ICE, DTLS, the server's
   keyframe request and the keyframe's way back. (With --player mediaplayer, which cannot
-  answer a keyframe request, it also includes waiting for the file's next keyframe.)
+  answer a keyframe request, it also includes waiting for the file's next keyframe.) On
+  Janus, from the subscriber's ``join`` request, after which Janus offers.
+- RSS: the server process's resident memory at the end of the window (VmRSS); Kelas's
+  process has served every run before, each Janus process every Janus run before.
+- worst frames %: the delivery of the worst (subscriber, publisher) pair.
+- kelas/this: Kelas's figure of a case divided by a baseline's. The last table shows a
+  run's figures only where every subscriber had a keyframe of every publisher and got at
+  least 99.9 % of each one's frames; otherwise "short". (MediaRelay skips frames by design
+  when its encoders fall behind, so it is often short.)
 - CPU/sub: server CPU % / subscribers, and the marginal cost of one more subscriber (slope of
   CPU % over N), for the relay and for Kelas at the same N; their ratio is how many times
   less CPU Kelas needs per subscriber.
