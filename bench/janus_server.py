@@ -51,7 +51,9 @@ class JanusConfig:
 
     def __post_init__(self) -> None:
         loops = self.label[2:]
-        if self.label != "default" and not (self.label[:2] == "el" and loops.isdigit()):
+        if self.label != "default" and not (
+            self.label[:2] == "el" and loops.isdigit() and int(loops)
+        ):
             raise ValueError(f"a Janus target is 'default' or 'el<N>', not {self.label!r}")
 
     @property
