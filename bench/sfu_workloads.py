@@ -384,17 +384,27 @@ async def kelas_run(
                 member.estimate(workload.link)
 
         def shown_pairs() -> list[tuple[Reception, int]]:
-            """Every (subscriber, publisher) whose video the server sends: all of them, but
-            in a budget run only those not paused for that subscriber."""
+            """Every (subscriber, publisher) whose video the server sends, by what it told
+            that subscriber (media:slots): in a class of more than last-N + 2, a student
+            does not get every other student's camera, and in a budget run the link pauses
+            more."""
             return [
                 (s.reception, p.user_id)
                 for s in subscribers
                 for p in bots
-                if p is not s and p.user_id in logs and (not budget or p.user_id in s.shown())
+                if p is not s and p.user_id in logs and p.user_id in s.shown()
             ]
 
         def missing() -> int:
-            return sum(p not in r.first_keyframe for r, p in shown_pairs())
+            """Subscriptions still without a keyframe: any that the server sends (once it
+            has given every subscriber a slot for every publisher, paused or not)."""
+            laid_out = sum(
+                p.user_id not in s.layout.values()
+                for s in subscribers
+                for p in bots
+                if p is not s and p.user_id in logs
+            )
+            return laid_out + sum(p not in r.first_keyframe for r, p in shown_pairs())
 
         await until(
             lambda: missing() == 0 and bool(direct.reception.first_keyframe),
