@@ -26,6 +26,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     cancellation_window: timedelta = timedelta(hours=12)
+    # Pay (classroom/pay.py): the currency new rates are set in (ISO 4217); a rate's date
+    # and each class's date are read in default_timezone, the school's own.
+    currency: str = "IDR"
     session_lifetime: timedelta = timedelta(days=14)
     login_max_failures: int = 5
     login_lockout: timedelta = timedelta(minutes=15)
@@ -133,6 +136,7 @@ class Settings:
             cancellation_window=timedelta(
                 hours=float(env.get("KELAS_CANCELLATION_WINDOW_HOURS", "12"))
             ),
+            currency=_currency(env.get("KELAS_CURRENCY", "IDR")),
             session_lifetime=timedelta(days=float(env.get("KELAS_SESSION_DAYS", "14"))),
             login_max_failures=int(env.get("KELAS_LOGIN_MAX_FAILURES", "5")),
             login_lockout=timedelta(minutes=float(env.get("KELAS_LOGIN_LOCKOUT_MINUTES", "15"))),
@@ -199,6 +203,15 @@ def _smtp(env: Mapping[str, str], base_url: str) -> SmtpSettings | None:
         security=security,  # type: ignore[arg-type]  # checked above
         sender=env.get("KELAS_MAIL_FROM") or f"Kelas <kelas@{domain}>",
     )
+
+
+def _currency(value: str) -> str:
+    code = value.strip().upper()
+    if not (len(code) == 3 and code.isascii() and code.isalpha()):
+        raise ValueError(
+            f"KELAS_CURRENCY is a three-letter ISO 4217 code (IDR, USD), not {value!r}"
+        )
+    return code
 
 
 def _policy(value: str) -> TransportPolicy:
