@@ -119,10 +119,16 @@ class SchoolReport:
 
 
 async def school(
-    db: AsyncSession, actor: User, since: datetime, until: datetime, zone: str, now: datetime
+    db: AsyncSession,
+    actor: User,
+    since: datetime,
+    until: datetime,
+    zone: str,
+    school_zone: str,
+    now: datetime,
 ) -> SchoolReport:
     """The figures of the classes that started in [since, until): weeks in ``zone`` (the
-    viewer's), pay by the school's days (``zone`` too: pass the school's)."""
+    viewer's), each class's rate by its day in ``school_zone``."""
     require_role(actor, Role.COORDINATOR)
     lessons = (
         await db.execute(
@@ -144,7 +150,7 @@ async def school(
         week = weeks.setdefault(monday, Week(monday))
         for tally in (totals, week.tally):
             _count(tally, status, capacity, booked, tutor_id, bool(over), records.get(lesson_id))
-    lines, taught = await pay.pay(db, actor, since, until, zone)
+    lines, taught = await pay.pay(db, actor, since, until, school_zone)
     return SchoolReport(
         since,
         until,

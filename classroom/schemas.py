@@ -371,6 +371,14 @@ class Period(Input):
 
 
 MAX_PERIOD_DAYS = 366
+
+
+class PayQuery(Period):
+    """A pay report's days, and one lecturer's pay only if ``tutor_id`` is given."""
+
+    tutor_id: Id | None = None
+
+
 _AMOUNT = r"[0-9]{1,12}(?:\.[0-9]{1,2})?"
 AMOUNT_MESSAGE = N_(
     "Please enter an amount in digits, with a point before any cents: 150000 or 12.50"
