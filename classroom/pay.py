@@ -64,7 +64,7 @@ async def set_rate(
     rate = LecturerRate(
         tutor_id=tutor.id,
         unit=RateUnit(data.unit),
-        amount=data.amount,
+        amount=data.amount.quantize(CENT),
         currency=currency,
         effective_from=data.effective_from,
         created_at=now,

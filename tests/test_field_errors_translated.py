@@ -69,6 +69,10 @@ KINDS: list[tuple[Role | None, str, str, Any]] = [
                                       "turn": "none", "loss": 2, "receipts": ["forged"]}),
     (S, "POST", "/api/v1/check/offer", {"type": "offer", "sdp": "v=0\r\n" * 3}),
     (S, "POST", "/api/v1/check/offer", {"type": "offer", "sdp": "v=0 not sdp at all"}),
+    (C, "POST", "/api/v1/rates", {"tutor_id": 1, "unit": "hour", "amount": "150.000",
+                                  "effective_from": "2026-01-01"}),
+    (C, "POST", "/api/v1/rates", {"tutor_id": 1, "unit": "day", "amount": "0",
+                                  "effective_from": "2026-02-30"}),
 ]  # fmt: skip
 
 
