@@ -7,14 +7,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from classroom import attendance, autopilot, booking, live, pay, scheduling, schemas
 from classroom.clock import to_local, to_utc, week_start
 from classroom.models import Role, User
-from tests.conftest import School, now
+from tests.conftest import now
 
 ZONE = "Asia/Jakarta"
 POLICY = attendance.Policy()
+
+
+class Arranger(Protocol):
+    """What makes the school: tests' School, or the browser tests' own."""
+
+    maker: async_sessionmaker[AsyncSession]
+
+    async def person(self, role: Role, name: str | None = None, **kw: Any) -> User: ...
 
 
 @dataclass
@@ -40,7 +51,7 @@ def at(day: date, hour: int = 10, minutes: int = 0) -> datetime:
     return to_utc(datetime.combine(day, time(hour)), ZONE) + timedelta(minutes=minutes)
 
 
-async def seed(school: School) -> Seeded:
+async def seed(school: Arranger) -> Seeded:
     """Two weeks, starting on a Monday five weeks ago (Jakarta), of:
 
     - L1 Mon, Ayu, 60 min: S1 present, S2 late, S3 no-show.

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-WIDTH = 400  # viewBox units; the chart's CSS caps it at 560px wide
-LABEL = 128  # room for the labels
-VALUE = 76  # room for the value after the longest bar
+WIDTH = 360  # viewBox units: about a phone's width, so text is drawn near its size there
+LABEL = 116  # room for the labels
+VALUE = 72  # room for the value after the longest bar
 ROW, BAR = 26, 16
-LABEL_CHARS = 18
+LABEL_CHARS = 15
 
 
 @dataclass(frozen=True)
