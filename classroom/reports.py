@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -87,10 +86,6 @@ class Lecturer:
     substitutions_given: int = 0  # classes they took over from a missing tutor
     substitutions_received: int = 0  # classes a substitute took over from them
     pay: list[pay.PayLine] = field(default_factory=list)
-
-    @property
-    def hours(self) -> Decimal:
-        return (Decimal(self.minutes) / 60).quantize(Decimal("0.01"))
 
 
 @dataclass(frozen=True)

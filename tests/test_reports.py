@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from classroom import reports
+from classroom import booking, reports
 from classroom.clock import day_range
 from classroom.models import Role
-from tests.conftest import School, Visitor, now
+from tests.conftest import School, SchoolFactory, Visitor, now
+from tests.helpers import new_class
 from tests.report_school import ANSWERS, ZONE, seed
 
 
@@ -170,3 +171,42 @@ async def test_the_default_period_is_the_last_30_days(school: School) -> None:
     assert (until - since).days == 29 and body["lecturers"] == [] and body["weeks"] == []
     status, html = await coordinator.page("/reports")
     assert status == 200 and "No class in this period." in html
+
+
+async def test_late_cancellations_and_no_shows_together_pause_booking_at_the_limit(
+    school_with: SchoolFactory,
+) -> None:
+    """S4 has a late cancellation and a no-show, S3 a no-show, four to five weeks ago."""
+    school = await school_with(strikes=booking.Strikes(limit=2, within=timedelta(days=60)))
+    seeded = await seed(school)
+    _, s2, s3, s4 = seeded.students
+    coordinator = await school.login(seeded.coordinator)
+    lessons = [
+        (await new_class(coordinator, hours=24 + 3 * n, capacity=1))["lessons"][0]["id"]
+        for n in range(3)
+    ]
+    paused = await school.login(s4)
+    status, body = await paused.api("POST", f"/api/v1/classes/{lessons[0]}/booking")
+    assert status == 409 and body["error"]["code"] == "booking_paused", body
+    assert "2 late cancellations and no-shows in the last 60 days" in body["error"]["message"]
+    status, _, html = await paused.form(f"/classes/{lessons[0]}/book")
+    assert status == 409 and "booking is paused" in html, html[-1500:]
+    # One strike is below the limit: S3 books, and S2 (none) joins the waitlist.
+    assert (await (await school.login(s3)).api("POST", f"/api/v1/classes/{lessons[0]}/booking"))[
+        0
+    ] == 201
+    waiting = await school.login(s2)
+    assert (await waiting.api("POST", f"/api/v1/classes/{lessons[0]}/waitlist"))[0] == 201
+    status, body = await paused.api("POST", f"/api/v1/classes/{lessons[0]}/waitlist")
+    assert status == 409 and body["error"]["code"] == "booking_paused", body
+    status, html = await paused.page(f"/classes/{lessons[1]}")
+    assert "2 of them within 60 days pause your bookings." not in html  # not booked: no hint
+
+    # Within a shorter time, or with no limit, the old strikes no longer count.
+    for changes in ({"strikes": booking.Strikes(limit=2, within=timedelta(days=7))}, {}):
+        other = await school_with(**changes)
+        visitor = await other.login(s4)
+        status, body = await visitor.api("POST", f"/api/v1/classes/{lessons.pop()}/booking")
+        assert status == 201, body
+    status, html = await visitor.page(f"/classes/{body['lesson_id']}")
+    assert "Not coming without cancelling counts like a late cancellation." in html

@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from classroom import attendance
+from classroom import attendance, booking
 from classroom.autopilot import Policy
 from classroom.password_reset import ResetPolicy
 from signaling.ice import IceServers, TransportPolicy
@@ -26,6 +26,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     cancellation_window: timedelta = timedelta(hours=12)
+    strikes: booking.Strikes = field(default_factory=booking.Strikes)
     # Pay (classroom/pay.py): the currency new rates are set in (ISO 4217); a rate's date
     # and each class's date are read in default_timezone, the school's own.
     currency: str = "IDR"
@@ -137,6 +138,10 @@ class Settings:
                 hours=float(env.get("KELAS_CANCELLATION_WINDOW_HOURS", "12"))
             ),
             currency=_currency(env.get("KELAS_CURRENCY", "IDR")),
+            strikes=booking.Strikes(
+                limit=int(env.get("KELAS_STRIKE_LIMIT", "0")),
+                within=timedelta(days=int(env.get("KELAS_STRIKE_DAYS", "30"))),
+            ),
             session_lifetime=timedelta(days=float(env.get("KELAS_SESSION_DAYS", "14"))),
             login_max_failures=int(env.get("KELAS_LOGIN_MAX_FAILURES", "5")),
             login_lockout=timedelta(minutes=float(env.get("KELAS_LOGIN_LOCKOUT_MINUTES", "15"))),

@@ -389,7 +389,7 @@ async def school_report(request: web.Request, user: User, days: Days) -> out.Sch
                for w in found.weeks],
         lecturers=[
             out.LecturerOut(
-                tutor_id=x.tutor_id, name=x.name, classes=x.classes, hours=x.hours,
+                tutor_id=x.tutor_id, name=x.name, classes=x.classes, hours=out.hours(x.minutes),
                 late_starts=x.late_starts, minutes_late=x.minutes_late, missed=x.missed,
                 substitutions_given=x.substitutions_given,
                 substitutions_received=x.substitutions_received,
@@ -518,7 +518,9 @@ async def post_booking(request: web.Request) -> web.StreamResponse:
     student = current_user(request, STUDENT)
     lesson_id = int_param(request, "lesson_id")
     async with request.app[DB].begin() as db:
-        await booking.book(db, student, lesson_id, request.app[CLOCK]())
+        await booking.book(
+            db, student, lesson_id, request.app[CLOCK](), request.app[SETTINGS].strikes
+        )
     return await _booking_reply(request, lesson_id, 201)
 
 
@@ -526,7 +528,9 @@ async def post_waitlist(request: web.Request) -> web.StreamResponse:
     student = current_user(request, STUDENT)
     lesson_id = int_param(request, "lesson_id")
     async with request.app[DB].begin() as db:
-        await booking.join_waitlist(db, student, lesson_id, request.app[CLOCK]())
+        await booking.join_waitlist(
+            db, student, lesson_id, request.app[CLOCK](), request.app[SETTINGS].strikes
+        )
     return await _booking_reply(request, lesson_id, 201)
 
 

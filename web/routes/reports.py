@@ -24,7 +24,6 @@ from web.keys import CLOCK, DB, SETTINGS
 from web.middlewares import current_user
 from web.pages import render
 from web.routes.api import (
-    Days,
     days_of,
     no_shows,
     pay_report,
@@ -44,16 +43,14 @@ def setup(app: web.Application) -> None:
     app.router.add_get(r"/people/{user_id:\d+}/progress", progress_page)
 
 
-def _period(
-    request: web.Request, user: User, span: int = 30
-) -> tuple[Days, dict[str, str], dict[str, str]]:
-    """The chosen days, the form as sent, and its errors (a bad form shows the default)."""
+def _chosen(request: web.Request) -> tuple[schemas.Period, dict[str, str], dict[str, str]]:
+    """The period a page was asked for, the form as sent, and its errors (with errors, the
+    page shows the default period and marks the fields)."""
     raw = query_data(request, "since", "until")
     try:
-        query, errors = schemas.parse(schemas.Period, raw), {}
+        return schemas.parse(schemas.Period, raw), raw, {}
     except InvalidInput as exc:
-        query, errors = schemas.Period(), i18n.field_errors(exc.fields)
-    return days_of(request, user, query, span), raw, errors
+        return schemas.Period(), raw, i18n.field_errors(exc.fields)
 
 
 async def attendance_report(request: web.Request) -> web.StreamResponse:
@@ -106,7 +103,8 @@ def _charts(report: out.SchoolReport) -> dict[str, Any]:
 async def school_page(request: web.Request) -> web.StreamResponse:
     """The school's figures for the chosen days (default: the last 30), in sections."""
     user = current_user(request, Role.COORDINATOR)
-    days, raw, errors = _period(request, user)
+    query, raw, errors = _chosen(request)
+    days = days_of(request, user, query)
     report = await school_report(request, user, days)
     payroll = await pay_report(request, user, days)
     context = {
@@ -191,9 +189,8 @@ async def school_csv(request: web.Request) -> web.StreamResponse:
     table = TABLES.get(request.match_info["table"])
     if table is None:
         raise NotFound("No such report.")
-    days, _, errors = _period(request, user)
-    if errors:
-        schemas.parse(schemas.Period, query_data(request, "since", "until"))  # raises: 422
+    query = schemas.parse(schemas.Period, query_data(request, "since", "until"))
+    days = days_of(request, user, query)
     report = await school_report(request, user, days)
     payroll = await pay_report(request, user, days)
     head, rows = table(report, payroll)
@@ -264,11 +261,7 @@ async def progress_page(request: web.Request) -> web.StreamResponse:
 
 
 async def _progress(request: web.Request, viewer: User, user_id: int) -> web.StreamResponse:
-    raw = query_data(request, "since", "until")
-    try:
-        query, errors = schemas.parse(schemas.Period, raw), {}
-    except InvalidInput as exc:
-        query, errors = schemas.Period(), i18n.field_errors(exc.fields)
+    query, raw, errors = _chosen(request)
     found = await progress_of(request, viewer, user_id, query)
     if isinstance(found, out.StudentProgressOut):
         over = [c for c in reversed(found.classes) if c.status in PRESENT]
