@@ -110,7 +110,8 @@ class SchoolReport:
     weeks: list[Week]
     lecturers: list[Lecturer]
     strikes: list[Strikes]
-    taught: list[pay.Taught]
+    payroll: list[pay.PayLine]  # by lecturer, as in ``lecturers``
+    taught: list[pay.Taught]  # the classes behind the pay
 
 
 async def school(
@@ -153,6 +154,7 @@ async def school(
         [weeks[k] for k in sorted(weeks)],
         await _lecturers(db, since, until, records, lines, taught),
         await _strikes(db, since, until),
+        lines,
         taught,
     )
 

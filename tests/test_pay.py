@@ -9,10 +9,10 @@ from decimal import Decimal
 
 import pytest
 
-from classroom import pay, schemas
+from classroom import attendance, pay, schemas
 from classroom.clock import day_range
 from classroom.errors import InvalidInput, NotFound, PermissionDenied
-from classroom.models import RateUnit
+from classroom.models import AttendanceStatus, RateUnit
 from tests.conftest import School
 from tests.report_school import ANSWERS, ZONE, seed
 
@@ -157,3 +157,25 @@ async def test_rates_are_set_by_coordinators_and_kept(school: School) -> None:
         student = schemas.RateIn(**{**data.model_dump(), "tutor_id": seeded.students[0].id})
         with pytest.raises(NotFound):
             await pay.set_rate(db, seeded.coordinator, student, "IDR", CREATED)
+
+
+async def test_a_coordinators_correction_of_the_tutors_attendance_counts(school: School) -> None:
+    """Budi was recorded a no-show in L4 (45 min); he had taught on the phone: once a
+    coordinator corrects it, L4 is paid, at his hourly rate."""
+    seeded = await seed(school)
+    since, _ = day_range(seeded.since, ZONE)
+    _, until = day_range(seeded.until, ZONE)
+    async with school.maker.begin() as db:
+        await attendance.correct(
+            db,
+            seeded.coordinator,
+            seeded.lessons["L4"],
+            seeded.budi.id,
+            AttendanceStatus.PRESENT,
+            "taught by phone",
+            CREATED,
+        )
+    async with school.maker() as db:
+        lines, taught = await pay.pay(db, seeded.budi, since, until, ZONE)
+    assert [(x.classes, x.minutes, x.amount) for x in lines] == [(2, 135, Decimal("180000.00"))]
+    assert {t.lesson_id: t.amount for t in taught}[seeded.lessons["L4"]] == Decimal("60000.00")

@@ -374,13 +374,20 @@ def days_of(request: web.Request, user: User, query: schemas.Period, span: int =
     )
 
 
-async def school_report(request: web.Request, user: User, days: Days) -> out.SchoolReport:
-    """The school's report for the chosen days, as the page, its CSV and the API show it."""
+async def school_report(
+    request: web.Request, user: User, days: Days
+) -> tuple[out.SchoolReport, out.PayReport]:
+    """The school's report for the chosen days and the payroll behind its pay, as the page,
+    its CSV and the API show them (one transaction)."""
     zone = request.app[SETTINGS].default_timezone
     async with request.app[DB].begin() as db:
         found = await reports.school(
             db, user, days.starts, days.ends, user.timezone, zone, request.app[CLOCK]()
         )
+    return _school(found, days), _payroll(days, found.payroll, found.taught)
+
+
+def _school(found: reports.SchoolReport, days: Days) -> out.SchoolReport:
     return out.SchoolReport(
         since=days.since,
         until=days.until,
@@ -407,7 +414,8 @@ async def school_report(request: web.Request, user: User, days: Days) -> out.Sch
 
 async def get_school_report(request: web.Request) -> web.StreamResponse:
     user = current_user(request, COORDINATOR)
-    return reply(await school_report(request, user, chosen_days(request, user)))
+    report, _ = await school_report(request, user, chosen_days(request, user))
+    return reply(report)
 
 
 async def pay_report(
@@ -416,6 +424,10 @@ async def pay_report(
     zone = request.app[SETTINGS].default_timezone
     async with request.app[DB].begin() as db:
         lines, taught = await pay.pay(db, user, days.starts, days.ends, zone, tutor_id)
+    return _payroll(days, lines, taught)
+
+
+def _payroll(days: Days, lines: list[pay.PayLine], taught: list[pay.Taught]) -> out.PayReport:
     return out.PayReport(
         since=days.since,
         until=days.until,

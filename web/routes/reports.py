@@ -26,7 +26,6 @@ from web.pages import render
 from web.routes.api import (
     days_of,
     no_shows,
-    pay_report,
     progress_of,
     rate_out,
     school_report,
@@ -105,8 +104,7 @@ async def school_page(request: web.Request) -> web.StreamResponse:
     user = current_user(request, Role.COORDINATOR)
     query, raw, errors = _chosen(request)
     days = days_of(request, user, query)
-    report = await school_report(request, user, days)
-    payroll = await pay_report(request, user, days)
+    report, payroll = await school_report(request, user, days)
     context = {
         "report": report,
         "payroll": payroll,
@@ -191,8 +189,7 @@ async def school_csv(request: web.Request) -> web.StreamResponse:
         raise NotFound("No such report.")
     query = schemas.parse(schemas.Period, query_data(request, "since", "until"))
     days = days_of(request, user, query)
-    report = await school_report(request, user, days)
-    payroll = await pay_report(request, user, days)
+    report, payroll = await school_report(request, user, days)
     head, rows = table(report, payroll)
     name = f"kelas-{request.match_info['table']}-{days.since}-{days.until}"
     return csv_response(name, head, rows)
