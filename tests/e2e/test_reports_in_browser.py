@@ -94,5 +94,13 @@ async def test_the_school_report_and_the_rates_form(
     await page.wait_for_load_state()
     await expect(page.locator(".notice.ok")).to_contain_text("Citra")
     await snapshot(page, f"report-rates-{language}-{screen}")
+
+    # A student's progress, as the coordinator sees it from the report's student table.
+    student = seeded.students[0]
+    await page.goto(f"/people/{student.id}/progress?since={seeded.since}&until={seeded.until}")
+    await expect(page.locator("section#attendance svg.chart")).to_be_visible()
+    await expect(page.locator("section#attendance tbody tr")).to_have_count(5)
+    assert await page.evaluate("document.documentElement.scrollWidth") <= width
+    await snapshot(page, f"report-progress-{language}-{screen}")
     assert errors == [], errors
     await page.context.close()
