@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ScalarSelect, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from classroom import schemas
@@ -119,6 +120,37 @@ async def assign(
     return lessons, await assign_lessons(db, lessons, data.tutor_id, now)
 
 
+async def tutor_zones(db: AsyncSession) -> list[str]:
+    """The time zones tutors live in (their weekly windows are in their own zone)."""
+    query = select(User.timezone).where(User.role == Role.TUTOR).distinct()
+    return list((await db.scalars(query)).all())
+
+
+def busy_tutors(starts: datetime, ends: datetime, besides: int | None = None) -> Select[Any]:
+    """The tutors teaching a class that overlaps ``starts``..``ends`` (other than the class
+    ``besides``): one hashed set, rather than a probe per tutor."""
+    query = select(Lesson.tutor_id).where(
+        Lesson.tutor_id.is_not(None), Lesson.overlapping(starts, ends)
+    )
+    return query if besides is None else query.where(Lesson.id != besides)
+
+
+def week_load(starts: datetime) -> ScalarSelect[int]:
+    """For each tutor (correlated to ``User``): the scheduled classes they teach in the
+    seven days around ``starts``."""
+    around = (starts - timedelta(days=3, hours=12), starts + timedelta(days=3, hours=12))
+    return (
+        select(func.count(Lesson.id))
+        .where(
+            Lesson.tutor_id == User.id,
+            Lesson.status == LessonStatus.SCHEDULED,
+            Lesson.starts_at >= around[0],
+            Lesson.starts_at < around[1],
+        )
+        .scalar_subquery()
+    )
+
+
 @dataclass(frozen=True)
 class Suggestion:
     tutor: User
@@ -130,29 +162,11 @@ async def suggest(
 ) -> list[Suggestion]:
     """Tutors free at the class's time and available by their own windows, least loaded
     (in the seven days around the class) first."""
-    zones = list(
-        (await db.scalars(select(User.timezone).where(User.role == Role.TUTOR).distinct())).all()
-    )
+    zones = await tutor_zones(db)
     if not zones:
         return []
-    # One hashed set of busy tutors, rather than a probe per tutor.
-    busy = select(Lesson.tutor_id).where(
-        Lesson.tutor_id.is_not(None), Lesson.overlapping(starts, ends)
-    )
-    around = (
-        starts - timedelta(days=3, hours=12),
-        starts + timedelta(days=3, hours=12),
-    )
-    load = (
-        select(func.count(Lesson.id))
-        .where(
-            Lesson.tutor_id == User.id,
-            Lesson.status == LessonStatus.SCHEDULED,
-            Lesson.starts_at >= around[0],
-            Lesson.starts_at < around[1],
-        )
-        .scalar_subquery()
-    )
+    busy = busy_tutors(starts, ends)
+    load = week_load(starts)
     query = (
         select(User, load.label("load"))
         .where(

@@ -238,3 +238,34 @@ async def no_show_rates(
         return sorted(found, key=lambda r: (-r.no_show_rate, -r.no_shows, r.name, r.key))
 
     return rates(by_student), rates(by_class)
+
+
+ATTENDED = (AttendanceStatus.PRESENT, AttendanceStatus.LATE, AttendanceStatus.LEFT_EARLY)
+
+
+async def attendees(db: AsyncSession, lesson_id: int) -> list[tuple[int, str]]:
+    """The students who attended a class (present, late or left early), by name: from its
+    statuses once it is closed; before that (the moments between its end and the next look
+    of ``close_classes``), the booked students who joined it."""
+    closed = await db.scalar(
+        select(AttendanceRecord.id).where(AttendanceRecord.lesson_id == lesson_id).limit(1)
+    )
+    if closed is not None:
+        query = (
+            select(User.id, User.name)
+            .join(AttendanceRecord, AttendanceRecord.user_id == User.id)
+            .where(
+                AttendanceRecord.lesson_id == lesson_id,
+                AttendanceRecord.role == "student",
+                AttendanceRecord.status.in_(ATTENDED),
+            )
+        )
+    else:
+        query = (
+            select(User.id, User.name)
+            .join(Attendance, Attendance.user_id == User.id)
+            .join(Booking, and_(Booking.student_id == User.id, Booking.lesson_id == lesson_id))
+            .where(Attendance.lesson_id == lesson_id, Booking.status == BookingStatus.CONFIRMED)
+        )
+    rows = await db.execute(query.order_by(User.name, User.id))
+    return [(user_id, name) for user_id, name in rows.all()]

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from classroom.accounts import require_role
-from classroom.assignment import assign_lessons
+from classroom.assignment import assign_lessons, busy_tutors, tutor_zones, week_load
 from classroom.availability import available_clause
 from classroom.errors import Conflict, NotFound
 from classroom.models import (
@@ -276,31 +276,12 @@ async def substitutes(
     qualified for its level (they have taught it), then available by their own weekly
     windows, then the least loaded. Tutors teaching another class at that time cannot take
     it (assignment would refuse the double booking) and are left out."""
-    busy = select(Lesson.tutor_id).where(
-        Lesson.tutor_id.is_not(None),
-        Lesson.id != lesson.id,
-        Lesson.overlapping(lesson.starts_at, lesson.ends_at),
-    )
+    busy = busy_tutors(lesson.starts_at, lesson.ends_at, besides=lesson.id)
     qualified = exists().where(
         Lesson.tutor_id == User.id, Lesson.level == lesson.level, Lesson.id != lesson.id
     )
-    zones = list(
-        (await db.scalars(select(User.timezone).where(User.role == Role.TUTOR).distinct())).all()
-    )
-    around = (
-        lesson.starts_at - timedelta(days=3, hours=12),
-        lesson.starts_at + timedelta(days=3, hours=12),
-    )
-    load = (
-        select(func.count(Lesson.id))
-        .where(
-            Lesson.tutor_id == User.id,
-            Lesson.status == LessonStatus.SCHEDULED,
-            Lesson.starts_at >= around[0],
-            Lesson.starts_at < around[1],
-        )
-        .scalar_subquery()
-    )
+    zones = await tutor_zones(db)
+    load = week_load(lesson.starts_at)
     rows = (
         await db.execute(
             select(

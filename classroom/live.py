@@ -50,7 +50,7 @@ class Admission:
     tutor_id: int | None = None
 
 
-def _check_window(lesson: Lesson, now: datetime, window: JoinWindow) -> None:
+def check_window(lesson: Lesson, now: datetime, window: JoinWindow) -> None:
     if lesson.status != LessonStatus.SCHEDULED:
         raise TooLate("This class was cancelled.")
     if lesson.ended_at is not None:
@@ -88,7 +88,7 @@ async def admit(
     lesson = await db.get(Lesson, lesson_id)
     if lesson is None:
         raise NotFound("No such class.")
-    _check_window(lesson, now, window)
+    check_window(lesson, now, window)
     role = await _role(db, user, lesson)
     removed = await db.scalar(
         select(Attendance.removed).where(

@@ -543,3 +543,93 @@ class ReadinessCheck(Base):
     down_kbps: Mapped[int | None] = mapped_column(Integer, nullable=True)
     up_kbps: Mapped[int | None] = mapped_column(Integer, nullable=True)
     browser: Mapped[str] = mapped_column(String(200), default="")  # its User-Agent, for support
+
+
+class NoteKind(enum.StrEnum):
+    CORRECTION = "correction"  # what was said, and a better way to say it
+    WORD = "word"  # a word or phrase to learn
+    PRONUNCIATION = "pronunciation"  # a pronunciation point
+
+
+class LessonNote(Base):
+    """What a tutor noted during a live class (classroom/notes.py): for one student, or for
+    everyone (``student_id`` NULL). Students see their own and the shared ones, live and in
+    their recap; the tutor's class report is pre-filled from them."""
+
+    __tablename__ = "lesson_notes"
+    __table_args__ = (
+        Index("ix_lesson_notes_lesson_student", "lesson_id", "student_id"),
+        CheckConstraint("kind IN ('correction', 'word', 'pronunciation')", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    student_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=True
+    )
+    kind: Mapped[NoteKind] = mapped_column(_enum(NoteKind, "note_kind"))
+    text: Mapped[str] = mapped_column(String(500))  # for a correction: what was said
+    better: Mapped[str | None] = mapped_column(String(500), nullable=True)  # corrections only
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class LessonReport(Base):
+    """The tutor's report on a class that is over: a summary for the class, and an entry per
+    student who attended (``LessonReportEntry``). A class is complete once it is filed."""
+
+    __tablename__ = "lesson_reports"
+
+    lesson_id: Mapped[int] = mapped_column(
+        ForeignKey("lessons.id", ondelete="CASCADE"), primary_key=True
+    )
+    tutor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    summary: Mapped[str] = mapped_column(Text)
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LessonReportEntry(Base):
+    """The tutor's feedback to one student of a class: a CEFR estimate (optional) and a
+    short comment."""
+
+    __tablename__ = "lesson_report_entries"
+    __table_args__ = (
+        UniqueConstraint("lesson_id", "student_id", name="uq_lesson_report_entries_lesson_student"),
+        Index("ix_lesson_report_entries_student", "student_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lesson_id: Mapped[int] = mapped_column(
+        ForeignKey("lesson_reports.lesson_id", ondelete="CASCADE")
+    )
+    student_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    level: Mapped[Level | None] = mapped_column(_enum(Level, "level"), nullable=True)
+    comment: Mapped[str] = mapped_column(Text)
+
+
+class LessonRating(Base):
+    """A student's rating of a class they attended: 1 to 5 and a comment, once. ``tutor_id``
+    is who taught it, kept for the reports per lecturer."""
+
+    __tablename__ = "lesson_ratings"
+    __table_args__ = (
+        UniqueConstraint("lesson_id", "student_id", name="uq_lesson_ratings_lesson_student"),
+        CheckConstraint("stars >= 1 AND stars <= 5", name="stars_range"),
+        Index("ix_lesson_ratings_tutor_created", "tutor_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"))
+    student_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    tutor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    stars: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -32,6 +32,7 @@ async def notify_lessons(
     kind: str,
     lessons: list[Lesson],
     now: datetime,
+    stale_at: datetime | None = None,
     **params: Any,
 ) -> None:
     """Tell each user ``kind`` about several classes that one action changed (a series
@@ -44,7 +45,7 @@ async def notify_lessons(
             for uid in ids
         )
     await db.flush()
-    await outbox.enqueue_lessons(db, ids, kind, lessons, now)
+    await outbox.enqueue_lessons(db, ids, kind, lessons, now, stale_at)
 
 
 async def inbox(db: AsyncSession, user: User, limit: int = 50) -> list[Message]:

@@ -43,6 +43,7 @@ CHOICES: dict[str, tuple[tuple[Role, ...], str]] = {
     "tutor_nudge": ((Role.TUTOR,), N_("Reminders to join a class that is about to start")),
     "lesson_cancelled": ((Role.STUDENT, Role.TUTOR), N_("Cancelled classes")),
     "lesson_moved": ((Role.STUDENT, Role.TUTOR), N_("Classes moved to another time")),
+    "lesson_recap": ((Role.STUDENT,), N_("Your recap after each class")),
 }
 ALWAYS = frozenset({"password_reset"})  # sent by e-mail whatever the person chose
 KEEP_FINISHED = timedelta(days=30)  # sent and failed messages are purged after this
@@ -104,16 +105,22 @@ def lesson_params(lesson: Lesson) -> dict[str, Any]:
 
 
 async def enqueue_lessons(
-    db: AsyncSession, user_ids: Iterable[int], kind: str, lessons: list[Lesson], now: datetime
+    db: AsyncSession,
+    user_ids: Iterable[int],
+    kind: str,
+    lessons: list[Lesson],
+    now: datetime,
+    stale_at: datetime | None = None,
 ) -> None:
     """One e-mail per person about ``lessons`` (one class, or the classes of a series that
-    one action changed), worth sending until the last of them ends."""
+    one action changed), worth sending until the last of them ends (or ``stale_at``, for
+    an e-mail about classes that are over)."""
     ids = list(dict.fromkeys(user_ids))
     if not ids or not lessons:
         return
     ordered = sorted(lessons, key=lambda lesson: (lesson.starts_at, lesson.id))
     params = {"lessons": [lesson_params(lesson) for lesson in ordered]}
-    stale_at = max(lesson.ends_at for lesson in ordered)
+    stale_at = stale_at or max(lesson.ends_at for lesson in ordered)
     for user in await db.scalars(select(User).where(User.id.in_(ids)).order_by(User.id)):
         await enqueue(db, user, kind, params, now, stale_at=stale_at)
 

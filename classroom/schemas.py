@@ -32,7 +32,7 @@ from pydantic import (
 from pydantic.networks import validate_email
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-from classroom.errors import N_, InvalidInput, Notice
+from classroom.errors import MARKED, N_, InvalidInput, Notice
 from classroom.models import MAX_LESSON_MINUTES, AttendanceStatus, Level
 from classroom.outbox import CHOICES
 
@@ -343,6 +343,64 @@ class AttendanceFix(Input):
     note: Annotated[str, StringConstraints(max_length=500), OneLine] = ""
 
 
+def _no_level(value: object) -> object:
+    return None if value == "" else value
+
+
+Comment = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), MultiLine
+]
+
+
+class ReportStudentIn(Input):
+    """The tutor's feedback to one student who attended: a CEFR estimate (optional; "" or
+    null for none) and a short comment."""
+
+    student_id: Id
+    level: Annotated[Level | None, BeforeValidator(_no_level)] = None
+    comment: Comment
+
+
+class ReportIn(Input):
+    """The tutor's report on a class: a summary, and an entry per student who attended."""
+
+    summary: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), MultiLine
+    ]
+    students: Annotated[list[ReportStudentIn], Field(max_length=12)] = []
+
+
+def parse_report(data: object) -> ReportIn:
+    """A report, with each student's field errors named ``students.<index>.<field>`` (the
+    entry's place in ``students``), so that a form can mark the row at fault."""
+    fields: dict[str, str | Notice] = {}
+    students = data.get("students") if isinstance(data, dict) else None
+    if isinstance(students, list):
+        for index, item in enumerate(students[:12]):
+            try:
+                parse(ReportStudentIn, item)
+            except InvalidInput as exc:
+                for name, message in exc.fields.items():
+                    where = f"students.{index}" + ("" if name == "__all__" else f".{name}")
+                    fields[where] = message
+    try:
+        return parse(ReportIn, data)
+    except InvalidInput as exc:
+        for name, message in exc.fields.items():
+            if not (name.startswith("students.") and fields):
+                fields.setdefault(name, message)
+        raise InvalidInput(MARKED, fields) from None
+
+
+class RatingIn(Input):
+    """A student's rating of a class they attended: 1 to 5, and a comment (optional)."""
+
+    stars: Annotated[int, Field(ge=1, le=5)]
+    comment: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=1000), MultiLine
+    ] = ""
+
+
 class NoShowQuery(Input):
     """No-show rates of the classes that started from ``since`` up to ``until`` (dates in the
     coordinator's time zone; default: the last 30 days)."""
@@ -566,6 +624,11 @@ FRIENDLY = {
 
 # Where a field's own words say it better than the general ones.
 FIELD_FRIENDLY = {
+    ("comment", "string_too_short"): N_("Please write a short comment"),
+    ("comment", "missing"): N_("Please write a short comment"),
+    ("summary", "string_too_short"): N_("Please write a short summary of the class"),
+    ("summary", "missing"): N_("Please write a short summary of the class"),
+    ("stars", "missing"): N_("Please choose from 1 to 5 stars"),
     ("weekdays", "missing"): N_("Please choose at least one day"),
     ("weekdays", "too_short"): N_("Please choose at least one day"),
 }

@@ -29,7 +29,7 @@ import socketio
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from classroom import live
+from classroom import live, notes
 from classroom.db import transaction
 from classroom.errors import (
     N_,
@@ -40,7 +40,7 @@ from classroom.errors import (
     RateLimited,
     Unavailable,
 )
-from classroom.models import User
+from classroom.models import NoteKind, User
 from signaling import protocol
 from signaling.ice import IceServers
 from signaling.keeper import Keeper
@@ -480,11 +480,14 @@ class ClassNamespace(ProtocolNamespace):
         """Everything a (re)joining browser needs: room, self, chat since ``after``, media."""
         async with transaction(self.deps.maker) as db:
             chat = await live.chat_since(db, room.lesson_id, payload.after)
-        me = room.member(who.user_id)
+            me = room.member(who.user_id)
+            reader = who.user_id if me.role == live.LiveRole.STUDENT else None
+            noted = await notes.of_class(db, room.lesson_id, reader)
         return protocol.HelloAck(
             room=room.snapshot(),
             me=me.public(),
             chat=[_chat(line) for line in chat],
+            notes=[_note(note) for note in noted],
             media=protocol.HelloMedia(
                 # Fresh TURN credentials for each hello: each peer connection is new.
                 ice_servers=self.deps.ice.for_user(who.user_id, self.deps.clock().timestamp()),
@@ -549,6 +552,64 @@ class ClassNamespace(ProtocolNamespace):
             payload.sdpMLineIndex,
             payload.usernameFragment,
         )
+
+    # -- the tutor's notes -------------------------------------------------------------------
+
+    @event("note:add")
+    async def on_note_add(
+        self, sid: str, who: Who, room: Room, payload: protocol.NoteAdd
+    ) -> protocol.NoteAck:
+        room.require_tutor(who.user_id)
+        async with transaction(self.deps.maker) as db:
+            note = await notes.add(
+                db, room.lesson_id, who.user_id, kind=NoteKind(payload.kind),
+                student_id=payload.student_id, text=payload.text, better=payload.better,
+                now=self.deps.clock(), window=self.deps.window,
+            )  # fmt: skip
+        return await self._noted(room, "note:added", note, sid)
+
+    @event("note:edit")
+    async def on_note_edit(
+        self, sid: str, who: Who, room: Room, payload: protocol.NoteEdit
+    ) -> protocol.NoteAck:
+        room.require_tutor(who.user_id)
+        async with transaction(self.deps.maker) as db:
+            note = await notes.edit(
+                db, room.lesson_id, who.user_id, payload.id, text=payload.text,
+                better=payload.better, now=self.deps.clock(), window=self.deps.window,
+            )  # fmt: skip
+        return await self._noted(room, "note:edited", note, sid)
+
+    @event("note:delete")
+    async def on_note_delete(
+        self, sid: str, who: Who, room: Room, payload: protocol.NoteRef
+    ) -> None:
+        room.require_tutor(who.user_id)
+        async with transaction(self.deps.maker) as db:
+            note = await notes.delete(
+                db, room.lesson_id, who.user_id, payload.id,
+                now=self.deps.clock(), window=self.deps.window,
+            )  # fmt: skip
+        await self._tell_note(room, "note:deleted", protocol.NoteDeleted(id=note.id), note, sid)
+
+    async def _noted(self, room: Room, name: str, note: notes.Note, sid: str) -> protocol.NoteAck:
+        view = _note(note)
+        await self._tell_note(room, name, view, note, sid)
+        return protocol.NoteAck(note=view)
+
+    async def _tell_note(
+        self, room: Room, name: str, data: protocol.Out, note: notes.Note, tutor: str
+    ) -> None:
+        """A note for everyone goes to the whole class; one for a student to that student
+        (if they are in the room now: they get it in their next ``hello`` otherwise) and to
+        the tutor, nobody else."""
+        if note.student_id is None:
+            await self.broadcast(room, name, data)
+            return
+        await self.tell(name, data, to=tutor)
+        student = room.participants.get(note.student_id)
+        if student is not None:
+            await self.tell(name, data, to=student.sid)
 
     # -- hands ----------------------------------------------------------------------------
 
@@ -623,4 +684,15 @@ def _presence(person: Participant) -> dict[str, Any]:
 def _chat(line: live.ChatLine) -> protocol.ChatMessage:
     return protocol.ChatMessage(
         seq=line.seq, user_id=line.user_id, name=line.name, text=line.body, at=line.at.isoformat()
+    )
+
+
+def _note(note: notes.Note) -> protocol.NoteView:
+    return protocol.NoteView(
+        id=note.id,
+        kind=note.kind.value,
+        student_id=note.student_id,
+        text=note.text,
+        better=note.better,
+        at=note.at.isoformat(),
     )

@@ -102,6 +102,44 @@ class Candidate(Payload):
         return self
 
 
+NoteText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), OneLine
+]
+NoteKind = Literal["correction", "word", "pronunciation"]
+
+
+def _better_for_corrections(kind: str, better: str | None) -> None:
+    if (kind == "correction") != (better is not None):
+        raise ValueError("a correction, and only a correction, has `better`")
+
+
+class NoteAdd(Payload):
+    """The tutor's note: ``student_id`` one booked student, or null for everyone; for a
+    correction, ``text`` is what was said and ``better`` a better way to say it."""
+
+    kind: NoteKind
+    student_id: UserId | None = None
+    text: NoteText
+    better: NoteText | None = None
+
+    @model_validator(mode="after")
+    def _shaped(self) -> NoteAdd:
+        _better_for_corrections(self.kind, self.better)
+        return self
+
+
+class NoteEdit(Payload):
+    """New words for one of the tutor's notes (``better`` as the note's kind wants it)."""
+
+    id: UserId
+    text: NoteText
+    better: NoteText | None = None
+
+
+class NoteRef(Payload):
+    id: UserId
+
+
 # -- server to client --------------------------------------------------------------------
 
 
@@ -193,6 +231,21 @@ class RoomSnapshot(Out):
     tutor: TutorView
 
 
+class NoteView(Out):
+    """A note of the tutor's; ``student_id`` null: for everyone."""
+
+    id: int
+    kind: NoteKind
+    student_id: int | None
+    text: str
+    better: str | None
+    at: str
+
+
+class NoteDeleted(Out):
+    id: int
+
+
 class ChatMessage(Out):
     seq: int
     user_id: int
@@ -279,6 +332,7 @@ class HelloAck(Ok):
     room: RoomSnapshot
     me: ParticipantView
     chat: list[ChatMessage]
+    notes: list[NoteView]  # what this person may read: a student their own and the shared
     media: HelloMedia
 
 
@@ -288,6 +342,10 @@ class SentAck(Ok):
 
 class MessagesAck(Ok):
     messages: list[ChatMessage]
+
+
+class NoteAck(Ok):
+    note: NoteView
 
 
 class AnswerAck(Ok):
@@ -324,6 +382,9 @@ CLIENT_EVENTS: dict[str, ClientEvent] = {
     "control:remove": ClientEvent(Target, Ok),
     "control:lock": ClientEvent(Lock, Ok),
     "control:end": ClientEvent(None, Ok),
+    "note:add": ClientEvent(NoteAdd, NoteAck),
+    "note:edit": ClientEvent(NoteEdit, NoteAck),
+    "note:delete": ClientEvent(NoteRef, Ok),
 }
 
 SERVER_EVENTS: dict[str, type[Out]] = {
@@ -337,6 +398,9 @@ SERVER_EVENTS: dict[str, type[Out]] = {
     "room:ended": Nothing,
     "room:tutor": TutorChanged,
     "chat:message": ChatMessage,
+    "note:added": NoteView,
+    "note:edited": NoteView,
+    "note:deleted": NoteDeleted,
     "media:slots": Layout,
     "media:plan": MediaPlan,
     "media:failed": MediaFailed,

@@ -56,3 +56,14 @@ def test_weak_coordinator_password_is_refused(tmp_path: Path, password: str) -> 
     assert run(["migrate"], env).returncode == 0
     made = run(["create-coordinator", "--email", "a@b.example.com", "--name", "A"], env, password)
     assert made.returncode == 1 and "at least 10 characters" in made.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"), [("KELAS_EVENT_LOOP", "trio"), ("KELAS_ICE_TRANSPORT_POLICY", "tcp")]
+)
+def test_a_setting_that_cannot_work_is_named_without_a_traceback(
+    tmp_path: Path, setting: str, value: str
+) -> None:
+    refused = run(["serve"], {"KELAS_DATA_DIR": str(tmp_path), setting: value})
+    assert refused.returncode == 2
+    assert setting in refused.stderr and "Traceback" not in refused.stderr

@@ -73,6 +73,11 @@ KINDS: list[tuple[Role | None, str, str, Any]] = [
                                   "effective_from": "2026-01-01"}),
     (C, "POST", "/api/v1/rates", {"tutor_id": 1, "unit": "day", "amount": "0",
                                   "effective_from": "2026-02-30"}),
+    (T, "PUT", "/api/v1/classes/1/report",
+     {"summary": "", "students": [{"student_id": 1, "level": "Z9", "comment": ""}, "x"]}),
+    (T, "PUT", "/api/v1/classes/1/report", {"summary": "x" * 2001, "students": "all"}),
+    (S, "POST", "/api/v1/classes/1/rating", {"stars": 9, "comment": "x" * 1001}),
+    (S, "POST", "/api/v1/classes/1/rating", {"comment": "no stars"}),
 ]  # fmt: skip
 
 

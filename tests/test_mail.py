@@ -151,6 +151,7 @@ async def test_the_reminder_goes_once_with_the_join_link_and_a_calendar_file(
         "lesson_reminder": False,
         "lesson_cancelled": True,
         "lesson_moved": False,
+        "lesson_recap": False,
     }
 
     first = worker(school.maker, smtp)

@@ -9,6 +9,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+import uvloop
 from aiohttp import web
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -37,7 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:  # a setting that cannot work: say which, without a traceback
+        print(f"Kelas cannot start: {exc}", file=sys.stderr)
+        return 2
     if args.command == "migrate":
         upgrade(settings.database_url)
         print("Database is up to date.")
@@ -63,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     web.run_app(
         create_app(settings),
+        loop=uvloop.new_event_loop() if settings.event_loop == "uvloop" else None,
         host=settings.host,
         port=settings.port,
         print=lambda _: logging.getLogger("web").info("Kelas is serving on %s", settings.base_url),

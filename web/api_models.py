@@ -422,7 +422,7 @@ class TallyOut(Out):
 
     @classmethod
     def of(cls, tally: Tally) -> TallyOut:
-        return cls(**{name: getattr(tally, name) for name in cls.model_fields if name.islower()})
+        return cls(**{name: getattr(tally, name) for name in TallyOut.model_fields})
 
 
 class WeekOut(TallyOut):
@@ -574,3 +574,81 @@ class TutorProgressOut(Out):
     classes: list[TeachingClassOut]
     month: date  # the first day of the month whose pay is shown
     pay: list[PayLineOut]
+
+
+# -- after class: notes, the tutor's report, recaps, ratings -------------------------------
+
+
+class NoteOut(Out):
+    """A note of the tutor's from the live class; ``student_id`` null: for everyone."""
+
+    id: int
+    kind: Literal["correction", "word", "pronunciation"]
+    student_id: int | None
+    text: str
+    better: str | None
+    at: datetime
+
+
+class ReportEntryOut(Out):
+    """The tutor's feedback to one student who attended (pre-filled from their notes until
+    the report is filed)."""
+
+    student_id: int
+    name: str
+    level: Level | None
+    comment: str
+    notes: list[NoteOut]
+
+
+class ReportOut(Out):
+    lesson_id: int
+    filed_at: datetime | None  # null: not filed yet; the class is complete once it is
+    summary: str
+    students: list[ReportEntryOut]
+    shared_notes: list[NoteOut]
+
+
+class FeedbackOut(Out):
+    level: Level | None
+    comment: str
+    summary: str
+    filed_at: datetime
+
+
+class SpeakingOut(Out):
+    seconds: int
+    share: float | None
+
+
+class RatingOut(Out):
+    lesson_id: int
+    stars: int
+    comment: str
+    at: datetime
+
+
+class RecapOut(Out):
+    lesson_id: int
+    topic: str
+    starts_at: datetime
+    tutor_name: str | None
+    student_id: int
+    student_name: str
+    notes: list[NoteOut]  # the student's own
+    shared_notes: list[NoteOut]
+    feedback: FeedbackOut | None  # null until the tutor files the report
+    speaking: SpeakingOut | None  # null when it was not measured
+    rating: RatingOut | None
+    may_rate: bool
+
+
+class MissingReportOut(Out):
+    """A class that is over and whose tutor has not filed its report."""
+
+    lesson_id: int
+    topic: str
+    starts_at: datetime
+    over_at: datetime
+    tutor_id: int
+    tutor_name: str

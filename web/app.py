@@ -27,6 +27,7 @@ from web.routes import (
     lessons,
     openapi,
     planning,
+    recap,
     recovery,
     reports,
     school,
@@ -67,6 +68,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> we
         planning,
         school,
         reports,
+        recap,
         calendar,
         api,
         openapi,
@@ -130,6 +132,7 @@ def _setup_templates(app: web.Application) -> None:
         month_name=i18n.month_name,
         number=i18n.number,
         percent=i18n.percent,
+        ago=i18n.ago,
     )
     env.globals["message_text"] = i18n.message_text
     env.globals["message_class"] = i18n.message_class

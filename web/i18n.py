@@ -10,7 +10,13 @@ from io import BytesIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime, format_time, get_day_names
+from babel.dates import (
+    format_date,
+    format_datetime,
+    format_time,
+    format_timedelta,
+    get_day_names,
+)
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, format_percent
@@ -110,6 +116,9 @@ MESSAGE_TEXTS = {
     "tutor_nudge": N_("“{topic}” starts {when} and your students will be waiting: please join."),
     "booking_confirmed": N_("You are booked for “{topic}” on {when}."),
     "lesson_reminder": N_("Reminder: “{topic}” starts {when}."),
+    "lesson_recap": N_(
+        "Your recap of “{topic}” on {when} is ready: your tutor's feedback and your notes."
+    ),
 }
 
 DONE_TEXTS = {
@@ -120,6 +129,8 @@ DONE_TEXTS = {
     "late_cancelled": N_("Your booking is cancelled. It was less than the free cancellation "
                          "window before the start, so it is recorded as a late cancellation."),
     "saved": N_("Saved."),
+    "report_filed": N_("Your report is filed, and each student who came has their recap."),
+    "rated": N_("Thank you for rating the class."),
     "cancelled_class": N_("The class is cancelled and everyone who booked has been told."),
 }  # fmt: skip
 
@@ -182,6 +193,11 @@ def last_day(end: datetime) -> str:
     """The last day of a range that ends at the start of the next day."""
     return format_date((end - timedelta(seconds=1)).astimezone(_zone()), "EEE d MMM y",
                        locale=viewer().language)  # fmt: skip
+
+
+def ago(delta: timedelta) -> str:
+    """How long ago, in words: "3 hours ago", "3 jam yang lalu"."""
+    return format_timedelta(-delta, add_direction=True, locale=viewer().language)
 
 
 def weekday_names() -> dict[int, str]:

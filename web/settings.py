@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from classroom import attendance, booking
@@ -16,6 +17,8 @@ from classroom.password_reset import ResetPolicy
 from signaling.ice import IceServers, TransportPolicy
 from web.mail.smtp import DEFAULT_PORTS, SmtpSettings
 from web.mail.worker import WorkerPolicy
+
+EventLoop = Literal["uvloop", "asyncio"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class Settings:
     last_n: int = 4
     keyframe_seconds: float = 1.0
     freeze_heap: bool = False  # gc.freeze() after start-up; on for the real server
+    # The server's event loop: uvloop (libuv) or the standard library's (KELAS_EVENT_LOOP).
+    event_loop: EventLoop = "uvloop"
     # Per-connection event limits and the join rate per address on live sockets; off only in
     # tests and benchmarks that flood a room from one address on purpose.
     live_rate_limits: bool = True
@@ -163,6 +168,7 @@ class Settings:
             last_n=int(env.get("KELAS_LAST_N", "4")),
             keyframe_seconds=float(env.get("KELAS_KEYFRAME_SECONDS", "1")),
             freeze_heap=True,
+            event_loop=_event_loop(env.get("KELAS_EVENT_LOOP", "uvloop")),
             login_per_minute=float(env.get("KELAS_LOGIN_PER_MINUTE", "10")),
             login_burst=int(env.get("KELAS_LOGIN_BURST", "20")),
             signup_per_minute=float(env.get("KELAS_SIGNUP_PER_MINUTE", "5")),
@@ -217,6 +223,12 @@ def _currency(value: str) -> str:
             f"KELAS_CURRENCY is a three-letter ISO 4217 code (IDR, USD), not {value!r}"
         )
     return code
+
+
+def _event_loop(value: str) -> EventLoop:
+    if value not in ("uvloop", "asyncio"):
+        raise ValueError(f"KELAS_EVENT_LOOP is uvloop or asyncio, not {value!r}")
+    return "uvloop" if value == "uvloop" else "asyncio"
 
 
 def _policy(value: str) -> TransportPolicy:

@@ -13,6 +13,7 @@ keyframe.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import struct
@@ -40,6 +41,7 @@ from signaling.media.hooks import set_sender_report
 from signaling.media.quality import Block
 from signaling.media.repair import RESEND_AGAIN_S, Gaps, KeyframeRequests
 from signaling.media.reports import DOWNSTREAM_FRESH_S, Upstream
+from signaling.media.wire import Wire
 
 log = logging.getLogger(__name__)
 Kind = Literal["audio", "video", "screen"]
@@ -145,6 +147,8 @@ class Slot:
     waiting_keyframe: bool = False
     paused: bool = False  # by the subscriber's downlink budget (or their audio-only choice)
     numbering: Renumbering = field(init=False)
+    wire: Wire = field(init=False)  # the subscriber's way out (its DTLS transport, bundled)
+    used: asyncio.Event = field(default_factory=asyncio.Event)  # set at the first packet sent
     _connected: bool = False
     _history: list[tuple[int, bytes] | None] = field(default_factory=lambda: [None] * HISTORY)
     _resent_at: list[float] = field(default_factory=lambda: [-math.inf] * HISTORY)
@@ -156,6 +160,7 @@ class Slot:
 
     def __post_init__(self) -> None:
         self.numbering = Renumbering(self.clock_rate)
+        self.wire = Wire(self.sender.transport)
 
     def attach(self, source: Source | None) -> None:
         """Show ``source`` in this slot from its next keyframe on (audio at once)."""
@@ -192,11 +197,11 @@ class Slot:
         if self.source is not None and not self.paused:
             self.source.want_keyframe()
 
-    async def forward(self, packet: RtpPacket, keyframe: bool) -> None:
+    def forward(self, packet: RtpPacket, keyframe: bool) -> None:
         if self.paused:
             return
         if self.waiting_keyframe:
-            if self.sender.transport.state != "connected":
+            if not self.wire.connected:
                 return  # a keyframe sent before DTLS is up would be lost: wait for the next
             if not self._connected and self.source is not None:
                 self._connected = True  # ask now: the one asked for at attach went nowhere
@@ -224,11 +229,13 @@ class Slot:
         self._history[seq % HISTORY] = (seq, data)
         self.packets += 1
         self.octets += len(packet.payload)
-        await self._send(data)
+        if self.packets == 1:
+            self.used.set()
+        self._send(data)
         if packet.marker or self.kind == "audio":
             set_sender_report(self.sender, ntp_now(), ts, self.packets, self.octets)
 
-    async def retransmit(self, lost: list[int]) -> None:
+    def retransmit(self, lost: list[int]) -> None:
         """Resend what the subscriber NACKed, from history, within its resend budget. A
         packet is resent at most once per RESEND_AGAIN_S however often it is asked for, and
         never one from before the keyframe the slot last started again from (the picture no
@@ -252,7 +259,7 @@ class Slot:
                 refused += 1
                 continue
             self._resent_at[index] = now
-            await self._send(kept[1])
+            self._send(kept[1])
         if refused:
             log.debug("%s: %d of %d resends refused", self.label, refused, len(lost))
             self.await_keyframe()
@@ -260,9 +267,9 @@ class Slot:
     def heard_loss(self, fraction_lost: int, now: float) -> None:
         self.loss, self.loss_at = fraction_lost, now
 
-    async def _send(self, data: bytes) -> None:
+    def _send(self, data: bytes) -> None:
         try:
-            await self.sender.transport._send_rtp(data)
+            self.wire.send(data)
         except ConnectionError:
             # Not connected (yet, or any more): start again from a keyframe.
             if not self.waiting_keyframe:
@@ -345,7 +352,7 @@ class Source:
         if self.kind != "audio":
             await self._keyframe_requests(keyframe)
         for slot in list(self.slots):
-            await slot.forward(packet, keyframe)
+            slot.forward(packet, keyframe)
 
     async def _keyframe_requests(self, keyframe: bool) -> None:
         """Ask the publisher for a keyframe when someone wants one or any slot still waits,
@@ -372,7 +379,7 @@ def slot_rtcp_handler(
 
     async def handle(packet: Any) -> None:
         if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
-            await slot.retransmit(packet.lost)
+            slot.retransmit(packet.lost)
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_FIR, RTCP_PSFB_PLI):
             if slot.source is not None and not slot.paused:
                 slot.source.want_keyframe()

@@ -42,7 +42,7 @@ from signaling.media.forwarding import (
     slot_rtcp_handler,
 )
 from signaling.media.guard import Gate, protect
-from signaling.media.hooks import drop_bitrate_estimator, report_upstream
+from signaling.media.hooks import drop_bitrate_estimator, report_upstream, rtcp_when_used
 from signaling.media.quality import Block, Estimate
 from signaling.media.trickle import Trickled
 
@@ -315,6 +315,7 @@ async def negotiate(
         if kind != "audio":
             extensions = transceiver._headerExtensions
             slot.send_time_id = next((e.id for e in extensions if e.uri == ABS_SEND_TIME), 0)
+        sender._run_rtcp = rtcp_when_used(sender, slot.used)  # type: ignore[method-assign]
         sender._send_rtcp = slot_report_sender(slot, sender._send_rtcp, peer.sent)  # type: ignore[method-assign,assignment]
         sender._handle_rtcp_packet = slot_rtcp_handler(  # type: ignore[method-assign,assignment]
             slot, sender._handle_rtcp_packet, peer.heard

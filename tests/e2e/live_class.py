@@ -4,9 +4,14 @@ with its owner's colour, so a pixel of a received tile proves whose video arrive
 
 from __future__ import annotations
 
+import base64
+import functools
 import json
+import subprocess
+import tempfile
 from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Browser, Page
@@ -53,10 +58,22 @@ FAKE_DEVICES = """
   navigator.mediaDevices.getUserMedia = async (want) => {
     if (want.audio && !audio) {
       const ac = new AudioContext();
-      const osc = ac.createOscillator();
-      osc.frequency.value = %(tone)s;
       const dest = ac.createMediaStreamDestination();
-      osc.connect(dest); osc.start();
+      if (%(busy)s) {
+        // A voice, not a tone: speech (espeak-ng) from each person's own point in it,
+        // looped. Opus codes a tone as music, which has no in-band FEC.
+        const bytes = Uint8Array.from(atob(%(speech)s), (c) => c.charCodeAt(0));
+        const source = ac.createBufferSource();
+        source.buffer = await ac.decodeAudioData(bytes.buffer);
+        source.loop = true;
+        source.connect(dest);
+        source.start(0, (%(tone)s / 110) %% source.buffer.duration);
+      } else {
+        const osc = ac.createOscillator();
+        osc.frequency.value = %(tone)s;
+        osc.connect(dest);
+        osc.start();
+      }
       audio = dest.stream.getAudioTracks()[0];
     }
     const tracks = [];
@@ -66,6 +83,25 @@ FAKE_DEVICES = """
   };
 })();
 """
+
+
+@functools.cache
+def speech() -> str:
+    """A JSON string: the base64 of a WAV of a conversation class's talk, synthesized once
+    by espeak-ng (Debian's package, installed by scripts/setup)."""
+    with tempfile.TemporaryDirectory() as directory:
+        wav = Path(directory) / "speech.wav"
+        subprocess.run(["espeak-ng", "-v", "en", "-s", "150", "-w", str(wav), SPEECH],
+                       check=True, capture_output=True, timeout=30)  # fmt: skip
+        return json.dumps(base64.b64encode(wav.read_bytes()).decode())
+
+
+SPEECH = (
+    "Good morning everyone. Today we talk about your weekend. Sinta, what did you do on "
+    "Saturday? I went to the market with my mother, and we bought fish and vegetables. Then we "
+    "cooked dinner together. That sounds lovely. Bayu, how about you? I played football with "
+    "my friends in the park near my house."
+)
 
 PROBE = """
 window.probe = {
@@ -161,7 +197,7 @@ async def enter(
 ) -> Page:
     """``name`` logs in with their fake devices, opens the live page and joins; ``context``
     goes to the browser context (a viewport, say). A ``busy`` camera sends a picture that
-    takes its whole bitrate."""
+    takes its whole bitrate, and a ``busy`` microphone speech."""
     page = await open_live(browser, base, name, user, lesson_id, busy=busy, **context)
     # The page's module wires "Join now" once it has run (it is deferred): a click before
     # that would do nothing.
@@ -183,8 +219,13 @@ async def open_live(
     """``name`` logs in with their fake devices and opens the live page: the device check."""
     colour, tone = {**PEOPLE, **OTHERS, **MORE}[name]
     page = await (await browser.new_context(base_url=base, **context)).new_page()
-    script = FAKE_DEVICES % {"colour": list(colour), "label": f'"{name}"', "tone": tone,
-                             "busy": "true" if busy else "false"}  # fmt: skip
+    script = FAKE_DEVICES % {
+        "colour": list(colour),
+        "label": f'"{name}"',
+        "tone": tone,
+        "busy": "true" if busy else "false",
+        "speech": speech() if busy else '""',
+    }
     await page.add_init_script(script)
     await page.add_init_script(PROBE)
     await log_in(page, user.email)

@@ -44,6 +44,7 @@ window.measure = {
   },
   /** What this page received, from everyone or from ``userId``: totals per kind. */
   async received(userId = null) {
+    await this.tick();
     let inbound = (await this.stats()).filter((s) => s.type === "inbound-rtp");
     if (userId !== null) {
       const tracks = this.tracksOf(userId);
@@ -73,6 +74,7 @@ window.measure = {
         keyframes: sum(video, "keyFramesDecoded"),
         fps: video.map((s) => s.framesPerSecond || 0),
         longestFreezeS: Math.max(0, ...video.map((s) => this.longest[s.id] || 0)),
+        pausedS: sum(video.map((s) => ({ p: this.pausedS[s.id] || 0 })), "p"),
       },
       bytes: sum(inbound, "bytesReceived"),
       at: performance.now(),
@@ -88,25 +90,46 @@ window.measure = {
   },
   /**
    * getStats adds a freeze to freezeCount and totalFreezesDuration when it ends: read every
-   * 400 ms, a stream's growth in duration is the length of the freeze that just ended (or of
-   * two or more together, which only overstates the longest). From now on.
+   * 400 ms (and once more by ``received``), a stream's growth in duration is the length of the
+   * freeze that just ended (or of two or more together, which only overstates the longest).
+   * A freeze that overlaps a time when the server paused that person's video for this page
+   * (its downlink budget, media:slots ``paused``: the tile says "Video paused") is the pause,
+   * not a freeze: it is kept apart, in ``pausedS``. From now on.
    */
   watchFreezes() {
     this.longest = {};
-    const last = new Map();
+    this.pausedS = {};
+    this.last = new Map();
+    this.pausedAt = new Map();
     clearInterval(this.timer);
-    this.timer = setInterval(async () => {
-      for (const s of await this.stats()) {
-        if (s.type !== "inbound-rtp" || s.kind !== "video") continue;
-        const [count, total] = [s.freezeCount || 0, s.totalFreezesDuration || 0];
-        const before = last.get(s.id) ?? [count, total];
-        const ended = count > before[0] ? total - before[1] : 0;
-        this.longest[s.id] = Math.max(this.longest[s.id] || 0, ended);
-        last.set(s.id, [count, total]);
+    this.timer = setInterval(() => this.tick(), 400);
+  },
+  userOf(trackId) {
+    for (const video of document.querySelectorAll("#stage figure[data-user] video")) {
+      if (video.srcObject?.getVideoTracks()[0]?.id === trackId) {
+        return Number(video.closest("figure").dataset.user);
       }
-    }, 400);
+    }
+    return null;
+  },
+  async tick() {
+    if (!this.last) return;
+    const now = performance.now() / 1000;
+    const paused = window.kelasLive?.paused ?? new Set();
+    for (const s of await this.stats()) {
+      if (s.type !== "inbound-rtp" || s.kind !== "video") continue;
+      if (paused.has(this.userOf(s.trackIdentifier))) this.pausedAt.set(s.id, now);
+      const [count, total] = [s.freezeCount || 0, s.totalFreezesDuration || 0];
+      const before = this.last.get(s.id) ?? [count, total];
+      const ended = count > before[0] ? total - before[1] : 0;
+      const wasPaused = (this.pausedAt.get(s.id) ?? -Infinity) >= now - ended - 0.5;
+      if (wasPaused) this.pausedS[s.id] = (this.pausedS[s.id] || 0) + ended;
+      else this.longest[s.id] = Math.max(this.longest[s.id] || 0, ended);
+      this.last.set(s.id, [count, total]);
+    }
   },
   longest: {},
+  pausedS: {},
 };
 """
 
@@ -167,7 +190,8 @@ def over(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
         "video_fps": v1["fps"],
         "video_freezes": v1["freezes"] - v0["freezes"],
         "video_frozen_s": round(v1["frozenS"] - v0["frozenS"], 2),
-        "video_longest_freeze_s": round(v1["longestFreezeS"], 2),
+        "video_longest_freeze_s": round(v1["longestFreezeS"], 2),  # paused videos apart
+        "video_paused_s": round(v1["pausedS"] - v0["pausedS"], 2),
         "video_packets_lost": v1["lost"] - v0["lost"],
         "video_nacks_sent": v1["nacks"] - v0["nacks"],
         "video_plis_sent": v1["plis"] - v0["plis"],

@@ -15,8 +15,8 @@ from typing import Any
 from babel.support import NullTranslations
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from classroom import calendar_feed, outbox, password_reset, timetable
-from classroom.errors import NotFound
+from classroom import calendar_feed, outbox, password_reset, recaps, timetable
+from classroom.errors import KelasError, NotFound
 from classroom.models import LessonStatus, OutboxMail, User
 from web import i18n
 from web.mail import texts
@@ -124,6 +124,11 @@ async def _lessons(
     attach = mail.kind in WITH_CALENDAR and rows and not cancelled
     if attach:
         lines += ["", _t(texts.CALENDAR)]
+    if mail.kind == "lesson_recap" and count == 1:
+        recap = await _recap_lines(db, user, int(first["id"]), site, now)
+        if recap is None:
+            return None
+        lines += recap
     lines += ["", "-- ", _t(texts.FOOTER, url=f"{site.base_url}/account#mail")]
     message = EmailMessage()
     message["Subject"] = subject.format(**fields)
@@ -134,6 +139,30 @@ async def _lessons(
         )
         message.add_attachment(ics, maintype="text", subtype="calendar", filename="kelas.ics")
     return message
+
+
+async def _recap_lines(
+    db: AsyncSession, user: User, lesson_id: int, site: Site, now: datetime
+) -> list[str] | None:
+    """The recap itself, as the student reads it on its page (classroom/recaps.py)."""
+    try:
+        recap = await recaps.recap(db, user, lesson_id, user.id, now)
+    except KelasError:
+        return None  # no longer booked in it, or the class is gone
+    lines = [""]
+    if recap.feedback is not None:
+        lines.append(_t(texts.RECAP_FEEDBACK))
+        if recap.feedback.level is not None:
+            lines.append(_t(texts.RECAP_LEVEL, level=recap.feedback.level.value))
+        if recap.feedback.comment:
+            lines.append(recap.feedback.comment)
+        lines += ["", _t(texts.RECAP_SUMMARY), recap.feedback.summary]
+    for title, found in ((texts.RECAP_MINE, recap.mine), (texts.RECAP_SHARED, recap.shared)):
+        if found:
+            lines += ["", _t(title)]
+            lines += [f"• “{n.text}” → “{n.better}”" if n.better else f"• {n.text}" for n in found]
+    lines += ["", _t(texts.RECAP_LINK), f"{site.base_url}/classes/{lesson_id}/recap"]
+    return lines
 
 
 def _t(template: str, **fields: str) -> str:

@@ -40,6 +40,8 @@ SUBJECTS: dict[str, tuple[str, tuple[str, str]]] = {
                          Nn_("Cancelled: {num} class", "Cancelled: {num} classes")),
     "lesson_moved": (N_("Moved: “{topic}” now starts {when}"),
                      Nn_("Moved: {num} class", "Moved: {num} classes")),
+    "lesson_recap": (N_("Your recap: “{topic}”, {when}"),
+                     Nn_("Your recap of {num} class", "Your recaps of {num} classes")),
 }  # fmt: skip
 
 # The opening line of an e-mail about one class, and of one about several.
@@ -63,6 +65,8 @@ OPENINGS: dict[str, tuple[str, str]] = {
     "lesson_cancelled": (N_("This class was cancelled:"), N_("These classes were cancelled:")),
     "lesson_moved": (N_("This class has moved. It now starts at the time below:"),
                      N_("These classes have moved. They now start at the times below:")),
+    "lesson_recap": (N_("Your tutor has written your recap of this class:"),
+                     N_("Your tutor has written your recaps of these classes:")),
 }  # fmt: skip
 
 GREETING = N_("Hello {name},")
@@ -78,3 +82,9 @@ RESET_BODY = N_(
     "link within {minutes} minutes to choose one:"
 )
 RESET_IGNORE = N_("If it was not you, you can ignore this e-mail: your password stays as it is.")
+RECAP_FEEDBACK = N_("Your tutor's feedback:")
+RECAP_LEVEL = N_("Level estimate (CEFR): {level}")
+RECAP_SUMMARY = N_("About the class:")
+RECAP_MINE = N_("Your notes:")
+RECAP_SHARED = N_("Notes for the whole class:")
+RECAP_LINK = N_("Read your recap and rate the class:")

@@ -46,6 +46,14 @@ from web.routes.check import (
     post_check_ice_servers,
     post_check_offer,
 )
+from web.routes.recap import (
+    get_missing_reports,
+    get_my_recap,
+    get_recap,
+    get_report,
+    post_rating,
+    put_report,
+)
 from web.routes.teaching import chosen_week
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -282,23 +290,11 @@ async def get_suggestions(request: web.Request) -> web.StreamResponse:
 # -- attendance ----------------------------------------------------------------------------
 
 
-def _line(line: attendance.Line) -> out.AttendanceLineOut:
-    return out.AttendanceLineOut(
-        user_id=line.user_id,
-        name=line.name,
-        role=line.role,
-        status=line.status,
-        minutes_present=line.minutes_present,
-        minutes_late=line.minutes_late,
-        corrected=line.corrected,
-    )
-
-
 async def get_attendance(request: web.Request) -> web.StreamResponse:
     user = current_user(request, COORDINATOR, TUTOR)
     async with request.app[DB].begin() as db:
         lines = await attendance.of_class(db, user, int_param(request, "lesson_id"))
-    return reply([_line(line) for line in lines])
+    return reply([out.AttendanceLineOut.model_validate(line) for line in lines])
 
 
 async def put_attendance(request: web.Request) -> web.StreamResponse:
@@ -314,7 +310,7 @@ async def put_attendance(request: web.Request) -> web.StreamResponse:
             data.note,
             request.app[CLOCK](),
         )
-    return reply(_line(line))
+    return reply(out.AttendanceLineOut.model_validate(line))
 
 
 async def get_no_shows(request: web.Request) -> web.StreamResponse:
@@ -776,6 +772,26 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "A student's progress (the student, coordinators and the student's tutors) or a "
              "tutor's (the tutor and coordinators)", EVERYONE, query=schemas.Period,
              response=out.StudentProgressOut | out.TutorProgressOut),
+    Endpoint("GET", CLASS + "/report", get_report,
+             "The tutor's report of a class that is over: as filed, or pre-filled from the "
+             "live notes (filed_at null)", (COORDINATOR, TUTOR), response=out.ReportOut),
+    Endpoint("PUT", CLASS + "/report", put_report,
+             "File (or correct) the report: a summary, and a CEFR level (optional) and a "
+             "comment for each student who attended; the class is then complete and the "
+             "students get their recap", (TUTOR,), body=schemas.ReportIn,
+             response=out.ReportOut),
+    Endpoint("GET", "/api/v1/reports/missing", get_missing_reports,
+             "Classes over whose report is not filed, longest overdue first (a tutor: their "
+             "own)", (COORDINATOR, TUTOR), response=list[out.MissingReportOut]),
+    Endpoint("GET", CLASS + "/recap", get_my_recap,
+             "The student's own recap of a class that is over", (STUDENT,),
+             response=out.RecapOut),
+    Endpoint("GET", CLASS + r"/recap/{user_id:\d+}", get_recap,
+             "A student's recap: for the student, the class's tutor and coordinators",
+             EVERYONE, response=out.RecapOut),
+    Endpoint("POST", CLASS + "/rating", post_rating,
+             "Rate a class one attended, once: 1 to 5 and a comment", (STUDENT,),
+             body=schemas.RatingIn, response=out.RatingOut, status=201),
     Endpoint("GET", "/api/v1/teaching", get_teaching, "The tutor's teaching week (?week=date)",
              (TUTOR,), response=out.Week),
     Endpoint("GET", "/api/v1/planning", get_planning,

@@ -124,6 +124,18 @@ STRINGS = {
     # connection cannot carry it, or you chose audio only.
     "video_paused": N_("Video paused"),
     "screen_paused": N_("Shared screen paused"),
+    # The tutor's notes (web/static/live/notes.js): the button that opens the note box (also
+    # the N key), the kinds, and whom a note is for.
+    "note": N_("Note"),
+    "note_correction": N_("Correction"),
+    "note_word": N_("Word or phrase"),
+    "note_pronunciation": N_("Pronunciation"),
+    "note_everyone": N_("Everyone"),
+    "note_delete": N_("Delete"),
+    "note_text_correction": N_("What was said"),
+    "note_text_word": N_("Word or phrase"),
+    "note_text_pronunciation": N_("Pronunciation point"),
+    "note_incomplete": N_("Please write the note (and, for a correction, the better way)."),
 }
 
 

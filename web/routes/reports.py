@@ -1,5 +1,6 @@
-"""Coordinators' reports (the school's figures, attendance and no-shows, pay) with a CSV of
-every table, lecturers' rates, and each person's progress page."""
+"""Coordinators' reports (the school's figures, attendance and no-shows, the class reports
+that tutors have not filed yet, pay) with a CSV of every table, lecturers' rates, and each
+person's progress page."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from web.routes.api import (
     rate_out,
     school_report,
 )
+from web.routes.recap import missing_reports
 
 
 def setup(app: web.Application) -> None:
@@ -62,7 +64,13 @@ async def attendance_report(request: web.Request) -> web.StreamResponse:
     except InvalidInput as exc:
         query, errors = schemas.NoShowQuery(), i18n.field_errors(exc.fields)
     found = await no_shows(request, user, query)
-    context = {"found": found, "form": raw, "errors": errors}
+    context = {
+        "found": found,
+        "form": raw,
+        "errors": errors,
+        "missing": await missing_reports(request, user),
+        "now": request.app[CLOCK](),
+    }
     return render("attendance_report.html", request, context, status=422 if errors else 200)
 
 

@@ -17,6 +17,7 @@ from web.keys import CLOCK, DB
 from web.live import SCHOOL
 from web.middlewares import current_user
 from web.pages import render
+from web.routes.recap import missing_reports
 
 
 def setup(app: web.Application) -> None:
@@ -57,6 +58,8 @@ async def teaching_week(request: web.Request) -> web.StreamResponse:
     offers = await request.app[SCHOOL].deps.presence.substitutes(now.timestamp())
     until = offers.get(tutor.id)
     context = {
+        "missing": await missing_reports(request, tutor),
+        "now": now,
         "by_day": by_day,
         "rosters": rosters,
         "substitute_until": datetime.fromtimestamp(until, UTC) if until else None,

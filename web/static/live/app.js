@@ -14,6 +14,7 @@ import { browserView, ownQuality } from "./connection.js";
 import { SHOW_MS, UnstableNotices } from "./unstable.js";
 import { BARS, qualityText } from "./quality.js";
 import { AudioOnlyOffer } from "./audio_only.js";
+import { Notes, noteItem, notePayload, opensNoteBox } from "./notes.js";
 
 const handBadge = (userId) => badge(state.hands, userId, config.language, T);
 const renderTiles = () => showTiles(state, config);
@@ -37,6 +38,7 @@ const state = {
   offer: new AudioOnlyOffer(), // offered by itself when my connection stays poor
   offering: false,
   chat: new ChatOrder(),
+  notes: new Notes(), // the tutor's notes this person may read (notes.js)
   plan: null,
   mic: true,
   cam: true,
@@ -220,6 +222,12 @@ function enter() {
     socket.disconnect();
   });
   socket.on("chat:message", addChat);
+  socket.on("note:added", putNote);
+  socket.on("note:edited", putNote);
+  socket.on("note:deleted", ({ id }) => {
+    state.notes.drop(id);
+    renderNotes();
+  });
   socket.on("media:slots", ({ slots, screen, paused, screen_paused }) => {
     state.slots = slots;
     state.screen = screen;
@@ -344,6 +352,7 @@ async function onConnected() {
   state.people = new Map(hello.room.participants.map((p) => [p.user_id, p]));
   state.hands = hello.room.hands;
   hello.chat.forEach(addChat);
+  state.notes.reset(hello.notes); // what was noted while this page was away, too
   render();
   await startMedia(hello.media);
 }
@@ -546,6 +555,7 @@ function renderTutor() {
 }
 
 function render() {
+  renderNotes();
   renderTutor();
   renderControls();
   renderPeople();
@@ -597,6 +607,7 @@ function renderControls() {
     buttons.push(
       button(state.sharing ? T.stop_sharing : T.share_screen, toggleScreen, { class: "secondary" }),
     );
+    buttons.push(button(T.note, openNoteBox, { class: "secondary", id: "note", "aria-keyshortcuts": "n" }));
     buttons.push(button(T.mute_all, () => call("control:mute_all"), { class: "secondary" }));
     buttons.push(
       button(
@@ -702,6 +713,105 @@ function addChat(m) {
   }
 }
 
+// -- the tutor's notes ---------------------------------------------------------------------
+
+function putNote(note) {
+  state.notes.put(note);
+  renderNotes();
+}
+
+function renderNotes() {
+  const notes = state.notes.list();
+  const names = isTutor() ? new Map([...state.people.values()].map((p) => [p.user_id, p.name])) : null;
+  const onDelete = isTutor()
+    ? async (note) => {
+        const ack = await call("note:delete", { id: note.id });
+        if (!ack.error) {
+          state.notes.drop(note.id);
+          renderNotes();
+        }
+      }
+    : null;
+  $("#notes-list").replaceChildren(...notes.map((n) => noteItem(n, { strings: T, names, onDelete })));
+  $("#notes-panel").hidden = !notes.length;
+}
+
+let beforeNote = null; // what had the focus when the note box opened: it gets it back
+
+function openNoteBox() {
+  const box = $("#note-box");
+  if (!box || state.ended) return;
+  const choice = $("#note-for");
+  const chosen = choice.value;
+  const students = [...state.people.values()].filter((p) => p.role === "student");
+  choice.replaceChildren(
+    el("option", { value: "" }, T.note_everyone),
+    ...students
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((p) => el("option", { value: p.user_id }, p.name)),
+  );
+  if ([...choice.options].some((o) => o.value === chosen)) choice.value = chosen;
+  if (box.hidden) beforeNote = document.activeElement;
+  box.hidden = false;
+  noteKind();
+  $("#note-text").focus();
+}
+
+function closeNoteBox() {
+  $("#note-box").hidden = true;
+  $("#note-error").hidden = true;
+  beforeNote?.focus?.();
+  beforeNote = null;
+}
+
+function noteKind() {
+  const kind = $("#note-kind").value;
+  $("#note-better-field").hidden = kind !== "correction";
+  $("#note-text-label").textContent = T["note_text_" + kind];
+}
+
+async function saveNote(e) {
+  e.preventDefault();
+  const error = $("#note-error");
+  const payload = notePayload({
+    kind: $("#note-kind").value,
+    forWhom: $("#note-for").value,
+    text: $("#note-text").value,
+    better: $("#note-better").value,
+  });
+  if (!payload) {
+    error.textContent = T.note_incomplete;
+    error.hidden = false;
+    return;
+  }
+  const ack = await call("note:add", payload, { quiet: true });
+  if (ack.error) {
+    error.textContent = ack.error.message;
+    error.hidden = false;
+    return;
+  }
+  putNote(ack.note);
+  $("#note-text").value = "";
+  $("#note-better").value = "";
+  closeNoteBox();
+}
+
+function wireNotes() {
+  document.addEventListener("keydown", (e) => {
+    if (!isTutor() || $("#room").hidden || !opensNoteBox(e)) return;
+    e.preventDefault(); // the "n" is not typed into the box it opens
+    openNoteBox();
+  });
+  const box = $("#note-box");
+  if (!box) return;
+  box.addEventListener("submit", saveNote);
+  box.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") closeNoteBox();
+  });
+  $("#note-cancel").addEventListener("click", closeNoteBox);
+  $("#note-kind").addEventListener("change", noteKind);
+}
+
 // -- panels: side by side with the stage on a wide screen, folded behind buttons on a small one
 
 const wide = window.matchMedia("(min-width: 56rem)");
@@ -736,6 +846,7 @@ function wireControls() {
     toggle.addEventListener("click", () => showPanel(toggle.dataset.toggles));
   }
   new ResizeObserver(fitGallery).observe($("#stage .stage-main"));
+  wireNotes();
 }
 
 wireDeviceCheck();
