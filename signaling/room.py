@@ -19,8 +19,9 @@ from typing import Literal
 from classroom.errors import Conflict, NotFound, PermissionDenied, TooLate
 from classroom.live import Admission, LiveRole
 from classroom.room_state import Blocks, KeptRoom
+from classroom.speaking import Spoken
 from signaling import protocol
-from signaling.speaking import Meter, Rules, Spoken
+from signaling.speaking import Meter, Rules
 
 Kind = Literal["audio", "video", "screen"]
 # Why a connection leaves the room: its socket closed, the same person connected again, the

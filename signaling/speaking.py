@@ -27,6 +27,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from classroom.speaking import Spoken
+
 FRAME_S = 0.02  # what one Opus packet carries: 20 ms, as browsers send it
 BUCKETS = 60  # the sliding window's ring: 10 s buckets for a 10-minute window
 REARM_BELOW = 0.1  # the tutor's share must fall this far under the threshold to prompt again
@@ -42,17 +44,6 @@ class Rules:
     silent_after_s: float = 6 * 60.0  # prompt: a student has not spoken for this long
     tutor_share: float = 0.7  # prompt: the tutor spoke this share of the window, or more
     window_s: float = 10 * 60.0
-
-
-@dataclass(frozen=True)
-class Spoken:
-    """One person's figures as they are kept (classroom/speaking.py) and restored."""
-
-    user_id: int
-    tutor: bool
-    seconds: float
-    turns: int
-    longest_silence: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +95,7 @@ class _Voice:
 
     __slots__ = (
         "user_id",
+        "name",
         "tutor",
         "here",
         "seconds",
@@ -118,6 +110,7 @@ class _Voice:
 
     def __init__(self, user_id: int, tutor: bool) -> None:
         self.user_id = user_id
+        self.name = ""
         self.tutor = tutor
         self.here = False
         self.seconds = 0.0
@@ -155,11 +148,12 @@ class Meter:
 
     # -- who is in the room -------------------------------------------------------------
 
-    def arrive(self, user_id: int, tutor: bool, now: float) -> None:
+    def arrive(self, user_id: int, tutor: bool, now: float, name: str = "") -> None:
         voice = self._voices.get(user_id)
         if voice is None:
             voice = self._voices[user_id] = _Voice(user_id, tutor)
         voice.tutor, voice.here, voice.prompted = tutor, True, False
+        voice.name = name or voice.name
         if tutor:
             if self._started is None:
                 self._started = now
@@ -168,6 +162,11 @@ class Meter:
                         other.quiet_since = now
         else:
             voice.quiet_since = now
+
+    def name(self, user_id: int) -> str:
+        """The name someone had when they were last here ("" if not here since a restart)."""
+        voice = self._voices.get(user_id)
+        return voice.name if voice else ""
 
     def depart(self, user_id: int, now: float) -> None:
         voice = self._voices.get(user_id)
@@ -222,15 +221,15 @@ class Meter:
         voice.seconds += until - at
         ring = self._tutor_ring if voice.tutor else self._student_ring
         size = self._bucket_s
-        while at < until:
-            bucket = int(at // size)
+        bucket = int(at // size)
+        while at < until:  # bucket by bucket, counted in whole buckets: floats cannot stall it
             end = min(until, (bucket + 1) * size)
             slot = bucket % BUCKETS
             if self._ids[slot] != bucket:
                 self._ids[slot] = bucket
                 self._tutor_ring[slot] = self._student_ring[slot] = 0.0
-            ring[slot] += end - at
-            at = end
+            ring[slot] += max(0.0, end - at)
+            at, bucket = end, bucket + 1
 
     # -- looking now and then -----------------------------------------------------------
 
@@ -302,7 +301,8 @@ class Meter:
         )
 
     def spoken(self, now: float) -> list[Spoken]:
-        """What the class keeps: each person's time, turns and longest silence so far."""
+        """What the class keeps (classroom/speaking.py): each person's time, turns and
+        longest silence so far."""
         return [
             Spoken(f.user_id, f.tutor, round(f.seconds, 3), f.turns, round(f.longest_silence, 3))
             for f in self.figures(now).people

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from signaling.speaking import FRAME_S, Meter, Prompt, Rules, Silent, Spoken, TutorShare
+from classroom.speaking import Spoken
+from signaling.speaking import FRAME_S, Meter, Prompt, Rules, Silent, TutorShare
 
 TUTOR, SINTA, BAYU = 1, 2, 3
 
@@ -162,3 +163,11 @@ def test_figures_are_kept_every_so_often() -> None:
     assert meter.due(0.0, 30.0)
     assert not meter.due(29.0, 30.0)
     assert meter.due(30.0, 30.0)
+
+
+def test_a_stretch_across_many_buckets_at_odd_times() -> None:
+    meter = room(Rules(window_s=3.0, tutor_share=0.5))  # buckets of 0.05 s
+    start = 7364.123456789  # a monotonic clock's kind of number
+    end = speak(meter, TUTOR, start, 4.0)
+    assert meter.figures(end).tutor_window_share == pytest.approx(1.0, abs=0.05)
+    assert meter.figures(end).tutor_seconds == pytest.approx(4.0)
