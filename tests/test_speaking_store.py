@@ -125,3 +125,55 @@ async def test_trends_per_student_and_per_tutor(school: School) -> None:
         taught = await speaking.totals(db, since, until, tutor_id=tutor.id, role="tutor")
         assert [t.share for t in taught] == [pytest.approx(300 / 420)]
         assert await speaking.totals(db, since - timedelta(days=60), since) == []
+
+
+async def test_the_api_and_the_class_page(school: School) -> None:
+    setup = await live_class(school, students=2)
+    lesson_id = setup.lesson["id"]
+    (tutor, tutor_visit), (one, one_visit), (_, two_visit) = setup.tutor, *setup.students
+    async with school.maker.begin() as db:
+        await speaking.save(
+            db, lesson_id, [Spoken(tutor.id, True, 90, 4), Spoken(one.id, False, 30, 3, 61)], now()
+        )
+    path = f"/api/v1/classes/{lesson_id}/speaking"
+    for visitor in (setup.coordinator, tutor_visit):
+        status, body = await visitor.api("GET", path)
+        assert status == 200, body
+        assert body["tutor_seconds"] == 90 and body["tutor_share"] == 0.75
+        assert [p["user_id"] for p in body["people"]] == [tutor.id, one.id]
+        assert body["people"][1] == {
+            "user_id": one.id,
+            "name": "Student 1",
+            "role": "student",
+            "seconds": 30.0,
+            "turns": 3,
+            "longest_silence": 61.0,
+            "share": 1.0,
+            "fair_share": 1.0,
+        }
+    status, mine = await one_visit.api("GET", path)
+    assert status == 200 and [p["user_id"] for p in mine["people"]] == [one.id]
+    assert mine["tutor_seconds"] is None and mine["student_seconds"] is None
+    status, nothing = await two_visit.api("GET", path)  # booked, never measured
+    assert status == 200 and nothing["people"] == []
+    _, stranger = await school.join(Role.STUDENT)
+    _, other_tutor = await school.join(Role.TUTOR)
+    for visitor in (stranger, other_tutor):
+        status, body = await visitor.api("GET", path)
+        assert status == 404 and body["error"]["code"] == "not_found"
+    anonymous = await school.visitor()
+    status, body = await anonymous.api("GET", path)
+    assert status == 401
+    for bad in ("0", str(2**31)):
+        status, body = await setup.coordinator.api("GET", f"/api/v1/classes/{bad}/speaking")
+        assert status == 422 and body["error"]["code"] == "invalid_input", body
+    status, body = await setup.coordinator.api("GET", f"/api/v1/classes/{2**31 - 1}/speaking")
+    assert status == 404
+    status, body = await setup.coordinator.api("POST", path, {})
+    assert status == 405
+    # The class page shows the figures to its tutor and the coordinators, beside attendance.
+    status, page = await tutor_visit.page(f"/classes/{lesson_id}")
+    assert status == 200 and 'id="speaking"' in page and "Tutor 75% · students 25%" in page
+    assert "1:30" in page and "100% (fair 100%)" in page
+    status, page = await one_visit.page(f"/classes/{lesson_id}")
+    assert status == 200 and 'id="speaking"' not in page
