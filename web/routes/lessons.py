@@ -11,11 +11,11 @@ from classroom import (
     accounts,
     assignment,
     attendance,
-    speaking,
     booking,
     live,
     readiness,
     schemas,
+    speaking,
     timetable,
 )
 from classroom.errors import N_, ClassFull, InvalidInput
