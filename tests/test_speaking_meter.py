@@ -171,3 +171,24 @@ def test_a_stretch_across_many_buckets_at_odd_times() -> None:
     end = speak(meter, TUTOR, start, 4.0)
     assert meter.figures(end).tutor_window_share == pytest.approx(1.0, abs=0.05)
     assert meter.figures(end).tutor_seconds == pytest.approx(4.0)
+
+
+def test_thresholds_come_from_the_environment() -> None:
+    from web.settings import Settings
+
+    default = Settings.from_env({"SECRET_KEY": "s"})
+    assert default.speaking == Rules() and not default.show_student_share
+    assert default.speaking.silent_after_s == 360 and default.speaking.tutor_share == 0.7
+    env = {
+        "SECRET_KEY": "s",
+        "KELAS_SPEAKING_SILENT_MINUTES": "4",
+        "KELAS_SPEAKING_TUTOR_SHARE": "60",
+        "KELAS_SPEAKING_WINDOW_MINUTES": "5",
+        "KELAS_SHOW_STUDENT_SHARE": "1",
+    }
+    chosen = Settings.from_env(env)
+    assert chosen.speaking == Rules(silent_after_s=240, tutor_share=0.6, window_s=300)
+    assert chosen.show_student_share
+    for bad in ({"KELAS_SPEAKING_TUTOR_SHARE": "0"}, {"KELAS_SPEAKING_WINDOW_MINUTES": "-1"}):
+        with pytest.raises(ValueError):
+            Settings.from_env({"SECRET_KEY": "s", **bad})
