@@ -131,3 +131,42 @@ async def test_students_see_no_figures_unless_the_school_says_so(school: School)
     finally:
         await tutor.close()
         await student.close()
+
+
+async def test_a_new_home_goes_on_from_the_kept_figures(school_with: SchoolFactory) -> None:
+    """The class's process stops (a restart, a failover): the next one that opens the room
+    starts from what was kept, so what was said is counted once, before and after."""
+    first = await school_with()
+    setup = await live_class(first, students=1)
+    lesson_id = setup.lesson["id"]
+    (tutor_user, tutor_visit), (student_user, student_visit) = setup.tutor, setup.students[0]
+    tutor = await join(first, tutor_user, tutor_visit, lesson_id)
+    student = await join(first, student_user, student_visit, lesson_id)
+    await publish(tutor, cam=False, speech=[])
+    await publish(student, cam=False, speech=[(1.0, 3.0)])
+    await tutor.events.wait(
+        "participant:speaking",
+        lambda _: stopped(tutor.events.seen["participant:speaking"], student_user.id, 1),
+    )
+    before = {p["user_id"]: p for p in (await tutor.call("speaking:get"))["people"]}
+    assert abs(before[student_user.id]["seconds"] - 2.0) <= TOLERANCE_S
+    for member in (tutor, student):
+        assert member.bot is not None
+        await member.bot.close()
+    await first.server.close()  # its shutdown keeps the figures; the sockets close
+    second = await school_with()
+    tutor = await join(second, tutor_user, await second.login(tutor_user), lesson_id)
+    student = await join(second, student_user, await second.login(student_user), lesson_id)
+    try:
+        await publish(tutor, cam=False, speech=[])
+        await publish(student, cam=False, speech=[(1.0, 2.0)])
+        await tutor.events.wait(
+            "participant:speaking",
+            lambda _: stopped(tutor.events.seen["participant:speaking"], student_user.id, 1),
+        )
+        after = {p["user_id"]: p for p in (await tutor.call("speaking:get"))["people"]}
+        assert abs(after[student_user.id]["seconds"] - 3.0) <= 2 * TOLERANCE_S, after
+        assert after[student_user.id]["turns"] == 2
+    finally:
+        for member in (tutor, student):
+            await member.close()
