@@ -39,7 +39,7 @@ PACKETS_PER_S = 50  # Opus, 20 ms a packet
 
 
 class _Deaf(Meter):
-    def loud(self, user_id: int, now: float) -> None:
+    def loud(self, user_id: int, now: float, timestamp: int) -> None:
         return None
 
 
@@ -136,7 +136,7 @@ async def measure() -> list[tuple[str, float]]:
 
         def loud() -> None:
             clock[0] += 0.02
-            meter.loud(1, clock[0])
+            meter.loud(1, clock[0], round(clock[0] * 48_000) & 0xFFFFFFFF)
 
         rows.append(("Meter.loud alone (speech under way)", _per_call(loud, PACKETS)))
         tick = _per_call(lambda: meter.tick(time.monotonic()), 2000)

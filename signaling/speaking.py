@@ -8,8 +8,9 @@ closes the stretches of speech that ended and says which prompts for the tutor a
 is passed in (seconds, monotonic), never read here.
 
 - **Speaking time**: a stretch of speech runs from its first loud packet to the end of its
-  last (a packet carries 20 ms); a pause shorter than ``Rules.pause_s`` (a breath, a word
-  looked for) is part of it, as hangover.
+  last (a packet carries 20 ms), timed by the packets' RTP timestamps (so the server's own
+  pauses do not shorten it); a pause shorter than ``Rules.pause_s`` (a breath, a word looked
+  for) is part of it, as hangover.
 - **Turns**: a stretch that starts after at least ``Rules.turn_gap_s`` without speech from
   that person: short pauses do not split a turn.
 - **Silence** (students): from the end of their last speech, or from when they came in (and
@@ -30,6 +31,9 @@ from dataclasses import dataclass
 from classroom.speaking import Spoken
 
 FRAME_S = 0.02  # what one Opus packet carries: 20 ms, as browsers send it
+RTP_HZ = 48_000  # Opus's RTP clock (RFC 7587), whatever the sampling rate
+TICK_S = 1 / RTP_HZ
+LATE_TICKS = 0xFFFFFFFF - RTP_HZ  # a timestamp up to 1 s before the last: a late packet
 BUCKETS = 60  # the sliding window's ring: 10 s buckets for a 10-minute window
 REARM_BELOW = 0.1  # the tutor's share must fall this far under the threshold to prompt again
 
@@ -103,7 +107,8 @@ class _Voice:
         "longest",
         "start",
         "last",
-        "credited",
+        "last_ts",
+        "pending",
         "quiet_since",
         "prompted",
     )
@@ -116,9 +121,10 @@ class _Voice:
         self.seconds = 0.0
         self.turns = 0
         self.longest = 0.0
-        self.start: float | None = None  # the current stretch of speech began
-        self.last = float("-inf")  # the last loud packet
-        self.credited = 0.0  # the current stretch is counted up to here
+        self.start: float | None = None  # the current stretch of speech began (arrival)
+        self.last = float("-inf")  # the last loud packet arrived
+        self.last_ts = 0  # its RTP timestamp
+        self.pending = 0.0  # media seconds of the current stretch not counted yet
         self.quiet_since: float | None = None  # students: silent since (None: speaking/away)
         self.prompted = False  # the silence prompt was given for the current silence
 
@@ -128,7 +134,7 @@ class Meter:
 
     def __init__(self, rules: Rules | None = None) -> None:
         self.rules = rules or Rules()
-        self._pause_s = self.rules.pause_s  # read for every loud packet
+        self._pause_ticks = round(self.rules.pause_s * RTP_HZ)  # read for every loud packet
         self._voices: dict[int, _Voice] = {}
         self._bucket_s = self.rules.window_s / BUCKETS
         self._ids = [-1] * BUCKETS  # which bucket (time // bucket_s) each slot holds
@@ -178,58 +184,58 @@ class Meter:
 
     # -- the hot path: one call per loud audio packet -----------------------------------
 
-    def loud(self, user_id: int, now: float) -> None:
-        """A packet louder than speech's threshold from this person, arrived ``now``."""
+    def loud(self, user_id: int, now: float, timestamp: int) -> None:
+        """A packet louder than speech's threshold from this person, arrived ``now``, with
+        this RTP ``timestamp`` (Opus: 48 kHz). Within a stretch, time is counted from the
+        timestamps, not from arrival: a server that stalls for a moment, and then reads a
+        burst of packets, counts the speech as it was spoken."""
         voice = self._voices.get(user_id)
         if voice is None or not voice.here:
             return
-        if voice.start is not None and now - voice.last <= self._pause_s:
-            voice.last = now
-            return
-        self._begin(voice, now)
+        if voice.start is not None:
+            ticks = (timestamp - voice.last_ts) & 0xFFFFFFFF
+            if ticks <= self._pause_ticks:
+                voice.pending += ticks * TICK_S
+                voice.last, voice.last_ts = now, timestamp
+                return
+            if ticks > LATE_TICKS:  # reordered: its time is counted already
+                return
+        self._begin(voice, now, timestamp)
 
-    def _begin(self, voice: _Voice, now: float) -> None:
+    def _begin(self, voice: _Voice, now: float, timestamp: int) -> None:
         if voice.start is not None:  # a pause longer than the hangover: a new stretch
             self._close(voice)
         if now - (voice.last + FRAME_S) >= self.rules.turn_gap_s:
             voice.turns += 1
         self._end_silence(voice, now)
         voice.prompted = False
-        voice.start = voice.credited = voice.last = now
+        voice.start = voice.last = now
+        voice.last_ts, voice.pending = timestamp, FRAME_S  # each packet counts its 20 ms
 
     def _close(self, voice: _Voice) -> None:
-        """End the current stretch of speech at the end of its last packet."""
+        """End the current stretch of speech (at the end of its last packet)."""
         if voice.start is None:
             return
-        end = voice.last + FRAME_S
-        self._credit(voice, end)
-        voice.start = None
+        self._credit(voice, voice.pending, voice.last)
+        voice.pending, voice.start = 0.0, None
         if not voice.tutor:
-            voice.quiet_since = end
+            voice.quiet_since = voice.last + FRAME_S
 
     def _end_silence(self, voice: _Voice, now: float) -> None:
         if voice.quiet_since is not None:
             voice.longest = max(voice.longest, now - voice.quiet_since)
             voice.quiet_since = None
 
-    def _credit(self, voice: _Voice, until: float) -> None:
-        """Count the current stretch up to ``until``, in the totals and in the window."""
-        at = voice.credited
-        if until <= at:
-            return
-        voice.credited = until
-        voice.seconds += until - at
+    def _credit(self, voice: _Voice, seconds: float, at: float) -> None:
+        """Count ``seconds`` of speech, in the totals and in the window's bucket of ``at``."""
+        voice.seconds += seconds
+        bucket = int(at // self._bucket_s)
+        slot = bucket % BUCKETS
+        if self._ids[slot] != bucket:
+            self._ids[slot] = bucket
+            self._tutor_ring[slot] = self._student_ring[slot] = 0.0
         ring = self._tutor_ring if voice.tutor else self._student_ring
-        size = self._bucket_s
-        bucket = int(at // size)
-        while at < until:  # bucket by bucket, counted in whole buckets: floats cannot stall it
-            end = min(until, (bucket + 1) * size)
-            slot = bucket % BUCKETS
-            if self._ids[slot] != bucket:
-                self._ids[slot] = bucket
-                self._tutor_ring[slot] = self._student_ring[slot] = 0.0
-            ring[slot] += max(0.0, end - at)
-            at, bucket = end, bucket + 1
+        ring[slot] += seconds
 
     # -- looking now and then -----------------------------------------------------------
 
@@ -260,8 +266,9 @@ class Meter:
             if voice.start is not None:
                 if now - voice.last > self.rules.pause_s:
                     self._close(voice)
-                else:
-                    self._credit(voice, voice.last + FRAME_S)
+                elif voice.pending:
+                    self._credit(voice, voice.pending, now)
+                    voice.pending = 0.0
 
     def tutor_window_share(self, now: float) -> float | None:
         """The tutor's speaking time in the last ``window_s`` over its length; None until

@@ -260,7 +260,8 @@ class Noise(VideoStreamTrack):
 class Voice(AudioStreamTrack):
     """A microphone that speaks at known times: a 400 Hz tone (about -13 dBov, loud in the
     RFC 6464 level that aiortc computes for each 20 ms frame) during each (start, end) of
-    ``speech``, seconds from its first frame, and silence (-127 dBov) otherwise."""
+    ``speech``, seconds from ``go`` (``publish`` calls it once the server forwards the
+    microphone), and silence (-127 dBov) otherwise."""
 
     RATE, SAMPLES = 8000, 160  # AudioStreamTrack's frames: 20 ms at 8 kHz
 
@@ -269,10 +270,19 @@ class Voice(AudioStreamTrack):
         self.speech = tuple(speech)
         tone = (int(8000 * math.sin(2 * math.pi * 400 * n / self.RATE)) for n in range(160))
         self._tone = b"".join(sample.to_bytes(2, "little", signed=True) for sample in tone)
+        self._going = False
+        self._origin: int | None = None  # the frame at which ``go`` took effect
+
+    def go(self) -> None:
+        self._going = True
 
     async def recv(self) -> av.AudioFrame:
         frame = await super().recv()
-        at = frame.pts / self.RATE
+        if self._going and self._origin is None:
+            self._origin = frame.pts
+        if self._origin is None:
+            return frame
+        at = (frame.pts - self._origin) / self.RATE
         if any(start <= at < end for start, end in self.speech):
             frame.planes[0].update(self._tone)
         return frame
@@ -323,11 +333,9 @@ async def publish(
         )
     )
     bot = Bot(pc, slots)
+    voice = Voice(speech) if speech is not None else None
     up = [
-        pc.addTransceiver(
-            (Voice(speech) if speech is not None else AudioStreamTrack()) if mic else "audio",
-            direction="sendonly",
-        ),
+        pc.addTransceiver((voice or AudioStreamTrack()) if mic else "audio", direction="sendonly"),
         pc.addTransceiver(
             (Noise() if noise else VideoStreamTrack()) if cam else "video", direction="sendonly"
         ),
@@ -355,6 +363,8 @@ async def publish(
         receiver._handle_rtp_packet = bot.counter(kind, position, receiver)  # type: ignore[method-assign]
     ack = await member.call("media:state", {"mic": mic, "cam": cam, "screen": screen})
     assert ack.get("ok"), ack
+    if voice is not None:
+        voice.go()  # the server forwards the microphone now: its speech counts
     member.bot = bot
     return bot
 

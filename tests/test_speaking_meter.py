@@ -11,6 +11,11 @@ from signaling.speaking import FRAME_S, Meter, Prompt, Rules, Silent, TutorShare
 TUTOR, SINTA, BAYU = 1, 2, 3
 
 
+def rtp(at: float) -> int:
+    """The RTP timestamp of a packet sent at ``at`` (48 kHz, from an odd start)."""
+    return (123_456_789 + round(at * 48_000)) & 0xFFFFFFFF
+
+
 def speak(
     meter: Meter, user_id: int, start: float, seconds: float, prompts: list[Prompt] | None = None
 ) -> float:
@@ -20,7 +25,7 @@ def speak(
     packets = round(seconds / FRAME_S)
     for n in range(packets):
         at = start + n * FRAME_S
-        meter.loud(user_id, at)
+        meter.loud(user_id, at, rtp(at))
         if n % 20 == 0:
             (prompts if prompts is not None else []).extend(meter.tick(at))
     return start + packets * FRAME_S
@@ -92,7 +97,7 @@ def test_students_waiting_for_the_tutor_are_not_silent_yet() -> None:
 
 def test_nobody_outside_the_room_is_heard() -> None:
     meter = room()
-    meter.loud(99, 1.0)  # not arrived (an observer, or a stray packet)
+    meter.loud(99, 1.0, rtp(1.0))  # not arrived (an observer, or a stray packet)
     meter.depart(SINTA, 2.0)
     speak(meter, SINTA, 3.0, 1.0)
     figures = meter.figures(10.0)
@@ -192,3 +197,27 @@ def test_thresholds_come_from_the_environment() -> None:
     for bad in ({"KELAS_SPEAKING_TUTOR_SHARE": "0"}, {"KELAS_SPEAKING_WINDOW_MINUTES": "-1"}):
         with pytest.raises(ValueError):
             Settings.from_env({"SECRET_KEY": "s", **bad})
+
+
+def test_speech_read_in_a_burst_after_a_stall_counts_as_spoken() -> None:
+    """The server stalls for 0.7 s: the packets of that time arrive at once, afterwards. Their
+    timestamps, not their arrival, say how long the person spoke."""
+    meter = room()
+    for n in range(200):  # 4 s of speech from 10.0; packets 50..84 all arrive at 11.7
+        sent = 10.0 + n * FRAME_S
+        arrived = 11.7 if 50 <= n < 85 else sent
+        meter.loud(SINTA, arrived, rtp(sent))
+        if n % 20 == 0 and not 50 <= n < 85:
+            meter.tick(arrived)
+    assert person(meter, SINTA, 15.0)["seconds"] == 4.0
+    assert person(meter, SINTA, 15.0)["turns"] == 1
+
+
+def test_a_late_packet_counts_nothing_and_a_new_stream_starts_a_stretch() -> None:
+    meter = room()
+    end = speak(meter, SINTA, 10.0, 1.0)
+    meter.loud(SINTA, end, rtp(end - 0.5))  # reordered: already counted
+    assert person(meter, SINTA, end)["seconds"] == 1.0
+    meter.loud(SINTA, end + 0.02, 42)  # a new stream (a reconnect): its own timestamps
+    meter.loud(SINTA, end + 0.04, 42 + 960)
+    assert person(meter, SINTA, end + 5)["seconds"] == 1.04

@@ -43,7 +43,7 @@ async def test_totals_are_kept_once_and_a_new_home_continues_from_them(school: S
     meter.restore(kept)
     meter.arrive(one.id, False, 0.0)
     for n in range(100):  # two seconds of speech
-        meter.loud(one.id, 10.0 + n * 0.02)
+        meter.loud(one.id, 10.0 + n * 0.02, n * 960)
     async with school.maker.begin() as db:
         await speaking.save(db, lesson_id, meter.spoken(20.0), now())
     async with school.maker() as db:

@@ -279,7 +279,7 @@ class Source:
     request_keyframe: Callable[[int], Awaitable[None]]
     request_retransmit: Callable[[int, list[int]], Awaitable[None]]
     send_remb: Callable[[int, int], Awaitable[None]] | None = None
-    on_level: Callable[[int, int], None] | None = None
+    on_level: Callable[[int, int, int], None] | None = None  # publisher, -dBov, timestamp
     max_bitrate: int = 0  # the server's plan for this stream, sent upstream as REMB
     forwarding: bool = False
     slots: set[Slot] = field(default_factory=set)
@@ -337,7 +337,7 @@ class Source:
             # muted student is heard by nobody, and speaks to nobody).
             level = packet.extensions.audio_level
             if self.forwarding and self.on_level and level is not None:
-                self.on_level(self.publisher_id, level[1])
+                self.on_level(self.publisher_id, level[1], packet.timestamp)
         elif self.send_remb and self.max_bitrate:
             now = time.monotonic()
             if now - self._last_remb >= REMB_EVERY_S:

@@ -348,11 +348,11 @@ class Sfu:
             if peer is not None:
                 await _receiver(peer, kind)._send_rtcp_nack(ssrc, lost)
 
-        def level(publisher: int, dbov: int) -> None:
+        def level(publisher: int, dbov: int, timestamp: int) -> None:
             if dbov > LOUD_DBOV:
                 return
             now = time.monotonic()
-            room.meter.loud(publisher, now)  # signaling/speaking.py: who speaks how much
+            room.meter.loud(publisher, now, timestamp)  # signaling/speaking.py: who speaks how much
             if peer_key in self._voice or self._listener.speaking(room.lesson_id, publisher, True):
                 self._voice[peer_key] = now
 
