@@ -2,7 +2,7 @@
 
 Run from the repository root (a full default run takes 7-10 minutes):
 
-    .venv/bin/python bench/sfu.py [--workloads fanout,class,relay,budget]
+    .venv/bin/python bench/sfu.py [--workloads fanout,class,relay,budget,speaking]
         [--fanout 1,2,4,8,16,32,64] [--classes 5,8,12] [--relay 1,2,4] [--links 0,1500,500]
         [--janus el1[,default]]
         [--seconds 15] [--settle 3]
@@ -53,6 +53,11 @@ What it does:
      by pausing, and probes beyond it ever more rarely). It prints what each
      subscriber received: every datagram on its wire, the audio and video RTP in it, and
      how many videos the server sent it and paused for it at the end of the window.
+   - ``speaking`` (not in the default run; seconds, alone): what the speaking-equity meter
+     (signaling/speaking.py) adds per audio packet, in process and without a server: the
+     tutor's audio source as the SFU builds it, packets with the RFC 6464 level through its
+     receive path with and without the level callback and the meter
+     (bench/sfu_speaking.py says how).
 4. Each run: joins one by one, waits until every subscriber has a keyframe from every
    publisher, settles, waits (at most --others-timeout) until other processes on the machine
    use less than --max-others % of a core, then measures a window of --seconds. The bench's
@@ -127,6 +132,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 import encoded_media
 import live_school
 import profile_summary
+import sfu_speaking
 from janus_server import JanusConfig, start_janus
 from janus_workloads import janus_run
 from loopback import restrict_ice_to_loopback
@@ -209,7 +215,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--others-timeout", type=float, default=30.0)
     args = parser.parse_args(argv)
     kinds = {k.strip() for k in args.workloads.split(",") if k.strip()}
-    if kinds - {"fanout", "class", "relay", "budget"}:
+    if kinds - {"fanout", "class", "relay", "budget", "speaking"}:
         parser.error(f"unknown workloads: {', '.join(sorted(kinds))}")
     args.kinds = kinds
     try:
@@ -450,6 +456,13 @@ def log_problems(server: ServerProcess) -> list[str]:
 
 
 async def main_async(args: argparse.Namespace) -> int:
+    if "speaking" in args.kinds:
+        print("- speaking meter, in process ...", flush=True)
+        speaking = sfu_speaking.speaking_table(await sfu_speaking.measure())
+        if args.kinds == {"speaking"}:
+            print()
+            print(speaking)
+            return 0
     restrict_ice_to_loopback()
     options = Options(
         seconds=args.seconds,
@@ -490,6 +503,9 @@ async def main_async(args: argparse.Namespace) -> int:
     print(relay_rows)
     print()
     print(targets_table(results, ratio_at_max, ratio_marginal))
+    if "speaking" in args.kinds:
+        print()
+        print(speaking)
     print()
     print(
         "Kelas against each baseline, case by case (figures only where every subscriber got a "

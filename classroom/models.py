@@ -633,3 +633,26 @@ class LessonRating(Base):
     stars: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SpeakingTime(Base):
+    """How much one person spoke in one live class, from the RFC 6464 audio levels the SFU
+    reads (signaling/speaking.py): written by the class's home every half minute and when
+    the room closes, as totals (never increments), so a failover home continues from them
+    and writing the same figures twice changes nothing (classroom/speaking.py)."""
+
+    __tablename__ = "speaking_times"
+    __table_args__ = (
+        UniqueConstraint("lesson_id", "user_id", name="uq_speaking_times_lesson_user"),
+        Index("ix_speaking_times_user_lesson", "user_id", "lesson_id"),
+        CheckConstraint("seconds >= 0 AND turns >= 0 AND longest_silence >= 0", name="counts"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(20))  # tutor, student
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    turns: Mapped[int] = mapped_column(Integer, default=0)
+    longest_silence: Mapped[float] = mapped_column(Float, default=0.0)  # students, seconds
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

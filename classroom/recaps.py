@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from classroom import ratings
+from classroom import ratings, speaking
 from classroom.class_reports import entry_of, is_over
 from classroom.errors import NotFound, TooLate
 from classroom.models import Lesson, LessonReport, Level, Role, User
@@ -88,7 +88,13 @@ async def recap(
 
 async def speaking_of(db: AsyncSession, lesson_id: int, student_id: int) -> Speaking | None:
     """The student's speaking time in the class, when it was measured (None: not shown)."""
-    return None  # MERGE(speaking): from classroom.speaking.for_lesson(db, lesson_id)
+    figures = await speaking.for_lesson(db, lesson_id)
+    line = next((line for line in figures.lines if line.user_id == student_id), None)
+    if line is None:
+        return None
+    return Speaking(
+        seconds=round(line.seconds), share=line.share if figures.student_seconds else None
+    )
 
 
 async def _feedback(db: AsyncSession, lesson_id: int, student_id: int) -> Feedback | None:

@@ -40,8 +40,9 @@ from classroom.errors import (
     RateLimited,
     Unavailable,
 )
+from classroom.live import LiveRole
 from classroom.models import NoteKind, User
-from signaling import protocol
+from signaling import protocol, speaking_view
 from signaling.ice import IceServers
 from signaling.keeper import Keeper
 from signaling.media.sfu import Sfu
@@ -109,6 +110,10 @@ class LiveDeps:
         getattr(environ.get("aiohttp.request"), "remote", None) or "unknown"
     )
     rate_limits: bool = True
+    # The speaking meter: students see their own share only if the school says so
+    # (KELAS_SHOW_STUDENT_SHARE); everyone's figures are kept this often during a class.
+    show_student_share: bool = False
+    keep_speaking_every: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -290,6 +295,22 @@ class ClassNamespace(ProtocolNamespace):
         if room is not None and person is not None:
             self._spawn(self._tell_quality(room, person, quality))
 
+    def tick(self, lesson_id: int, now: float) -> None:
+        """Called by the SFU about twice a second (``now`` on the clock of the audio levels
+        it feeds the meter with): the meter's prompts go to the tutor, once per crossing of
+        a threshold, and everyone's figures are kept every ``keep_speaking_every``."""
+        room = self.deps.rooms.get(lesson_id)
+        if room is None:
+            return
+        due = room.meter.tick(now)
+        tutor = next((p for p in room.participants.values() if p.role == LiveRole.TUTOR), None)
+        if tutor is not None:
+            for prompt in due:
+                payload = speaking_view.prompt(room, prompt)
+                self._spawn(self.tell("speaking:prompt", payload, to=tutor.sid))
+        if room.meter.due(now, self.deps.keep_speaking_every):
+            self.deps.keeper.keep_speaking(lesson_id, room.meter.spoken(now))
+
     def rebudget(self, lesson_id: int) -> None:
         """Called by the SFU about twice a second: what each subscriber receives within their
         downlink is decided again, and those whose layout changed are told."""
@@ -330,6 +351,7 @@ class ClassNamespace(ProtocolNamespace):
         kept = room.unkept()
         if kept is not None:
             self.deps.keeper.keep(room.lesson_id, kept)
+        self._meter(room, change)
         if change.ended:
             await self.broadcast(room, "room:ended", protocol.Nothing())
         for departure in change.departures:
@@ -356,6 +378,19 @@ class ClassNamespace(ProtocolNamespace):
         if change.departures and room.empty:
             self.deps.rooms.forget_if_empty(room)
             await self.deps.presence.release(room.lesson_id, self.deps.process)
+
+    def _meter(self, room: Room, change: Change) -> None:
+        """The speaking meter hears who came and who went; a room that ends or empties
+        keeps its figures now (the SFU's clock: the one its audio levels come with)."""
+        now = time.monotonic()
+        joined = change.joined
+        if joined is not None and joined.role != LiveRole.OBSERVER:
+            room.meter.arrive(joined.user_id, joined.role == LiveRole.TUTOR, now, joined.name)
+        gone = [d.person.user_id for d in change.departures if d.reason != "replaced"]
+        for user_id in gone:
+            room.meter.depart(user_id, now)
+        if change.ended or (gone and room.empty):
+            self.deps.keeper.keep_speaking(room.lesson_id, room.meter.spoken(now))
 
     async def _depart(self, room: Room, departure: Departure, actor: str | None) -> None:
         """A connection leaves the room: its socket is closed unless it already is (or it is
@@ -421,8 +456,8 @@ class ClassNamespace(ProtocolNamespace):
         after a failover or a restart), restored from what the class kept."""
         room = self.deps.rooms.get(admission.lesson_id)
         if room is None:
-            kept = await self.deps.keeper.load(admission.lesson_id)
-            room = self.deps.rooms.open(admission, kept)  # or the one opened meanwhile
+            kept, spoken = await self.deps.keeper.load(admission.lesson_id)
+            room = self.deps.rooms.open(admission, kept, spoken)  # or the one opened meanwhile
         return room
 
     async def _record(
@@ -660,11 +695,27 @@ class ClassNamespace(ProtocolNamespace):
     async def on_control_end(self, sid: str, who: Who, room: Room, _: None) -> Change:
         return room.end(who.user_id)
 
+    # -- the speaking meter ------------------------------------------------------------------
+
+    @event("speaking:get")
+    async def on_speaking_get(
+        self, sid: str, who: Who, room: Room, _: None
+    ) -> protocol.SpeakingAck:
+        """The speaking view: everyone's figures for the tutor and observers; a student's
+        own, when the school shows students their share."""
+        me = room.member(who.user_id)
+        if me.role == LiveRole.STUDENT and not self.deps.show_student_share:
+            raise PermissionDenied("Only the tutor sees the speaking figures.")
+        return speaking_view.view(room, room.meter.figures(time.monotonic()), me)
+
     # -- shutting down ----------------------------------------------------------------------
 
     async def close(self) -> None:
         """Close every live connection and peer (server shutdown): people reconnect to
         whichever process serves the class next, which restores what each room kept."""
+        now = time.monotonic()
+        for room in self.deps.rooms.all():  # the next home goes on from these figures
+            self.deps.keeper.keep_speaking(room.lesson_id, room.meter.spoken(now))
         await self.deps.keeper.close()
         for room in self.deps.rooms.all():
             for person in list(room.participants.values()):

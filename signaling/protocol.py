@@ -354,6 +354,46 @@ class AnswerAck(Ok):
     slots: int
 
 
+class SpeakingPerson(Out):
+    """One person's speaking in this class so far (signaling/speaking.py). ``share``: a
+    student's part of the students' speaking time, the tutor's part of all of it (0 to 1);
+    ``fair_share``: 1 / the students who came (None for the tutor); ``silence``: how long a
+    student present has not spoken now; ``longest_silence``: the longest so far."""
+
+    user_id: int
+    name: str
+    role: Literal["tutor", "student"]
+    here: bool
+    seconds: float
+    turns: int
+    share: float
+    fair_share: float | None
+    longest_silence: float
+    silence: float
+
+
+class SpeakingAck(Ok):
+    """The speaking view: for the tutor (and observers) everyone, for a student only
+    themselves (and no totals: they are null)."""
+
+    tutor_seconds: float | None
+    student_seconds: float | None
+    tutor_window_share: float | None  # of the last window_seconds; null until one passed
+    window_seconds: float
+    people: list[SpeakingPerson]
+
+
+class SpeakingPrompt(Out):
+    """A prompt for the tutor: ``silent`` (a student has not spoken for ``seconds``) or
+    ``tutor_share`` (the tutor spoke ``share`` of the last ``seconds``)."""
+
+    kind: Literal["silent", "tutor_share"]
+    user_id: int | None
+    name: str | None
+    seconds: float
+    share: float | None
+
+
 @dataclass(frozen=True)
 class ClientEvent:
     payload: type[Payload] | None
@@ -385,6 +425,7 @@ CLIENT_EVENTS: dict[str, ClientEvent] = {
     "note:add": ClientEvent(NoteAdd, NoteAck),
     "note:edit": ClientEvent(NoteEdit, NoteAck),
     "note:delete": ClientEvent(NoteRef, Ok),
+    "speaking:get": ClientEvent(None, SpeakingAck),
 }
 
 SERVER_EVENTS: dict[str, type[Out]] = {
@@ -410,4 +451,5 @@ SERVER_EVENTS: dict[str, type[Out]] = {
     "you:camera_off": Nothing,
     "you:may_use_camera": Nothing,
     "you:removed": Nothing,
+    "speaking:prompt": SpeakingPrompt,
 }

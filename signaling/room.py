@@ -19,7 +19,9 @@ from typing import Literal
 from classroom.errors import Conflict, NotFound, PermissionDenied, TooLate
 from classroom.live import Admission, LiveRole
 from classroom.room_state import Blocks, KeptRoom
+from classroom.speaking import Spoken
 from signaling import protocol
+from signaling.speaking import Meter, Rules
 
 Kind = Literal["audio", "video", "screen"]
 # Why a connection leaves the room: its socket closed, the same person connected again, the
@@ -166,13 +168,22 @@ class Room:
     carried: list[int] = field(default_factory=list)
     # Who was in the room when its previous home stopped: a lock does not keep them out.
     returning: set[int] = field(default_factory=set)
+    # Who speaks how much (signaling/speaking.py): fed by the SFU, told of arrivals and
+    # departures by the namespace, kept apart from ``kept`` (classroom/speaking.py).
+    meter: Meter = field(default_factory=Meter, repr=False, compare=False)
     _kept: KeptRoom | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def restored(cls, admission: Admission, kept: KeptRoom) -> Room:
+    def restored(
+        cls,
+        admission: Admission,
+        kept: KeptRoom,
+        rules: Rules | None = None,
+        spoken: tuple[Spoken, ...] = (),
+    ) -> Room:
         """The room of a class opened (again) in this process, from what it kept. Nobody is
         in it yet: each person gets their blocks and their place in the queue back on
-        returning."""
+        returning, and the speaking figures go on from those kept."""
         room = cls(
             admission.lesson_id,
             admission.topic,
@@ -187,7 +198,9 @@ class Room:
             # The tutor was in the room when its previous home stopped: they are on their way
             # back, not late.
             tutor_away=admission.tutor_id is not None and admission.tutor_id in kept.present,
+            meter=Meter(rules),
         )
+        room.meter.restore(spoken)
         room._kept = room.kept()
         return room
 
@@ -514,14 +527,15 @@ class Room:
 class Rooms:
     """The live rooms this process hosts."""
 
-    def __init__(self) -> None:
+    def __init__(self, speaking: Rules | None = None) -> None:
         self._rooms: dict[int, Room] = {}
+        self.speaking = speaking or Rules()  # each room's speaking meter and its prompts
 
-    def open(self, admission: Admission, kept: KeptRoom) -> Room:
-        """The class's room, restored from ``kept`` unless it is open already."""
+    def open(self, admission: Admission, kept: KeptRoom, spoken: tuple[Spoken, ...] = ()) -> Room:
+        """The class's room, restored from ``kept`` and ``spoken`` unless it is open already."""
         room = self._rooms.get(admission.lesson_id)
         if room is None:
-            room = Room.restored(admission, kept)
+            room = Room.restored(admission, kept, self.speaking, spoken)
             self._rooms[admission.lesson_id] = room
         return room
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -256,6 +257,37 @@ class Noise(VideoStreamTrack):
         return frame
 
 
+class Voice(AudioStreamTrack):
+    """A microphone that speaks at known times: a 400 Hz tone (about -13 dBov, loud in the
+    RFC 6464 level that aiortc computes for each 20 ms frame) during each (start, end) of
+    ``speech``, seconds from ``go`` (``publish`` calls it once the server forwards the
+    microphone), and silence (-127 dBov) otherwise."""
+
+    RATE, SAMPLES = 8000, 160  # AudioStreamTrack's frames: 20 ms at 8 kHz
+
+    def __init__(self, speech: Sequence[tuple[float, float]]) -> None:
+        super().__init__()
+        self.speech = tuple(speech)
+        tone = (int(8000 * math.sin(2 * math.pi * 400 * n / self.RATE)) for n in range(160))
+        self._tone = b"".join(sample.to_bytes(2, "little", signed=True) for sample in tone)
+        self._going = False
+        self._origin: int | None = None  # the frame at which ``go`` took effect
+
+    def go(self) -> None:
+        self._going = True
+
+    async def recv(self) -> av.AudioFrame:
+        frame = await super().recv()
+        if self._going and self._origin is None:
+            self._origin = frame.pts
+        if self._origin is None:
+            return frame
+        at = (frame.pts - self._origin) / self.RATE
+        if any(start <= at < end for start, end in self.speech):
+            frame.planes[0].update(self._tone)
+        return frame
+
+
 def _prefer(transceiver: Any, mime: str) -> None:
     codecs = RTCRtpReceiver.getCapabilities(transceiver.kind).codecs
     transceiver.setCodecPreferences([c for c in codecs if c.mimeType.lower() == mime])
@@ -282,12 +314,14 @@ async def publish(
     relay: bool = False,
     trickle: bool = False,
     noise: bool = False,
+    speech: Sequence[tuple[float, float]] | None = None,
 ) -> Bot:
     """Connect a bot's media the way the browser does (docs/protocol.md, "Media"). With
     ``relay``, it uses the ICE servers of its ``hello`` and only their relays, as the page does
     on its second try (iceTransportPolicy "relay"). With ``trickle``, its candidates follow
     the offer at once, as a browser's do, while the server is still answering it. With
-    ``noise``, its camera sends as much as the server lets it (``Noise``)."""
+    ``noise``, its camera sends as much as the server lets it (``Noise``). With ``speech``,
+    its microphone speaks at those times (``Voice``)."""
     hello = await member.call("hello", {"after": 0})
     slots = hello["media"]["slots"]
     servers = [RTCIceServer(**server) for server in hello["media"]["ice_servers"]]
@@ -299,8 +333,9 @@ async def publish(
         )
     )
     bot = Bot(pc, slots)
+    voice = Voice(speech) if speech is not None else None
     up = [
-        pc.addTransceiver(AudioStreamTrack() if mic else "audio", direction="sendonly"),
+        pc.addTransceiver((voice or AudioStreamTrack()) if mic else "audio", direction="sendonly"),
         pc.addTransceiver(
             (Noise() if noise else VideoStreamTrack()) if cam else "video", direction="sendonly"
         ),
@@ -328,6 +363,8 @@ async def publish(
         receiver._handle_rtp_packet = bot.counter(kind, position, receiver)  # type: ignore[method-assign]
     ack = await member.call("media:state", {"mic": mic, "cam": cam, "screen": screen})
     assert ack.get("ok"), ack
+    if voice is not None:
+        voice.go()  # the server forwards the microphone now: its speech counts
     member.bot = bot
     return bot
 

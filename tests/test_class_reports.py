@@ -5,12 +5,12 @@ who may read it, and ratings (once, by students who attended). On SQLite and Pos
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
-from classroom import attendance, live, notes, ratings
+from classroom import attendance, live, notes, ratings, speaking
 from classroom.models import LessonRating, Message, NoteKind, OutboxMail, Role, User
 from tests.conftest import School, SchoolFactory, Visitor
 from tests.helpers import Clock, utc
@@ -212,6 +212,30 @@ async def test_the_report_form_marks_the_field_at_fault(school_with: SchoolFacto
     status, page = await c.setup.coordinator.page(f"/classes/{c.lesson_id}/report")
     assert status == 200 and "Speak up." in page and "<textarea" not in page
     assert (await c.ana[1].page(f"/classes/{c.lesson_id}/report"))[0] == 403
+
+
+async def test_a_recap_shows_the_students_own_speaking_time_once_measured(
+    school_with: SchoolFactory,
+) -> None:
+    c = await over_class(school_with)
+    await c.close()
+    ana, ben, tutor = c.ana[0].id, c.ben[0].id, c.setup.tutor[0].id
+    async with c.school.maker.begin() as db:  # what the live room keeps (signaling/speaking.py)
+        await speaking.save(
+            db,
+            c.lesson_id,
+            [
+                speaking.Spoken(tutor, True, 600.0, 20),
+                speaking.Spoken(ana, False, 150.4, 9, 120.0),
+                speaking.Spoken(ben, False, 50.0, 4, 300.0),
+            ],
+            datetime.now(UTC),
+        )
+    status, recap = await c.ana[1].api("GET", c.path("/recap"))
+    assert status == 200 and recap["speaking"] == {"seconds": 150, "share": 150.4 / 200.4}
+    status, page = await c.ana[1].page(f"/classes/{c.lesson_id}/recap")
+    assert status == 200 and "2 min 30 s" in page and "75 % of the students" in page
+    assert (await c.ben[1].api("GET", c.path("/recap")))[1]["speaking"]["seconds"] == 50
 
 
 async def test_a_recap_is_for_its_student_their_tutor_and_coordinators(

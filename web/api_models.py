@@ -366,6 +366,31 @@ class AttendanceLineOut(Out):
     corrected: bool
 
 
+class SpeakingLineOut(Out):
+    """One person's speaking in a class (from the audio levels the server read live).
+    ``share``: a student's part of the students' speaking time, the tutor's part of all
+    of it (0 to 1); ``fair_share``: 1 / the students measured (null for the tutor)."""
+
+    user_id: int
+    name: str
+    role: str
+    seconds: float
+    turns: int
+    longest_silence: float
+    share: float
+    fair_share: float | None
+
+
+class SpeakingOut(Out):
+    """A class's speaking figures; for a student only their own line, and the totals null."""
+
+    lesson_id: int
+    tutor_seconds: float | None
+    student_seconds: float | None
+    tutor_share: float | None
+    people: list[SpeakingLineOut]
+
+
 class RateOut(Out):
     """No-shows out of what was expected: a student's booked classes, or a class's students."""
 
@@ -616,7 +641,9 @@ class FeedbackOut(Out):
     filed_at: datetime
 
 
-class SpeakingOut(Out):
+class RecapSpeakingOut(Out):
+    """A student's own speaking in a class, in their recap."""
+
     seconds: int
     share: float | None
 
@@ -638,7 +665,7 @@ class RecapOut(Out):
     notes: list[NoteOut]  # the student's own
     shared_notes: list[NoteOut]
     feedback: FeedbackOut | None  # null until the tutor files the report
-    speaking: SpeakingOut | None  # null when it was not measured
+    speaking: RecapSpeakingOut | None  # null when it was not measured
     rating: RatingOut | None
     may_rate: bool
 

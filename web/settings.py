@@ -15,6 +15,7 @@ from classroom import attendance, booking
 from classroom.autopilot import Policy
 from classroom.password_reset import ResetPolicy
 from signaling.ice import IceServers, TransportPolicy
+from signaling.speaking import Rules as SpeakingRules
 from web.mail.smtp import DEFAULT_PORTS, SmtpSettings
 from web.mail.worker import WorkerPolicy
 
@@ -87,6 +88,10 @@ class Settings:
     password_reset: ResetPolicy = field(default_factory=ResetPolicy)
     reset_per_minute: float = 5
     reset_burst: int = 5
+    # The speaking meter's prompts to the tutor (a student silent this long, the tutor's
+    # share of the last window), and whether students see their own share in class.
+    speaking: SpeakingRules = field(default_factory=SpeakingRules)
+    show_student_share: bool = False
 
     def __post_init__(self) -> None:
         self.ice  # noqa: B018 (a TURN URL without its secret fails at start-up, not at a join)
@@ -194,7 +199,22 @@ class Settings:
                 late_after=timedelta(minutes=float(env.get("KELAS_LATE_JOIN_MINUTES", "5"))),
                 early_before=timedelta(minutes=float(env.get("KELAS_LEFT_EARLY_MINUTES", "5"))),
             ),
+            speaking=_speaking(env),
+            show_student_share=env.get("KELAS_SHOW_STUDENT_SHARE", "0").strip() == "1",
         )
+
+
+def _speaking(env: Mapping[str, str]) -> SpeakingRules:
+    """The speaking prompts' thresholds from KELAS_SPEAKING_*."""
+    silent = float(env.get("KELAS_SPEAKING_SILENT_MINUTES", "6"))
+    share = float(env.get("KELAS_SPEAKING_TUTOR_SHARE", "70"))
+    window = float(env.get("KELAS_SPEAKING_WINDOW_MINUTES", "10"))
+    if silent <= 0 or window <= 0 or not 0 < share <= 100:
+        raise ValueError(
+            "KELAS_SPEAKING_SILENT_MINUTES and KELAS_SPEAKING_WINDOW_MINUTES must be above 0, "
+            "KELAS_SPEAKING_TUTOR_SHARE a percentage above 0"
+        )
+    return SpeakingRules(silent_after_s=silent * 60, tutor_share=share / 100, window_s=window * 60)
 
 
 def _smtp(env: Mapping[str, str], base_url: str) -> SmtpSettings | None:

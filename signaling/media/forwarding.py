@@ -286,7 +286,7 @@ class Source:
     request_keyframe: Callable[[int], Awaitable[None]]
     request_retransmit: Callable[[int, list[int]], Awaitable[None]]
     send_remb: Callable[[int, int], Awaitable[None]] | None = None
-    on_level: Callable[[int, int], None] | None = None
+    on_level: Callable[[int, int, int], None] | None = None  # publisher, -dBov, timestamp
     max_bitrate: int = 0  # the server's plan for this stream, sent upstream as REMB
     forwarding: bool = False
     slots: set[Slot] = field(default_factory=set)
@@ -339,8 +339,12 @@ class Source:
             lost = self._gaps.due(now, self.rtt)
             if lost:
                 await self.request_retransmit(packet.ssrc, lost)
-        if self.kind == "audio" and self.on_level and packet.extensions.audio_level is not None:
-            self.on_level(self.publisher_id, packet.extensions.audio_level[1])
+        if self.kind == "audio":
+            # Who speaks, from the RFC 6464 level: only a microphone the room forwards (a
+            # muted student is heard by nobody, and speaks to nobody).
+            level = packet.extensions.audio_level
+            if self.forwarding and self.on_level and level is not None:
+                self.on_level(self.publisher_id, level[1], packet.timestamp)
         elif self.send_remb and self.max_bitrate:
             now = time.monotonic()
             if now - self._last_remb >= REMB_EVERY_S:

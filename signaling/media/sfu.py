@@ -74,6 +74,11 @@ class MediaListener(Protocol):
         downlink: call ``Sfu.budget`` and tell those whose layout changed."""
         ...
 
+    def tick(self, lesson_id: int, now: float) -> None:
+        """Time to look at the class's speaking meter (``Room.meter``, fed by the SFU with
+        this same clock): its prompts for the tutor, and keeping its figures."""
+        ...
+
 
 class _Nobody:
     def speaking(self, lesson_id: int, user_id: int, speaking: bool) -> bool:
@@ -86,6 +91,9 @@ class _Nobody:
         return None
 
     def rebudget(self, lesson_id: int) -> None:
+        return None
+
+    def tick(self, lesson_id: int, now: float) -> None:
         return None
 
 
@@ -341,11 +349,13 @@ class Sfu:
             if peer is not None:
                 await _receiver(peer, kind)._send_rtcp_nack(ssrc, lost)
 
-        def level(publisher: int, dbov: int) -> None:
+        def level(publisher: int, dbov: int, timestamp: int) -> None:
             if dbov > LOUD_DBOV:
                 return
+            now = time.monotonic()
+            room.meter.loud(publisher, now, timestamp)  # signaling/speaking.py: who speaks how much
             if peer_key in self._voice or self._listener.speaking(room.lesson_id, publisher, True):
-                self._voice[peer_key] = time.monotonic()
+                self._voice[peer_key] = now
 
         async def remb(ssrc: int, bitrate: int) -> None:
             peer = self._peers.get(peer_key)
@@ -358,7 +368,8 @@ class Sfu:
         return Source(user_id, kind, keyframe, retransmit, send_remb=remb, keyframes=keyframes)
 
     async def _sweep(self) -> None:
-        """Who stopped speaking; what each link carries; then each class's budgets."""
+        """Who stopped speaking; what each link carries; then each class's budgets and
+        speaking meter."""
         while True:
             await asyncio.sleep(TICK_S)
             now = time.monotonic()
@@ -370,6 +381,7 @@ class Sfu:
                 peer.measure(now)
             for lesson_id in {lesson_id for lesson_id, _ in self._peers}:
                 self._listener.rebudget(lesson_id)
+                self._listener.tick(lesson_id, now)
 
     def stats(self) -> dict[str, int]:
         sources = [s for p in self._peers.values() for s in p.sources.values()]

@@ -28,6 +28,7 @@ from classroom import (
     reports,
     scheduling,
     schemas,
+    speaking,
     timetable,
 )
 from classroom.clock import day_range, to_local, to_utc, week_range
@@ -295,6 +296,35 @@ async def get_attendance(request: web.Request) -> web.StreamResponse:
     async with request.app[DB].begin() as db:
         lines = await attendance.of_class(db, user, int_param(request, "lesson_id"))
     return reply([out.AttendanceLineOut.model_validate(line) for line in lines])
+
+
+async def get_speaking(request: web.Request) -> web.StreamResponse:
+    user = current_user(request, *EVERYONE)
+    async with request.app[DB].begin() as db:
+        figures = await speaking.of_class(db, user, int_param(request, "lesson_id"))
+    return reply(speaking_out(figures))
+
+
+def speaking_out(figures: speaking.ClassSpeaking) -> out.SpeakingOut:
+    return out.SpeakingOut(
+        lesson_id=figures.lesson_id,
+        tutor_seconds=figures.tutor_seconds,
+        student_seconds=figures.student_seconds,
+        tutor_share=figures.tutor_share,
+        people=[
+            out.SpeakingLineOut(
+                user_id=line.user_id,
+                name=line.name,
+                role=line.role,
+                seconds=round(line.seconds, 1),
+                turns=line.turns,
+                longest_silence=round(line.longest_silence, 1),
+                share=line.share,
+                fair_share=line.fair_share,
+            )
+            for line in figures.lines
+        ],
+    )
 
 
 async def put_attendance(request: web.Request) -> web.StreamResponse:
@@ -741,6 +771,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", CLASS + "/attendance", get_attendance,
              "Attendance of a class that is over: its tutor and coordinators",
              (COORDINATOR, TUTOR), response=list[out.AttendanceLineOut]),
+    Endpoint("GET", CLASS + "/speaking", get_speaking,
+             "How much each person spoke in a class: its tutor and coordinators see everyone, "
+             "a student who booked it only their own line",
+             EVERYONE, response=out.SpeakingOut),
     Endpoint("PUT", CLASS + r"/attendance/{user_id:\d+}", put_attendance,
              "Correct one person's attendance (kept with who corrected it)", (COORDINATOR,),
              body=schemas.AttendanceFix, response=out.AttendanceLineOut),

@@ -8,7 +8,7 @@ from classroom import live
 from classroom.errors import N_
 from web import i18n
 from web.forms import int_param
-from web.keys import CLOCK, DB
+from web.keys import CLOCK, DB, SETTINGS
 from web.live import join_window
 from web.middlewares import current_user
 from web.pages import render
@@ -136,6 +136,27 @@ STRINGS = {
     "note_text_word": N_("Word or phrase"),
     "note_text_pronunciation": N_("Pronunciation point"),
     "note_incomplete": N_("Please write the note (and, for a correction, the better way)."),
+    # The speaking view (web/static/live/speaking.js): a button, a small panel, short prompts.
+    "speaking": N_("Speaking"),
+    "speaking_title": N_("Who speaks"),
+    "speaking_close": N_("Close"),
+    # {tutor} and {students}: shares of all speaking time, as "62%" (formatted by the browser).
+    "speaking_balance": N_("Tutor {tutor} · students {students}"),
+    # The tutor's share of the last minutes. {share}: "62%"; {duration}: "10 min".
+    "speaking_window": N_("Tutor, last {duration}: {share}"),
+    "speaking_nobody": N_("Nobody has spoken yet."),
+    # A row of the table: {share} of the students' time against {fair}, a fair share.
+    "speaking_share": N_("{share} (fair {fair})"),
+    "speaking_turns": N_("Turns"),
+    "speaking_time": N_("Time"),
+    "speaking_share_head": N_("Share"),
+    "speaking_silence": N_("Longest silence"),
+    "speaking_mine": N_("You have spoken {duration}, {share} of the students' time."),
+    # Prompts to the tutor. {name}: a student; {duration}: "6 min" or "45 s".
+    "speaking_silent": N_("{name} has not spoken for {duration}."),
+    "speaking_tutor_share": N_("You have spoken {share} of the last {duration}."),
+    "minutes_short": N_("{n} min"),
+    "seconds_short": N_("{n} s"),
 }
 
 
@@ -157,6 +178,9 @@ async def live_page(request: web.Request) -> web.StreamResponse:
         "role": admission.role.value,
         "timezone": user.timezone,
         "language": user.language,
+        # The speaking view: the tutor and observers; a student only if the school shows
+        # students their own share.
+        "speaking": admission.role.value != "student" or request.app[SETTINGS].show_student_share,
         "strings": {key: i18n.gettext(text) for key, text in STRINGS.items()},
     }
     context = {

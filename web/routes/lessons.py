@@ -15,6 +15,7 @@ from classroom import (
     live,
     readiness,
     schemas,
+    speaking,
     timetable,
 )
 from classroom.errors import N_, ClassFull, InvalidInput
@@ -103,11 +104,10 @@ async def detail(request: web.Request) -> web.StreamResponse:
             context["position"] = await booking.waitlist_position(db, mine)
         window = join_window(request.app)
         context["joinable"] = await live.joinable(db, user, lesson_id, now, window)
-        context["attendance"] = (
-            await attendance.of_class(db, user, lesson_id)
-            if user.role == Role.COORDINATOR or row.lesson.tutor_id == user.id
-            else []
-        )
+        whole = user.role == Role.COORDINATOR or row.lesson.tutor_id == user.id
+        context["attendance"] = await attendance.of_class(db, user, lesson_id) if whole else []
+        # How much each person spoke (classroom/speaking.py), beside the attendance.
+        context["speaking"] = await speaking.of_class(db, user, lesson_id) if whole else None
         context["suggest_check"] = _takes_part(user, row.lesson, mine, now) and (
             await readiness.before_first_class(db, user, now, request.app[SETTINGS].check_max_age)
         )

@@ -180,7 +180,7 @@ def _recap_out(recap: recaps.Recap) -> out.RecapOut:
             level=feedback.level, comment=feedback.comment, summary=feedback.summary,
             filed_at=feedback.filed_at,
         ) if feedback else None,
-        speaking=out.SpeakingOut(seconds=speaking.seconds, share=speaking.share)
+        speaking=out.RecapSpeakingOut(seconds=speaking.seconds, share=speaking.share)
         if speaking else None,
         rating=_rating_out(rating) if rating else None,
         may_rate=recap.may_rate,

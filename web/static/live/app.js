@@ -15,6 +15,7 @@ import { SHOW_MS, UnstableNotices } from "./unstable.js";
 import { BARS, qualityText } from "./quality.js";
 import { AudioOnlyOffer } from "./audio_only.js";
 import { Notes, noteItem, notePayload, opensNoteBox } from "./notes.js";
+import { SpeakingView, isShortcut } from "./speaking.js";
 
 const handBadge = (userId) => badge(state.hands, userId, config.language, T);
 const renderTiles = () => showTiles(state, config);
@@ -54,6 +55,17 @@ const state = {
   notices: new UnstableNotices(), // "… connection is unstable", rate-limited (unstable.js)
 };
 window.kelasLive = state; // for tests and debugging in the console
+// The speaking view (the tutor; a student their own share, if the school allows it).
+const speaking = config.speaking
+  ? new SpeakingView({
+      call,
+      strings: T,
+      language: config.language,
+      panel: $("#speaking-panel"),
+      toggle: () => $("#speaking-toggle"),
+      prompt: $("#speaking-prompt"),
+    })
+  : null;
 
 // -- device check -----------------------------------------------------------------------
 
@@ -228,6 +240,7 @@ function enter() {
     state.notes.drop(id);
     renderNotes();
   });
+  socket.on("speaking:prompt", (prompt) => speaking?.show(prompt));
   socket.on("media:slots", ({ slots, screen, paused, screen_paused }) => {
     state.slots = slots;
     state.screen = screen;
@@ -627,6 +640,18 @@ function renderControls() {
       "aria-pressed": String(state.audioOnly),
     }),
   );
+  if (speaking) {
+    buttons.push(
+      button(T.speaking, () => speaking.setOpen(!speaking.open), {
+        class: "secondary",
+        id: "speaking-toggle",
+        "aria-controls": "speaking-panel",
+        "aria-expanded": String(speaking.open),
+        "aria-keyshortcuts": "S",
+        title: `${T.speaking} (S)`,
+      }),
+    );
+  }
   buttons.push(
     el("a", { class: "button secondary", href: `/classes/${config.lesson_id}`, id: "leave" }, T.leave),
   );
@@ -844,6 +869,14 @@ function wireControls() {
   });
   for (const toggle of document.querySelectorAll("[data-toggles]")) {
     toggle.addEventListener("click", () => showPanel(toggle.dataset.toggles));
+  }
+  if (speaking) {
+    $("#speaking-close").addEventListener("click", () => speaking.setOpen(false));
+    document.addEventListener("keydown", (e) => {
+      if ($("#room").hidden || !isShortcut(e)) return;
+      e.preventDefault();
+      speaking.setOpen(!speaking.open);
+    });
   }
   new ResizeObserver(fitGallery).observe($("#stage .stage-main"));
   wireNotes();
