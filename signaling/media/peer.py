@@ -42,7 +42,7 @@ from signaling.media.forwarding import (
     slot_rtcp_handler,
 )
 from signaling.media.guard import Gate, protect
-from signaling.media.hooks import drop_bitrate_estimator, report_upstream, rtcp_when_used
+from signaling.media.hooks import report_upstream, rtcp_when_used, without_bitrate_estimators
 from signaling.media.quality import Block, Estimate
 from signaling.media.trickle import Trickled
 
@@ -279,7 +279,8 @@ async def negotiate(
     ice = offer.media[0].ice
     peer.ufrag = ice.usernameFragment if ice else None
     try:
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        with without_bitrate_estimators():
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
     except Exception as exc:  # aiortc raises several kinds on SDP it cannot apply
         log.info("user %s: media offer refused by aiortc: %r", peer.user_id, exc)
         raise InvalidInput(UNREADABLE) from None
@@ -326,8 +327,6 @@ async def negotiate(
             peer.video_slots.append(slot)
         else:
             peer.screen_slot = slot
-    for transceiver in transceivers:
-        drop_bitrate_estimator(transceiver.receiver)
     try:
         await pc.setLocalDescription(await pc.createAnswer())
     except Exception as exc:
