@@ -35,6 +35,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def rss_bytes(pid: int) -> int:
+    """Resident memory of a process now (VmRSS in /proc/<pid>/status), in bytes."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def machine_busy_seconds() -> float:
     """CPU time all cores spent on anything but idling and waiting, from /proc/stat."""
     with open("/proc/stat") as stat:

@@ -4,12 +4,14 @@ Run from the repository root (a full default run takes 7-10 minutes):
 
     .venv/bin/python bench/sfu.py [--workloads fanout,class,relay,budget]
         [--fanout 1,2,4,8,16,32,64] [--classes 5,8,12] [--relay 1,2,4] [--links 0,1500,500]
+        [--janus el1[,default]]
         [--seconds 15] [--settle 3]
         [--player replay|mediaplayer] [--keyframe-interval S] [--max-others 15]
         [--profile fanout-64,class-12 --profile-dir DIR --profile-seconds 20] [--keep]
 
-py-spy is only needed for --profile (``.venv/bin/pip install py-spy``). The exit status is 1
-when a run failed (the others still run and are printed).
+py-spy is only needed for --profile (``.venv/bin/pip install py-spy``); the Janus baselines
+need Debian's ``janus`` and ``gcc`` (scripts/setup installs them; ``--janus ""`` skips them).
+The exit status is 1 when a run failed (the others still run and are printed).
 
 What it does:
 
@@ -36,6 +38,12 @@ What it does:
      video, and everyone receives everyone else.
    - ``relay``: the baseline, aiortc's MediaRelay (decode once, encode per subscriber) in its
      own minimal server process (bench/relay_server.py), the same publisher to N subscribers.
+   - Janus, the C baseline (``--janus``, default ``el1``): every ``fanout`` and ``class`` run
+     again on Debian's Janus 1.1.2 with its VideoRoom plugin, one Janus process per
+     configuration: ``el1`` is ``event_loops = 1`` (one thread carries all media), ``default``
+     Janus's own threading (a thread per handle). The same bots and media through the Janus
+     HTTP API, one room per run (bench/janus_server.py, bench/janus_bots.py,
+     bench/janus_workloads.py; docs/benchmarks.md says how Janus is made to use 127.0.0.1).
    - ``budget`` (not in the default run): a full class (the tutor and 12 students) under the
      downlink budget (docs/protocol.md, "Downlink budget"): only the tutor speaks, the
      students' microphones are on and silent (Opus DTX makes them nearly free, so their bots
@@ -75,7 +83,15 @@ Figures, all from the steady-state window:
 - join->keyframe p50 / max: from a subscriber's offer to the first packet of a VP8 keyframe of
   each publisher that was already sending, over every such pair: ICE, DTLS, the server's
   keyframe request and the keyframe's way back. (With --player mediaplayer, which cannot
-  answer a keyframe request, it also includes waiting for the file's next keyframe.)
+  answer a keyframe request, it also includes waiting for the file's next keyframe.) On
+  Janus, from the subscriber's ``join`` request, after which Janus offers.
+- RSS: the server process's resident memory at the end of the window (VmRSS); Kelas's
+  process has served every run before, each Janus process every Janus run before.
+- worst frames %: the delivery of the worst (subscriber, publisher) pair.
+- kelas/this: Kelas's figure of a case divided by a baseline's. The last table shows a
+  run's figures only where every subscriber had a keyframe of every publisher and got at
+  least 99.9 % of each one's frames; otherwise "short". (MediaRelay skips frames by design
+  when its encoders fall behind, so it is often short.)
 - CPU/sub: server CPU % / subscribers, and the marginal cost of one more subscriber (slope of
   CPU % over N), for the relay and for Kelas at the same N; their ratio is how many times
   less CPU Kelas needs per subscriber.
@@ -111,11 +127,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 import encoded_media
 import live_school
 import profile_summary
+from janus_server import JanusConfig, start_janus
+from janus_workloads import janus_run
 from loopback import restrict_ice_to_loopback
 from packet_replay import Recording
 from server_process import ServerProcess, free_port
 from sfu_report import (
     budget_table,
+    comparison_table,
     details_table,
     diagnostics_table,
     main_table,
@@ -123,7 +142,16 @@ from sfu_report import (
     relay_table,
     targets_table,
 )
-from sfu_workloads import Media, Options, Result, Workload, idle_cpu, kelas_run, relay_run
+from sfu_workloads import (
+    DELIVERED,
+    Media,
+    Options,
+    Result,
+    Workload,
+    idle_cpu,
+    kelas_run,
+    relay_run,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
@@ -142,6 +170,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fanout", type=numbers, default=[1, 2, 4, 8, 16, 32, 64])
     parser.add_argument("--classes", type=numbers, default=[5, 8, 12])
     parser.add_argument("--relay", type=numbers, default=[1, 2, 4])
+    parser.add_argument(
+        "--janus",
+        default="el1",
+        help="Janus baselines for the fanout and class runs: el1 (event_loops = 1), elN, "
+        "default (Janus's own threading), comma-separated; empty: none",
+    )
     parser.add_argument(
         "--links", type=numbers, default=[0, 1500, 500], help="budget: REMB kbit/s, 0: none"
     )
@@ -178,6 +212,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if kinds - {"fanout", "class", "relay", "budget"}:
         parser.error(f"unknown workloads: {', '.join(sorted(kinds))}")
     args.kinds = kinds
+    try:
+        args.janus = [JanusConfig(j.strip()) for j in args.janus.split(",") if j.strip()]
+    except ValueError as exc:
+        parser.error(str(exc))
     if max(args.classes, default=0) > STUDENTS:
         parser.error(f"a class holds at most {STUDENTS} students")
     if args.keyframe_interval is None:
@@ -192,6 +230,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def workloads(args: argparse.Namespace) -> list[Workload]:
     planned = [Workload("fanout", n) for n in args.fanout if "fanout" in args.kinds]
     planned += [Workload("class", n) for n in args.classes if "class" in args.kinds]
+    planned += [
+        Workload(w.kind, w.size, server=janus.server)
+        for janus in args.janus
+        for w in planned
+        if w.server == "kelas"
+    ]
     if "budget" in args.kinds:
         planned += [Workload("budget", STUDENTS, link=1000 * k) for k in args.links]
     return planned + [Workload("relay", n) for n in args.relay if "relay" in args.kinds]
@@ -285,7 +329,7 @@ async def run_all(
         streams = encoded_media.prepare(folder, MEDIA_SECONDS, args.keyframe_interval)
         media = Media(streams, {n: Recording.load(s.path, s.seconds) for n, s in streams.items()})
     phases["encode the media once"] = time.perf_counter() - started
-    kelas_runs = [w for w in planned if w.kind != "relay"]
+    kelas_runs = [w for w in planned if w.target == "kelas"]
     if kelas_runs:
         started = time.perf_counter()
         observers = max((w.size for w in kelas_runs if w.kind == "fanout"), default=0)
@@ -309,6 +353,10 @@ async def run_all(
         finally:
             server.stop()
             failures += log_problems(server)
+    for janus in args.janus:
+        runs = [w for w in planned if w.target == janus.server]
+        if runs:
+            await janus_runs(janus, runs, folder, media, options, results, failures, phases)
     for workload in (w for w in planned if w.kind == "relay"):
         relay, base_url = await start_relay(folder, workload.size)
         try:
@@ -317,6 +365,51 @@ async def run_all(
         finally:
             relay.stop()
     return results, failures, phases, streams
+
+
+async def janus_runs(
+    janus: JanusConfig,
+    runs: list[Workload],
+    folder: Path,
+    media: Media,
+    options: Options,
+    results: list[Result],
+    failures: list[str],
+    phases: dict[str, float],
+) -> None:
+    """The Kelas runs again, each with the same bots in a room of one Janus process."""
+    try:
+        server, base_url = await start_janus(folder, janus)
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        failures.append(f"{janus.server}: not started: {exc}")
+        print(f"- {janus.server}: not started: {exc}", flush=True)
+        return
+    try:
+        for room, workload in enumerate(runs, start=1000):
+            run = janus_run(workload, base_url, room, media, server, options)
+            await one_run(workload, run, results, failures, phases)
+        phases[f"{janus.server} idle after all runs, CPU %"] = await idle_cpu(server.pid, 3.0)
+    finally:
+        server.stop()
+        failures += [f"{janus.server} {problem}" for problem in janus_problems(server)]
+
+
+JANUS_HARMLESS = (
+    # A bot's long poll still on its way when the bot destroyed its session: Janus serves
+    # each HTTP connection on its own thread, so the poll may be read after the destroy.
+    "Couldn't find any session",
+)
+
+
+def janus_problems(server: ServerProcess) -> list[str]:
+    """Errors Janus logged (its level 3 logs warnings too, which are expected)."""
+    text = server.log.read_text(errors="replace") if server.log.exists() else ""
+    bad = [
+        line
+        for line in text.splitlines()
+        if line.startswith("[ERR]") and not any(h in line for h in JANUS_HARMLESS)
+    ]
+    return [f"log: {line[:200]}" for line in bad[:10]]
 
 
 async def one_run(
@@ -397,6 +490,13 @@ async def main_async(args: argparse.Namespace) -> int:
     print(relay_rows)
     print()
     print(targets_table(results, ratio_at_max, ratio_marginal))
+    print()
+    print(
+        "Kelas against each baseline, case by case (figures only where every subscriber got a "
+        f"keyframe and >= {DELIVERED} % of every publisher's frames; kelas/this: Kelas's "
+        "figure divided by that server's):"
+    )
+    print(comparison_table(results))
     print()
     print("time taken:")
     for phase, seconds in phases.items():

@@ -142,7 +142,7 @@ def slope(points: list[tuple[int, float]]) -> float:
 
 def relay_table(results: list[Result]) -> tuple[str, float, float]:
     relay = {r.workload.size: r for r in results if r.workload.kind == "relay"}
-    kelas = {r.workload.size: r for r in results if r.workload.kind == "fanout"}
+    kelas = {r.workload.size: r for r in results if r.workload.slug == f"fanout-{r.workload.size}"}
     common = sorted(set(relay) & set(kelas))
     rows = []
     for n in common:
@@ -176,9 +176,59 @@ def relay_table(results: list[Result]) -> tuple[str, float, float]:
     return table(headers, rows), at_max, marginal
 
 
+def ratio(kelas: float, other: float) -> str:
+    return "-" if math.isnan(kelas) or math.isnan(other) or not other else f"{kelas / other:.2f}x"
+
+
+def compared(r: Result) -> list[float]:
+    """The figures a baseline's ratio is given for: CPU %, µs/pkt, RSS MB, join->key max."""
+    return [r.server.percent, r.us_per_packet, r.rss / 1e6, max(r.join_keyframe, default=math.nan)]
+
+
+def comparison_table(results: list[Result]) -> str:
+    """Each case on every target that ran it: Kelas, MediaRelay and the Janus baselines,
+    and Kelas's figure divided by each baseline's. A run's figures are shown only if it
+    delivered (``Result.delivered``); otherwise only its worst delivery."""
+    order = {"kelas": 0, "relay": 1}  # then the Janus baselines in the order they ran
+    cases = sorted({r.workload.case for r in results if r.workload.kind != "budget"},
+                   key=lambda case: (case[0] != "fanout", case))  # fmt: skip
+    rows = []
+    for case in cases:
+        runs = sorted((r for r in results if r.workload.case == case),
+                      key=lambda r: order.get(r.workload.target, 2))  # fmt: skip
+        kelas = next((r for r in runs if r.workload.target == "kelas" and r.delivered), None)
+        kind, size, _ = case
+        label = f"1->{size}" if kind == "fanout" else f"class 1+{size}"
+        for r in runs:
+            start = [label, r.workload.target, str(r.subscribers)]
+            if not r.delivered:
+                missing = f", {r.keyframes_missing} no keyframe" if r.keyframes_missing else ""
+                short = f"{f(r.frames_worst, 2)} (short{missing})"
+                rows.append([*start, "-", "-", "-", "-", short, "-", "-", "-", "-", "-"])
+                continue
+            figures = compared(r)
+            base = compared(kelas) if kelas is not None and r is not kelas else [math.nan] * 4
+            rows.append(
+                [
+                    *start,
+                    f(r.server.percent),
+                    f(r.packets_per_s, 0),
+                    f(r.us_per_packet),
+                    f(r.rss / 1e6, 0),
+                    f(r.frames_worst, 2),
+                    f"{f(percentile(r.join_keyframe, 50), 2)} / {f(figures[3], 2)}",
+                    *[ratio(k, o) for k, o in zip(base, figures, strict=True)],
+                ]
+            )
+    headers = ["case", "server", "subs", "CPU %", "fwd pkt/s", "µs/pkt", "RSS MB",
+               "worst frames %", "join->key p50/max s", "kelas/this CPU", "kelas/this µs/pkt",
+               "kelas/this RSS", "kelas/this join max"]  # fmt: skip
+    return table(headers, rows, left=2)
+
+
 def largest(results: list[Result], kind: str) -> Result | None:
-    return max((r for r in results if r.workload.kind == kind),
-               key=lambda r: r.workload.size, default=None)  # fmt: skip
+    return max((r for r in results if r.workload.kind == kind and r.workload.target in
+                ("kelas", "relay")), key=lambda r: r.workload.size, default=None)  # fmt: skip
 
 
 def targets_table(results: list[Result], ratio_at_max: float, ratio_marginal: float) -> str:

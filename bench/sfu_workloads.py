@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import gc
+import math
 import os
 import subprocess
 import sys
@@ -21,8 +22,16 @@ from gc_pauses import Pauses, between
 from live_school import LiveSchool
 from packet_log import Reception, SentLog, Window, percentile
 from packet_replay import Recording
-from server_process import CpuMeter, ServerProcess, cpu_seconds, machine_busy_seconds, udp_drops
+from server_process import (
+    CpuMeter,
+    ServerProcess,
+    cpu_seconds,
+    machine_busy_seconds,
+    rss_bytes,
+    udp_drops,
+)
 
+DELIVERED = 99.9  # % of frames every subscriber must get of every publisher (see Result)
 GRACE_S = 1.0  # after the window, for the last frames' packets still on their way
 KEYFRAME_TIMEOUT_S = 30.0
 CLOSE_TIMEOUT_S = 30.0
@@ -38,20 +47,32 @@ class Workload:
     kind: Kind
     size: int  # subscribers (fanout, relay) or students (class, budget)
     link: int = 0  # budget: the REMB every subscriber sends, bits/s (0: none)
+    server: str = "kelas"  # or a Janus baseline (fanout, class): "janus-el1", "janus-default"
 
     @property
     def name(self) -> str:
         link = f"{self.link / 1e6:g} Mbit/s" if self.link else "no limit"
         return {
-            "fanout": f"kelas 1->{self.size}",
-            "class": f"kelas class 1+{self.size}",
-            "budget": f"kelas budget 1+{self.size}, {link}",
+            "fanout": f"{self.server} 1->{self.size}",
+            "class": f"{self.server} class 1+{self.size}",
+            "budget": f"{self.server} budget 1+{self.size}, {link}",
             "relay": f"relay 1->{self.size}",
         }[self.kind]
 
     @property
     def slug(self) -> str:
-        return f"{self.kind}-{self.size}" + (f"-{self.link // 1000}k" if self.link else "")
+        slug = f"{self.kind}-{self.size}" + (f"-{self.link // 1000}k" if self.link else "")
+        return slug if self.server == "kelas" else f"{self.server}-{slug}"
+
+    @property
+    def target(self) -> str:
+        """Who serves it: "kelas", "relay" or a Janus baseline."""
+        return "relay" if self.kind == "relay" else self.server
+
+    @property
+    def case(self) -> tuple[str, int, int]:
+        """What every target is compared on: the relay's runs are fan-outs too."""
+        return ("fanout" if self.kind == "relay" else self.kind, self.size, self.link)
 
 
 @dataclass(frozen=True)
@@ -98,10 +119,12 @@ class Result:
     server: CpuMeter
     bots: CpuMeter
     idle_cpu: float
+    rss: int = 0  # the server's resident memory at the end of the window, bytes
     packets: int = 0
     publisher_packets: int = 0
     frames_complete: int = 0
     frames_sent: int = 0
+    frames_worst: float = float("nan")  # % of frames delivered, the worst (subscriber, publisher)
     latencies: list[float] = field(default_factory=list)
     direct: list[float] = field(default_factory=list)
     join_keyframe: list[float] = field(default_factory=list)
@@ -133,6 +156,17 @@ class Result:
     @property
     def frames_pct(self) -> float:
         return 100 * self.frames_complete / self.frames_sent if self.frames_sent else float("nan")
+
+    def note_frames(self, complete: int, sent: int) -> None:
+        """One (subscriber, publisher) pair's frames: keep the worst delivery."""
+        pct = 100 * complete / sent if sent else 0.0
+        self.frames_worst = pct if math.isnan(self.frames_worst) else min(self.frames_worst, pct)
+
+    @property
+    def delivered(self) -> bool:
+        """Every subscriber had a keyframe of every publisher and got at least
+        DELIVERED % of each one's frames: only then are a run's figures comparable."""
+        return self.keyframes_missing == 0 and self.frames_worst >= DELIVERED
 
     def added_ms(self, q: float) -> float:
         """Latency percentile through the server minus the direct path's median."""
@@ -238,6 +272,7 @@ async def measure(
     window.end, window.counting = time.perf_counter(), False
     result.server.stop()
     result.bots.stop()
+    result.rss = rss_bytes(server_pid)
     others = machine_busy_seconds() - busy - result.server.cpu - result.bots.cpu
     result.other_cpu = max(0.0, 100 * others / result.server.wall)
     result.publisher_packets = sum(log.packets_sent for log in logs) - sent_before
@@ -349,17 +384,27 @@ async def kelas_run(
                 member.estimate(workload.link)
 
         def shown_pairs() -> list[tuple[Reception, int]]:
-            """Every (subscriber, publisher) whose video the server sends: all of them, but
-            in a budget run only those not paused for that subscriber."""
+            """Every (subscriber, publisher) whose video the server sends, by what it told
+            that subscriber (media:slots): in a class of more than last-N + 2, a student
+            does not get every other student's camera, and in a budget run the link pauses
+            more."""
             return [
                 (s.reception, p.user_id)
                 for s in subscribers
                 for p in bots
-                if p is not s and p.user_id in logs and (not budget or p.user_id in s.shown())
+                if p is not s and p.user_id in logs and p.user_id in s.shown()
             ]
 
         def missing() -> int:
-            return sum(p not in r.first_keyframe for r, p in shown_pairs())
+            """Subscriptions still without a keyframe: any that the server sends (once it
+            has given every subscriber a slot for every publisher, paused or not)."""
+            laid_out = sum(
+                p.user_id not in s.layout.values()
+                for s in subscribers
+                for p in bots
+                if p is not s and p.user_id in logs
+            )
+            return laid_out + sum(p not in r.first_keyframe for r, p in shown_pairs())
 
         await until(
             lambda: missing() == 0 and bool(direct.reception.first_keyframe),
@@ -374,18 +419,30 @@ async def kelas_run(
     finally:
         await close_all([b.close for b in bots] + [direct.close])
         result.quiet_s = await wait_quiet(server.pid)
+    tally(result, pairs, [m.reception for m in subscribers], logs, direct)
+    result.total_s = time.perf_counter() - started
+    return result
+
+
+def tally(
+    result: Result,
+    pairs: list[tuple[Reception, int]],
+    receptions: Sequence[Reception],
+    logs: dict[int, SentLog],
+    direct: DirectPair,
+) -> None:
+    """The window's figures from what each subscriber received of each publisher."""
     for reception, publisher in pairs:
         complete, sent = reception.frames_complete(publisher, logs[publisher])
         result.frames_complete += complete
         result.frames_sent += sent
-    for member in subscribers:
-        result.packets += member.reception.packets
-        result.latencies += member.reception.latencies
-        result.unmatched += member.reception.unmatched
+        result.note_frames(complete, sent)
+    for reception in receptions:
+        result.packets += reception.packets
+        result.latencies += reception.latencies
+        result.unmatched += reception.unmatched
     result.direct = direct.reception.latencies
     keyframe_delays(result, pairs, logs)
-    result.total_s = time.perf_counter() - started
-    return result
 
 
 def received(member: ClassBot, tutor: ClassBot, window: Window) -> Received:
@@ -434,6 +491,7 @@ async def relay_run(
         result.packets += subscriber.reception.packets
         result.frames_complete += min(subscriber.reception.marker_frames, sent)
         result.frames_sent += sent
+        result.note_frames(min(subscriber.reception.marker_frames, sent), sent)
         if subscriber.reception.connected_at is not None:
             result.join_connected.append(
                 subscriber.reception.connected_at - subscriber.reception.joined_at

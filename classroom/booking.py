@@ -3,17 +3,75 @@ row and the lesson's row (FOR UPDATE on PostgreSQL; SQLite has one writer at a t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from classroom.accounts import require_role
-from classroom.errors import ClassFull, Conflict, DoubleBooked, NotFound, TooLate
-from classroom.models import Booking, BookingStatus, Lesson, LessonStatus, Role, User
+from classroom.errors import BookingPaused, ClassFull, Conflict, DoubleBooked, NotFound, TooLate
+from classroom.models import (
+    AttendanceRecord,
+    AttendanceStatus,
+    Booking,
+    BookingStatus,
+    Lesson,
+    LessonStatus,
+    Role,
+    User,
+)
 from classroom.notifications import notify
 
 ACTIVE = (BookingStatus.CONFIRMED, BookingStatus.WAITLISTED)
+
+
+@dataclass(frozen=True)
+class Strikes:
+    """The cancellation policy's consequence: a student with ``limit`` late cancellations
+    and no-shows together (a no-show counts like a late cancellation) in the last
+    ``within`` cannot book nor join a waitlist until older ones fall out of that time; 0 is
+    no limit (settings: KELAS_STRIKE_LIMIT, KELAS_STRIKE_DAYS)."""
+
+    limit: int = 0
+    within: timedelta = timedelta(days=30)
+
+
+async def strikes(db: AsyncSession, student_id: int, since: datetime) -> int:
+    """A student's late cancellations made since ``since`` and no-shows in classes that
+    started since then."""
+    late = await db.scalar(
+        select(func.count()).where(
+            Booking.student_id == student_id,
+            Booking.status == BookingStatus.LATE_CANCELLED,
+            Booking.status_at >= since,
+        )
+    )
+    absent = await db.scalar(
+        select(func.count())
+        .select_from(AttendanceRecord)
+        .join(Lesson, Lesson.id == AttendanceRecord.lesson_id)
+        .where(
+            AttendanceRecord.user_id == student_id,
+            AttendanceRecord.role == "student",
+            AttendanceRecord.status == AttendanceStatus.NO_SHOW,
+            Lesson.starts_at >= since,
+        )
+    )
+    return int(late or 0) + int(absent or 0)
+
+
+async def _check_strikes(db: AsyncSession, student: User, now: datetime, policy: Strikes) -> None:
+    if policy.limit <= 0:
+        return
+    found = await strikes(db, student.id, now - policy.within)
+    if found >= policy.limit:
+        raise BookingPaused(
+            "You have {n} late cancellations and no-shows in the last {days} days, so booking "
+            "is paused for now. Please contact the school.",
+            n=str(found),
+            days=str(policy.within.days),
+        )
 
 
 async def lesson_participants(db: AsyncSession, lesson: Lesson) -> list[int]:
@@ -41,11 +99,12 @@ async def _overlapping_booking(db: AsyncSession, student_id: int, lesson: Lesson
 
 
 async def _prepare(
-    db: AsyncSession, student: User, lesson_id: int, now: datetime
+    db: AsyncSession, student: User, lesson_id: int, now: datetime, policy: Strikes
 ) -> tuple[Lesson, Booking | None]:
     """Lock the student and the lesson, then check what every booking needs."""
     require_role(student, Role.STUDENT)
     await db.get(User, student.id, with_for_update=True, populate_existing=True)
+    await _check_strikes(db, student, now, policy)
     lesson = await db.get(Lesson, lesson_id, with_for_update=True, populate_existing=True)
     if lesson is None:
         raise NotFound("No such class.")
@@ -92,9 +151,11 @@ def _count(lesson: Lesson, before: BookingStatus | None, after: BookingStatus) -
             lesson.waiting += step
 
 
-async def book(db: AsyncSession, student: User, lesson_id: int, now: datetime) -> Booking:
+async def book(
+    db: AsyncSession, student: User, lesson_id: int, now: datetime, policy: Strikes = Strikes()
+) -> Booking:
     """Take a seat; raise ClassFull when none is left (the caller may offer the waitlist)."""
-    lesson, booking = await _prepare(db, student, lesson_id, now)
+    lesson, booking = await _prepare(db, student, lesson_id, now, policy)
     if lesson.booked >= lesson.capacity:
         raise ClassFull("This class is full. You can join the waitlist.")
     booking = _set_status(db, booking, lesson, student, BookingStatus.CONFIRMED, now)
@@ -103,8 +164,10 @@ async def book(db: AsyncSession, student: User, lesson_id: int, now: datetime) -
     return booking
 
 
-async def join_waitlist(db: AsyncSession, student: User, lesson_id: int, now: datetime) -> Booking:
-    lesson, booking = await _prepare(db, student, lesson_id, now)
+async def join_waitlist(
+    db: AsyncSession, student: User, lesson_id: int, now: datetime, policy: Strikes = Strikes()
+) -> Booking:
+    lesson, booking = await _prepare(db, student, lesson_id, now, policy)
     if booking is not None and booking.status == BookingStatus.WAITLISTED:
         raise Conflict("You are already on the waitlist.")
     if lesson.booked < lesson.capacity:

@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from classroom import availability, booking, scheduling, schemas
+from classroom import availability, booking, pay, scheduling, schemas
 from classroom.accounts import Passwords, create_user
 from classroom.clock import to_local
 from classroom.errors import Conflict
@@ -112,4 +112,13 @@ async def seed(db: AsyncSession, passwords: Passwords, now: datetime) -> list[Us
         except Conflict:
             pass  # depending on the hour, a demo class may clash with another one
     await booking.join_waitlist(db, students[8], ids[2], now)  # ...with one student waiting
+    # Freelancers' rates (in rupiah): two paid by the hour, one by the class.
+    since = local_now.date().replace(day=1)
+    for tutor, unit, amount in zip(tutors, ("hour", "class", "hour"), RATES, strict=True):
+        fields = {"tutor_id": tutor.id, "unit": unit, "amount": amount, "effective_from": since}
+        rate = schemas.parse(schemas.RateIn, fields)
+        await pay.set_rate(db, coordinator, rate, "IDR", now)
     return [coordinator, *tutors, *students]
+
+
+RATES = ("150000", "120000", "175000")

@@ -10,7 +10,8 @@ KelasError
 ├── Conflict            the request clashes with current state
 │   ├── ClassFull           no free seat left
 │   ├── DoubleBooked        overlapping class for the same person
-│   └── TooLate             outside the allowed time window
+│   ├── TooLate             outside the allowed time window
+│   └── BookingPaused       too many late cancellations and no-shows lately
 ├── Unavailable         a service it needs (the database, Redis, the mail server) is down
 │                       just now; trying again later may work
 └── Undeliverable       the mail server refused an e-mail for good (no such mailbox): sending
@@ -108,6 +109,10 @@ class DoubleBooked(Conflict):
 
 class TooLate(Conflict):
     code = "too_late"
+
+
+class BookingPaused(Conflict):
+    code = "booking_paused"
 
 
 class Unavailable(KelasError):

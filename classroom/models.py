@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     ColumnElement,
@@ -416,6 +418,56 @@ class LiveRoomState(Base):
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer, default=1)  # writes so far, for diagnosis
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RateUnit(enum.StrEnum):
+    HOUR = "hour"  # per hour of the class's scheduled duration
+    CLASS = "class"  # per class taught, whatever its length
+
+
+class Money(TypeDecorator[Decimal]):
+    """An exact amount with two decimal places, stored as an integer of hundredths: no
+    float on any engine (SQLite has no decimal type)."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        hundredths = value * 100
+        if hundredths != hundredths.to_integral_value():
+            raise ValueError("money has at most two decimal places")
+        return int(hundredths)
+
+    def process_result_value(self, value: int | None, dialect: Dialect) -> Decimal | None:
+        return None if value is None else (Decimal(value) / 100).quantize(CENT)
+
+
+CENT = Decimal("0.01")
+
+
+class LecturerRate(Base):
+    """What a tutor is paid, from a date on: per hour or per class, in a currency. A newer
+    rate supersedes an older one from its own date; rows are never changed nor deleted, so
+    the history stays (classroom/pay.py)."""
+
+    __tablename__ = "lecturer_rates"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_lecturer_rates_tutor_effective", "tutor_id", "effective_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tutor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    unit: Mapped[RateUnit] = mapped_column(_enum(RateUnit, "rate_unit"))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    currency: Mapped[str] = mapped_column(String(3))
+    effective_from: Mapped[date] = mapped_column(Date)  # in the school's time zone
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
 
 
 class AttendanceStatus(enum.StrEnum):

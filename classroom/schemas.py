@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -406,6 +407,80 @@ class NoShowQuery(Input):
 
     since: Day | None = None
     until: Day | None = None
+
+
+class Period(Input):
+    """A report's days, ``since`` to ``until`` both included, in the viewer's time zone
+    (default: the 30 days up to today); at most MAX_PERIOD_DAYS."""
+
+    since: Day | None = None
+    until: Day | None = None
+
+    @field_validator("until")
+    @classmethod
+    def _after_since(cls, until: date | None, info: ValidationInfo) -> date | None:
+        since = info.data.get("since")
+        if since is not None and until is not None:
+            if until < since:
+                raise ValueError(N_("The last day must not be before the first"))
+            if (until - since).days >= MAX_PERIOD_DAYS:
+                raise ValueError(N_("Please choose at most 366 days"))
+        return until
+
+
+MAX_PERIOD_DAYS = 366
+
+
+class PayQuery(Period):
+    """A pay report's days, and one lecturer's pay only if ``tutor_id`` is given."""
+
+    tutor_id: Id | None = None
+
+
+_AMOUNT = r"[0-9]{1,12}(?:\.[0-9]{1,2})?"
+AMOUNT_MESSAGE = N_(
+    "Please enter an amount in digits, with a point before any cents: 150000 or 12.50"
+)
+
+
+def _amount(value: object) -> Decimal:
+    """Digits with at most two decimals: "150.000" is refused rather than read as 150 (in
+    Indonesian it means a hundred and fifty thousand)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
+        raise ValueError(AMOUNT_MESSAGE)
+    text = str(value).strip() if not isinstance(value, float) else repr(value)
+    if isinstance(value, float) and text.endswith(".0"):
+        text = text[:-2]
+    if not re.fullmatch(_AMOUNT, text):
+        raise ValueError(AMOUNT_MESSAGE)
+    amount = Decimal(text)
+    if amount <= 0:
+        raise ValueError(N_("The amount must be more than 0"))
+    return amount
+
+
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_amount),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": f"^{_AMOUNT}$",
+            "examples": ["150000", "12.50"],
+            "description": "An amount in the school's currency; a JSON number is read too",
+        }
+    ),
+]
+
+
+class RateIn(Input):
+    """A tutor's pay from ``effective_from`` on (a date in the school's time zone): per hour
+    of a class's scheduled length, or per class."""
+
+    tutor_id: Id
+    unit: Literal["hour", "class"]
+    amount: Amount
+    effective_from: Day
 
 
 class AvailabilityWindowIn(Input):

@@ -112,7 +112,8 @@ async def test_audio_only_stops_video_and_keeps_audio(school: School) -> None:
 
 async def test_beyond_the_last_speakers_videos_are_paused(school_with: SchoolFactory) -> None:
     """With last-N at 1 and nobody having spoken yet, a student gets the tutor's video and
-    the first other student's; the next student's video is paused for them."""
+    the first other student's; the next student's video is paused for them. The tutor sees
+    every student: last-N is not for the person who teaches them."""
     school = await school_with(last_n=1)
     setup = await live_class(school, students=3)
     lesson_id = setup.lesson["id"]
@@ -129,5 +130,15 @@ async def test_beyond_the_last_speakers_videos_are_paused(school_with: SchoolFac
     index = await slot_of(three, one.user.id)
     await three.bot.until(lambda: three.bot.keyframes[index] >= 1)  # type: ignore[union-attr]
     await stopped_while_audio_flows(three.bot, await slot_of(three, two.user.id))
+    seen = await tutor.events.wait("media:slots", lambda s: len(s["slots"]) == 3)
+    assert seen["paused"] == [] and set(seen["slots"].values()) == {
+        one.user.id,
+        two.user.id,
+        three.user.id,
+    }
+    assert tutor.bot is not None
+    for student in (one, two, three):
+        index = await slot_of(tutor, student.user.id)
+        await tutor.bot.until(lambda i=index: tutor.bot.keyframes[i] >= 1)  # type: ignore[union-attr,misc]
     for member in members:
         await member.close()

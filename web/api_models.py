@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -17,10 +18,13 @@ from classroom.models import (
     LessonStatus,
     Level,
     Message,
+    RateUnit,
     ReadinessCheck,
     Role,
     User,
 )
+from classroom.pay import PayLine, Taught
+from classroom.reports import Tally
 from classroom.schemas import GridRows, WallTime
 from classroom.timetable import LessonRow, TutorLoad
 from signaling import readiness as signaling_readiness
@@ -378,6 +382,198 @@ class NoShows(Out):
     until: date
     students: list[RateOut]
     classes: list[RateOut]
+
+
+# -- reports, pay and progress -------------------------------------------------------------
+
+
+class LecturerRateOut(Out):
+    """A tutor's rate from a day on (in the school's time zone); amounts are decimal strings."""
+
+    id: int
+    tutor_id: int
+    tutor_name: str
+    unit: RateUnit
+    amount: Decimal
+    currency: str
+    effective_from: date
+    created_at: datetime
+
+
+class TallyOut(Out):
+    """Counts over the classes of a period (classroom/reports.py says what each means)."""
+
+    held: int
+    cancelled: int
+    not_held: int
+    unrecorded: int
+    upcoming: int
+    expected: int
+    attended: int
+    no_shows: int
+    late: int
+    seats: int
+    booked: int
+    came: int
+    attendance_rate: float
+    no_show_rate: float
+    booked_fill: float
+    attended_fill: float
+
+    @classmethod
+    def of(cls, tally: Tally) -> TallyOut:
+        return cls(**{name: getattr(tally, name) for name in TallyOut.model_fields})
+
+
+class WeekOut(TallyOut):
+    week: date
+
+
+class PayLineOut(Out):
+    """What a lecturer is owed in one currency; ``currency`` null: classes without a rate."""
+
+    tutor_id: int
+    name: str
+    email: str
+    currency: str | None
+    classes: int
+    hours: Decimal
+    amount: Decimal | None
+
+    @classmethod
+    def of(cls, line: PayLine) -> PayLineOut:
+        return cls(
+            tutor_id=line.tutor_id,
+            name=line.name,
+            email=line.email,
+            currency=line.currency,
+            classes=line.classes,
+            hours=hours(line.minutes),
+            amount=line.amount,
+        )
+
+
+def hours(minutes: int) -> Decimal:
+    return (Decimal(minutes) / 60).quantize(Decimal("0.01"))
+
+
+class LecturerOut(Out):
+    tutor_id: int
+    name: str
+    classes: int
+    hours: Decimal
+    late_starts: int
+    minutes_late: int
+    missed: int
+    substitutions_given: int
+    substitutions_received: int
+    pay: list[PayLineOut]
+
+
+class StrikesOut(Out):
+    """A student's late cancellations and no-shows, which the policy counts alike."""
+
+    student_id: int
+    name: str
+    late_cancellations: int
+    no_shows: int
+    total: int
+
+
+class SchoolReport(Out):
+    since: date
+    until: date
+    totals: TallyOut
+    weeks: list[WeekOut]
+    lecturers: list[LecturerOut]
+    students: list[StrikesOut]
+
+
+class TaughtOut(Out):
+    """One class a lecturer taught and what it earns (null: no rate that day)."""
+
+    lesson_id: int
+    tutor_id: int
+    topic: str
+    starts_at: datetime
+    day: date
+    minutes: int
+    unit: RateUnit | None
+    rate: Decimal | None
+    currency: str | None
+    amount: Decimal | None
+
+    @classmethod
+    def of(cls, item: Taught) -> TaughtOut:
+        rate = item.rate
+        return cls(
+            lesson_id=item.lesson_id,
+            tutor_id=item.tutor_id,
+            topic=item.topic,
+            starts_at=item.starts_at,
+            day=item.day,
+            minutes=item.minutes,
+            unit=rate.unit if rate else None,
+            rate=rate.amount if rate else None,
+            currency=rate.currency if rate else None,
+            amount=item.amount,
+        )
+
+
+class PayReport(Out):
+    since: date
+    until: date
+    lines: list[PayLineOut]
+    classes: list[TaughtOut]
+
+
+class ProgressClassOut(Out):
+    lesson_id: int
+    topic: str
+    starts_at: datetime
+    minutes: int
+    tutor_name: str | None
+    status: str
+    minutes_present: int
+    minutes_late: int
+
+
+class TeachingClassOut(Out):
+    lesson_id: int
+    topic: str
+    starts_at: datetime
+    minutes: int
+    status: str
+    minutes_late: int
+
+
+class StudentProgressOut(Out):
+    kind: Literal["student"] = "student"
+    user_id: int
+    name: str
+    since: date
+    until: date
+    attended: int
+    no_shows: int
+    late: int
+    late_cancellations: int
+    minutes_present: int
+    classes: list[ProgressClassOut]
+
+
+class TutorProgressOut(Out):
+    kind: Literal["tutor"] = "tutor"
+    user_id: int
+    name: str
+    since: date
+    until: date
+    classes_taught: int
+    hours: Decimal
+    late_starts: int
+    missed: int
+    classes: list[TeachingClassOut]
+    month: date  # the first day of the month whose pay is shown
+    pay: list[PayLineOut]
 
 
 # -- after class: notes, the tutor's report, recaps, ratings -------------------------------

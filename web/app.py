@@ -128,6 +128,10 @@ def _setup_templates(app: web.Application) -> None:
         format_day=i18n.format_day,
         short_day=i18n.short_day,
         last_day=i18n.last_day,
+        money=i18n.money,
+        month_name=i18n.month_name,
+        number=i18n.number,
+        percent=i18n.percent,
         ago=i18n.ago,
     )
     env.globals["message_text"] = i18n.message_text

@@ -15,7 +15,7 @@ ROOT = Path(__file__).parent.parent
 ERROR_CLASSES = (
     "KelasError", "InvalidInput", "NotAuthenticated", "LoginThrottled", "PermissionDenied",
     "NotFound", "Conflict", "ClassFull", "DoubleBooked", "TooLate", "Unavailable", "RateLimited",
-    "Undeliverable", "Notice",
+    "Undeliverable", "Notice", "BookingPaused",
 )  # fmt: skip
 KEYWORDS = {
     **DEFAULT_KEYWORDS,

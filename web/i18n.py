@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,6 +19,7 @@ from babel.dates import (
 )
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 
 from classroom.errors import N_, Notice
@@ -149,6 +151,8 @@ FIELD_NAMES = {
     "week": N_("Week"), "lesson_id": N_("Class"), "item_id": N_("Item"),
     "rows": N_("Rows"), "per_page": N_("Rows per page"), "page": N_("Page"),
     "unassigned": N_("No tutor yet"), "lecturer": N_("Tutor"),
+    "since": N_("From"), "until": N_("Until"), "unit": N_("Paid"), "amount": N_("Amount"),
+    "effective_from": N_("From (date)"), "user_id": N_("Person"),
 }  # fmt: skip
 
 
@@ -198,3 +202,25 @@ def ago(delta: timedelta) -> str:
 
 def weekday_names() -> dict[int, str]:
     return dict(get_day_names("wide", locale=viewer().language))
+
+
+def money(amount: Decimal | None, currency: str | None) -> str:
+    """An amount in the viewer's way of writing money: "IDR 150,000.00", "Rp 150.000,00"."""
+    if amount is None or currency is None:
+        return ""
+    # CLDR writes rupiah without cents; an amount that has some shows them.
+    whole = amount == amount.to_integral_value()
+    return format_currency(amount, currency, locale=viewer().language, currency_digits=whole)
+
+
+def number(value: float | Decimal) -> str:
+    return format_decimal(value, locale=viewer().language)
+
+
+def percent(value: float) -> str:
+    return format_percent(value, locale=viewer().language)
+
+
+def month_name(value: date) -> str:
+    """ "November 2026"."""
+    return format_date(value, "LLLL y", locale=viewer().language)

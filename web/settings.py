@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from classroom import attendance
+from classroom import attendance, booking
 from classroom.autopilot import Policy
 from classroom.password_reset import ResetPolicy
 from signaling.ice import IceServers, TransportPolicy
@@ -29,6 +29,10 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     cancellation_window: timedelta = timedelta(hours=12)
+    strikes: booking.Strikes = field(default_factory=booking.Strikes)
+    # Pay (classroom/pay.py): the currency new rates are set in (ISO 4217); a rate's date
+    # and each class's date are read in default_timezone, the school's own.
+    currency: str = "IDR"
     session_lifetime: timedelta = timedelta(days=14)
     login_max_failures: int = 5
     login_lockout: timedelta = timedelta(minutes=15)
@@ -138,6 +142,11 @@ class Settings:
             cancellation_window=timedelta(
                 hours=float(env.get("KELAS_CANCELLATION_WINDOW_HOURS", "12"))
             ),
+            currency=_currency(env.get("KELAS_CURRENCY", "IDR")),
+            strikes=booking.Strikes(
+                limit=int(env.get("KELAS_STRIKE_LIMIT", "0")),
+                within=timedelta(days=int(env.get("KELAS_STRIKE_DAYS", "30"))),
+            ),
             session_lifetime=timedelta(days=float(env.get("KELAS_SESSION_DAYS", "14"))),
             login_max_failures=int(env.get("KELAS_LOGIN_MAX_FAILURES", "5")),
             login_lockout=timedelta(minutes=float(env.get("KELAS_LOGIN_LOCKOUT_MINUTES", "15"))),
@@ -205,6 +214,15 @@ def _smtp(env: Mapping[str, str], base_url: str) -> SmtpSettings | None:
         security=security,  # type: ignore[arg-type]  # checked above
         sender=env.get("KELAS_MAIL_FROM") or f"Kelas <kelas@{domain}>",
     )
+
+
+def _currency(value: str) -> str:
+    code = value.strip().upper()
+    if not (len(code) == 3 and code.isascii() and code.isalpha()):
+        raise ValueError(
+            f"KELAS_CURRENCY is a three-letter ISO 4217 code (IDR, USD), not {value!r}"
+        )
+    return code
 
 
 def _event_loop(value: str) -> EventLoop:

@@ -9,7 +9,8 @@ Video, in order of importance (``wanted``):
 2. the shared screen;
 3. the tutor's camera, when someone else is spotlighted;
 4. the cameras of the last ``last_n`` people who spoke, most recent first (while fewer have
-   spoken, the others in the room's order fill up to ``last_n``).
+   spoken, the others in the room's order fill up to ``last_n``). The SFU asks for no limit
+   on the tutor's behalf: they see every student, as far as their link carries them.
 Every other camera is paused, and so is every video for someone who chose audio only.
 
 The subscriber's estimate (downlink.py) is known only when something says the link is full

@@ -307,7 +307,8 @@ class Sfu:
                 main=main,
                 tutor=tutor,
                 speakers=room.speakers,
-                last_n=self._last_n,
+                # The tutor sees every student (their link permitting): last-N is for the class.
+                last_n=len(videos) if uid == tutor else self._last_n,
                 audio_only=person is not None and not person.receive_video,
             )
             downlink = peer.downlink

@@ -16,11 +16,13 @@ LIVE = "/classes/1/live"  # the demo's class that starts within minutes (Ayu tea
 PAGES: dict[str | None, list[str]] = {
     None: ["/login", "/signup"],
     "dewi": ["/my", "/classes", "/classes/1", "/classes/2", "/messages", "/account",
-             "/account/password", "/check", LIVE],
-    "ayu": ["/teaching", "/availability", "/messages", "/account", "/classes/1", LIVE],
+             "/account/password", "/check", "/progress", LIVE],
+    "ayu": ["/teaching", "/availability", "/messages", "/account", "/classes/1", "/progress",
+            LIVE],
     "coordinator": ["/planning", "/classes", "/tutors", "/planning/classes/new",
                     "/planning/series/new", "/classes/1", "/classes/5", "/classes/1/edit",
-                    "/messages", "/account", LIVE, "/live", "/reports/attendance"],
+                    "/messages", "/account", LIVE, "/live", "/reports/attendance",
+                    "/reports", "/rates"],
 }  # fmt: skip
 
 

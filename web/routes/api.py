@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -23,11 +23,14 @@ from classroom import (
     grid,
     notifications,
     outbox,
+    pay,
+    progress,
+    reports,
     scheduling,
     schemas,
     timetable,
 )
-from classroom.clock import day_range, to_local, week_range
+from classroom.clock import day_range, to_local, to_utc, week_range
 from classroom.models import BookingStatus, Role, User
 from web import api_models as out
 from web import i18n
@@ -338,6 +341,171 @@ async def no_shows(request: web.Request, user: User, query: schemas.NoShowQuery)
     return out.NoShows(since=since, until=until, students=rates(students), classes=rates(classes))
 
 
+# -- reports, pay and progress ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Days:
+    """A period chosen in days, and the instants that bound it in the viewer's zone."""
+
+    since: date
+    until: date
+    starts: datetime
+    ends: datetime
+
+
+def chosen_days(request: web.Request, user: User, span: int = 30) -> Days:
+    """?since=&until= (dates in the user's zone): by default the ``span`` days to today.
+    Bad dates are a 422 with the field at fault."""
+    query = schemas.parse(schemas.Period, query_data(request, "since", "until"))
+    return days_of(request, user, query, span)
+
+
+def days_of(request: web.Request, user: User, query: schemas.Period, span: int = 30) -> Days:
+    today = to_local(request.app[CLOCK](), user.timezone).date()
+    until = query.until or max(today, query.since or today)
+    since = query.since or until - timedelta(days=span - 1)
+    return Days(
+        since, until, day_range(since, user.timezone)[0], day_range(until, user.timezone)[1]
+    )
+
+
+async def school_report(
+    request: web.Request, user: User, days: Days
+) -> tuple[out.SchoolReport, out.PayReport]:
+    """The school's report for the chosen days and the payroll behind its pay, as the page,
+    its CSV and the API show them (one transaction)."""
+    zone = request.app[SETTINGS].default_timezone
+    async with request.app[DB].begin() as db:
+        found = await reports.school(
+            db, user, days.starts, days.ends, user.timezone, zone, request.app[CLOCK]()
+        )
+    return _school(found, days), _payroll(days, found.payroll, found.taught)
+
+
+def _school(found: reports.SchoolReport, days: Days) -> out.SchoolReport:
+    return out.SchoolReport(
+        since=days.since,
+        until=days.until,
+        totals=out.TallyOut.of(found.totals),
+        weeks=[out.WeekOut(week=w.monday, **out.TallyOut.of(w.tally).model_dump())
+               for w in found.weeks],
+        lecturers=[
+            out.LecturerOut(
+                tutor_id=x.tutor_id, name=x.name, classes=x.classes, hours=out.hours(x.minutes),
+                late_starts=x.late_starts, minutes_late=x.minutes_late, missed=x.missed,
+                substitutions_given=x.substitutions_given,
+                substitutions_received=x.substitutions_received,
+                pay=[out.PayLineOut.of(line) for line in x.pay],
+            )
+            for x in found.lecturers
+        ],
+        students=[
+            out.StrikesOut(student_id=s.student_id, name=s.name, total=s.total,
+                           late_cancellations=s.late_cancellations, no_shows=s.no_shows)
+            for s in found.strikes
+        ],
+    )  # fmt: skip
+
+
+async def get_school_report(request: web.Request) -> web.StreamResponse:
+    user = current_user(request, COORDINATOR)
+    report, _ = await school_report(request, user, chosen_days(request, user))
+    return reply(report)
+
+
+async def pay_report(
+    request: web.Request, user: User, days: Days, tutor_id: int | None = None
+) -> out.PayReport:
+    zone = request.app[SETTINGS].default_timezone
+    async with request.app[DB].begin() as db:
+        lines, taught = await pay.pay(db, user, days.starts, days.ends, zone, tutor_id)
+    return _payroll(days, lines, taught)
+
+
+def _payroll(days: Days, lines: list[pay.PayLine], taught: list[pay.Taught]) -> out.PayReport:
+    return out.PayReport(
+        since=days.since,
+        until=days.until,
+        lines=[out.PayLineOut.of(line) for line in lines],
+        classes=[out.TaughtOut.of(item) for item in taught],
+    )
+
+
+async def get_pay_report(request: web.Request) -> web.StreamResponse:
+    user = current_user(request, COORDINATOR, TUTOR)
+    query = schemas.parse(schemas.PayQuery, query_data(request, "since", "until", "tutor_id"))
+    days = days_of(request, user, query)
+    return reply(await pay_report(request, user, days, query.tutor_id))
+
+
+def rate_out(row: pay.RateRow) -> out.LecturerRateOut:
+    return out.LecturerRateOut.model_validate(row)
+
+
+async def get_rates(request: web.Request) -> web.StreamResponse:
+    user = current_user(request, COORDINATOR, TUTOR)
+    async with request.app[DB].begin() as db:
+        found = await pay.rates(db, user)
+    return reply([rate_out(r) for r in found])
+
+
+async def post_rate(request: web.Request) -> web.StreamResponse:
+    user = current_user(request, COORDINATOR)
+    data = await body(request, schemas.RateIn)
+    currency = request.app[SETTINGS].currency
+    async with request.app[DB].begin() as db:
+        made = await pay.set_rate(db, user, data, currency, request.app[CLOCK]())
+    return reply(rate_out(made), 201)
+
+
+async def progress_of(
+    request: web.Request, viewer: User, user_id: int, query: schemas.Period
+) -> out.StudentProgressOut | out.TutorProgressOut:
+    """A person's progress for the chosen days (default: the last 90), if ``viewer`` may
+    see it; a tutor's includes their pay for this month so far."""
+    days = days_of(request, viewer, query, span=90)
+    now = request.app[CLOCK]()
+    async with request.app[DB].begin() as db:
+        person = await progress.person(db, viewer, user_id)
+        if person.role == Role.STUDENT:
+            found = await progress.student(db, person, days.starts, days.ends)
+            return out.StudentProgressOut(
+                user_id=person.id, name=person.name, since=days.since, until=days.until,
+                attended=found.attended, no_shows=found.count(progress.NO_SHOW),
+                late=found.count("late"), late_cancellations=found.count(progress.LATE_CANCELLED),
+                minutes_present=found.minutes_present,
+                classes=[out.ProgressClassOut.model_validate(c) for c in found.classes],
+            )  # fmt: skip
+        zone = request.app[SETTINGS].default_timezone
+        first = to_local(now, zone).date().replace(day=1)
+        following = (first + timedelta(days=32)).replace(day=1)
+        month = (to_utc(datetime.combine(first, datetime.min.time()), zone),
+                 to_utc(datetime.combine(following, datetime.min.time()), zone))  # fmt: skip
+        taught = await progress.tutor(db, viewer, person, days.starts, days.ends, month, zone, now)
+    return out.TutorProgressOut(
+        user_id=person.id, name=person.name, since=days.since, until=days.until,
+        classes_taught=len(taught.taught), hours=out.hours(taught.minutes),
+        late_starts=taught.late_starts, missed=taught.missed,
+        classes=[out.TeachingClassOut.model_validate(c) for c in taught.classes],
+        month=first, pay=[out.PayLineOut.of(line) for line in taught.pay],
+    )  # fmt: skip
+
+
+def _period(request: web.Request) -> schemas.Period:
+    return schemas.parse(schemas.Period, query_data(request, "since", "until"))
+
+
+async def get_my_progress(request: web.Request) -> web.StreamResponse:
+    user = current_user(request, TUTOR, STUDENT)
+    return reply(await progress_of(request, user, user.id, _period(request)))
+
+
+async def get_progress(request: web.Request) -> web.StreamResponse:
+    user = current_user(request)
+    return reply(await progress_of(request, user, int_param(request, "user_id"), _period(request)))
+
+
 # -- bookings ------------------------------------------------------------------------------
 
 
@@ -358,7 +526,9 @@ async def post_booking(request: web.Request) -> web.StreamResponse:
     student = current_user(request, STUDENT)
     lesson_id = int_param(request, "lesson_id")
     async with request.app[DB].begin() as db:
-        await booking.book(db, student, lesson_id, request.app[CLOCK]())
+        await booking.book(
+            db, student, lesson_id, request.app[CLOCK](), request.app[SETTINGS].strikes
+        )
     return await _booking_reply(request, lesson_id, 201)
 
 
@@ -366,7 +536,9 @@ async def post_waitlist(request: web.Request) -> web.StreamResponse:
     student = current_user(request, STUDENT)
     lesson_id = int_param(request, "lesson_id")
     async with request.app[DB].begin() as db:
-        await booking.join_waitlist(db, student, lesson_id, request.app[CLOCK]())
+        await booking.join_waitlist(
+            db, student, lesson_id, request.app[CLOCK](), request.app[SETTINGS].strikes
+        )
     return await _booking_reply(request, lesson_id, 201)
 
 
@@ -575,6 +747,31 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/api/v1/attendance/no-shows", get_no_shows,
              "No-show rates by student and by class (?since=date&until=date)",
              (COORDINATOR,), query=schemas.NoShowQuery, response=out.NoShows),
+    Endpoint("GET", "/api/v1/reports/school", get_school_report,
+             "The school's report: classes held and cancelled, attendance, no-shows and fill "
+             "(in all and by week), each lecturer's hours, punctuality, substitutions and pay, "
+             "students' late cancellations and no-shows (?since=date&until=date; default: the "
+             "last 30 days)", (COORDINATOR,), query=schemas.Period, response=out.SchoolReport),
+    Endpoint("GET", "/api/v1/reports/pay", get_pay_report,
+             "What each lecturer is owed for the period, and every class taught with its rate "
+             "(?since=date&until=date&tutor_id=id); a tutor gets their own",
+             (COORDINATOR, TUTOR), query=schemas.PayQuery, response=out.PayReport),
+    Endpoint("GET", "/api/v1/rates", get_rates,
+             "Every lecturer's rates, newest first per lecturer (a tutor: their own)",
+             (COORDINATOR, TUTOR), response=list[out.LecturerRateOut]),
+    Endpoint("POST", "/api/v1/rates", post_rate,
+             "Set a lecturer's rate from a day on (per hour or per class, in the school's "
+             "currency); it supersedes earlier rates from that day, which are kept",
+             (COORDINATOR,), body=schemas.RateIn, response=out.LecturerRateOut, status=201),
+    Endpoint("GET", "/api/v1/me/progress", get_my_progress,
+             "The user's own progress (?since=date&until=date; default: the last 90 days): "
+             "a student's classes and attendance, a tutor's teaching and this month's pay",
+             (TUTOR, STUDENT), query=schemas.Period,
+             response=out.StudentProgressOut | out.TutorProgressOut),
+    Endpoint("GET", r"/api/v1/people/{user_id:\d+}/progress", get_progress,
+             "A student's progress (the student, coordinators and the student's tutors) or a "
+             "tutor's (the tutor and coordinators)", EVERYONE, query=schemas.Period,
+             response=out.StudentProgressOut | out.TutorProgressOut),
     Endpoint("GET", CLASS + "/report", get_report,
              "The tutor's report of a class that is over: as filed, or pre-filled from the "
              "live notes (filed_at null)", (COORDINATOR, TUTOR), response=out.ReportOut),

@@ -92,6 +92,7 @@ async def detail(request: web.Request) -> web.StreamResponse:
             "suggestions": [],
             "readiness": {},
             "cancellation_window": request.app[SETTINGS].cancellation_window,
+            "strikes": request.app[SETTINGS].strikes,
             "BookingStatus": BookingStatus,
             "attendance_labels": {k: i18n.gettext(v) for k, v in ATTENDANCE_LABELS.items()},
             "request_done": request.query.get("done"),
@@ -158,7 +159,9 @@ async def book(request: web.Request) -> web.StreamResponse:
     lesson_id = int_param(request, "lesson_id")
     try:
         async with request.app[DB].begin() as db:
-            await booking.book(db, student, lesson_id, request.app[CLOCK]())
+            await booking.book(
+                db, student, lesson_id, request.app[CLOCK](), request.app[SETTINGS].strikes
+            )
     except ClassFull:
         raise _back(lesson_id, "full") from None
     raise _back(lesson_id, "booked")
@@ -168,7 +171,9 @@ async def waitlist(request: web.Request) -> web.StreamResponse:
     student = current_user(request, Role.STUDENT)
     lesson_id = int_param(request, "lesson_id")
     async with request.app[DB].begin() as db:
-        await booking.join_waitlist(db, student, lesson_id, request.app[CLOCK]())
+        await booking.join_waitlist(
+            db, student, lesson_id, request.app[CLOCK](), request.app[SETTINGS].strikes
+        )
     raise _back(lesson_id, "waitlisted")
 
 
