@@ -60,6 +60,7 @@ UNREADABLE = N_("The media offer could not be read.")
 BAD_CANDIDATE = N_("That ICE candidate could not be read.")
 NO_CODEC = N_("Your browser did not offer {codec}, which this classroom needs.")
 OPUS_FMTP = "minptime=10;useinbandfec=1;usedtx=1"
+OPUS_RTPMAP = re.compile(r"a=rtpmap:(\d+) opus/48000", re.I)
 TAKEOVER_S = 2.0
 
 
@@ -249,18 +250,23 @@ def one_stream(
 
 
 def munge_answer(sdp: str) -> str:
-    """Ask publishers for Opus in-band FEC and DTX: aiortc's Opus entry carries no fmtp."""
+    """Ask publishers for Opus in-band FEC and DTX: aiortc's Opus entry carries no fmtp.
+    (An answer has some 900 lines: each is looked at once, by its first bytes.)"""
     lines = sdp.split("\r\n")
-    pts = {
-        m.group(1) for line in lines if (m := re.match(r"a=rtpmap:(\d+) opus/48000", line, re.I))
+    opus = {
+        line: m.group(1)
+        for line in lines
+        if line.startswith("a=rtpmap:") and (m := OPUS_RTPMAP.match(line))
     }
-    out = [line for line in lines if not any(line.startswith(f"a=fmtp:{pt} ") for pt in pts)]
+    stale = tuple(f"a=fmtp:{pt} " for pt in set(opus.values()))
     result: list[str] = []
-    for line in out:
+    for line in lines:
+        if stale and line.startswith(stale):
+            continue
         result.append(line)
-        match = re.match(r"a=rtpmap:(\d+) opus/48000", line, re.I)
-        if match:
-            result.append(f"a=fmtp:{match.group(1)} {OPUS_FMTP}")
+        pt = opus.get(line)
+        if pt is not None:
+            result.append(f"a=fmtp:{pt} {OPUS_FMTP}")
     return "\r\n".join(result)
 
 
