@@ -155,6 +155,8 @@ from sfu_workloads import (
     relay_run,
 )
 
+from signaling.media.hooks import without_bitrate_estimators
+
 REPO = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
 MEDIA_SECONDS = 10.0
@@ -529,7 +531,11 @@ async def main_async(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    return asyncio.run(main_async(parse_args()))
+    # Every bot counts packets in place of aiortc's receive path (bots.counter), so its
+    # receivers need no bitrate estimator; aiortc would build one per video receiver,
+    # about 1 ms of this process's CPU each, which the join figures would then include.
+    with without_bitrate_estimators():
+        return asyncio.run(main_async(parse_args()))
 
 
 if __name__ == "__main__":
