@@ -5,7 +5,7 @@ Run from the repository root (a full default run takes 7-10 minutes):
     .venv/bin/python bench/sfu.py [--workloads fanout,class,relay,budget,speaking]
         [--fanout 1,2,4,8,16,32,64] [--classes 5,8,12] [--relay 1,2,4] [--links 0,1500,500]
         [--janus el1[,default]]
-        [--seconds 15] [--settle 3]
+        [--seconds 15] [--settle 3] [--joins-at-once 1]
         [--player replay|mediaplayer] [--keyframe-interval S] [--max-others 15]
         [--profile fanout-64,class-12 --profile-dir DIR --profile-seconds 20] [--keep]
 
@@ -58,11 +58,13 @@ What it does:
      tutor's audio source as the SFU builds it, packets with the RFC 6464 level through its
      receive path with and without the level callback and the meter
      (bench/sfu_speaking.py says how).
-4. Each run: joins one by one, waits until every subscriber has a keyframe from every
-   publisher, settles, waits (at most --others-timeout) until other processes on the machine
-   use less than --max-others % of a core, then measures a window of --seconds. The bench's
-   own garbage collector is paused in the window (a full collection here takes ~0.2 s and
-   would overflow the bots' sockets); the server's is untouched.
+4. Each run: joins one by one (Kelas runs: --joins-at-once bots together, each batch once
+   the last has its answer and sent media:state), waits until every subscriber has a
+   keyframe from every publisher, settles, waits (at most --others-timeout) until other
+   processes on the machine use less than --max-others % of a core, then measures a window
+   of --seconds. The bench's own garbage collector is paused in the window (a full
+   collection here takes ~0.2 s and would overflow the bots' sockets); the server's is
+   untouched.
 
 Figures, all from the steady-state window:
 
@@ -159,6 +161,8 @@ from sfu_workloads import (
     relay_run,
 )
 
+from signaling.media.hooks import without_bitrate_estimators
+
 REPO = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
 MEDIA_SECONDS = 10.0
@@ -213,7 +217,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="wait before each window until other processes use less than this %% of a core",
     )
     parser.add_argument("--others-timeout", type=float, default=30.0)
+    parser.add_argument(
+        "--joins-at-once",
+        type=int,
+        default=1,
+        help="Kelas runs: subscribers that join together (issue 11's goal: 8); Janus runs "
+        "join one by one",
+    )
     args = parser.parse_args(argv)
+    if args.joins_at_once < 1:
+        parser.error("--joins-at-once must be at least 1")
     kinds = {k.strip() for k in args.workloads.split(",") if k.strip()}
     if kinds - {"fanout", "class", "relay", "budget", "speaking"}:
         parser.error(f"unknown workloads: {', '.join(sorted(kinds))}")
@@ -474,6 +487,7 @@ async def main_async(args: argparse.Namespace) -> int:
         profile_dir=args.profile_dir,
         max_others=args.max_others,
         others_timeout=args.others_timeout,
+        joins_at_once=args.joins_at_once,
     )
     folder = Path(tempfile.mkdtemp(prefix="sfu-bench-"))
     started = time.perf_counter()
@@ -533,7 +547,11 @@ async def main_async(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    return asyncio.run(main_async(parse_args()))
+    # Every bot counts packets in place of aiortc's receive path (bots.counter), so its
+    # receivers need no bitrate estimator; aiortc would build one per video receiver,
+    # about 1 ms of this process's CPU each, which the join figures would then include.
+    with without_bitrate_estimators():
+        return asyncio.run(main_async(parse_args()))
 
 
 if __name__ == "__main__":

@@ -110,6 +110,7 @@ class Options:
     profile_dir: Path | None
     max_others: float  # % of a core other processes may use before a window starts
     others_timeout: float
+    joins_at_once: int = 1  # Kelas runs: bots that join together, each batch after the last
 
 
 @dataclass
@@ -370,14 +371,18 @@ async def kelas_run(
         await tutor.join(lesson_id)
         await tutor.publish(camera, logs)
         await direct.connect(camera)
-        for person in people[: workload.size]:
-            member = bot(person)
-            bots.append(member)
+
+        async def enter(member: ClassBot) -> None:
             await member.join(lesson_id)
             small = media.camera("small") if workload.kind != "fanout" else None
             # In a budget run only the tutor speaks; the students' microphones are on and
             # silent, which Opus DTX makes nearly free.
             await member.publish(small, logs, quiet=budget)
+
+        members = [bot(person) for person in people[: workload.size]]
+        bots += members
+        for first in range(0, len(members), options.joins_at_once):
+            await asyncio.gather(*map(enter, members[first : first + options.joins_at_once]))
         subscribers = bots[1:] if workload.kind == "fanout" else bots
         if budget and workload.link:
             for member in subscribers:

@@ -11,7 +11,8 @@ from signaling.media.repair import Gaps, KeyframeRequests, ResendBudget
 from signaling.media.reports import Upstream
 
 # -- keyframe requests: (time, event) -> the times at which the publisher is asked ----------
-# "want": a PLI/FIR from a subscriber or a new slot; "wait": a packet while a slot waits;
+# "want": a PLI/FIR from a subscriber or a new slot; "join": a subscriber's connection came up
+# and it waits for its first keyframe; "wait": a packet while a slot waits;
 # "packet": a packet while nobody waits; "key": a keyframe went out.
 
 FLOOD = [(t / 50, "want") for t in range(150)]  # one subscriber asking 50 times a second
@@ -31,6 +32,26 @@ KEYFRAMES = [
         [0.0, 1.01],
     ),
     ("nobody waiting, nothing wanted: never", [(0.0, "packet"), (5.0, "packet")], []),
+    (
+        "someone whose connection just came up is asked for 0.3 s after the last request",
+        [(0.0, "want"), (0.1, "join"), (0.2, "packet"), (0.3, "packet"), (0.5, "packet")],
+        [0.0, 0.3],
+    ),
+    (
+        "a keyframe that went out after they came up answers them",
+        [(0.0, "want"), (0.1, "join"), (0.2, "key"), (0.35, "packet"), (1.2, "packet")],
+        [0.0],
+    ),
+    (
+        "joins cannot flood the publisher: once per 0.3 s",
+        [(t / 20, "join") for t in range(21)],
+        [0.0, 0.3, 0.6, 0.9],
+    ),
+    (
+        "a request for someone who joined does not make the others' pace faster",
+        [(0.0, "join"), (0.3, "want"), (0.6, "want"), (1.0, "want"), (1.3, "packet")],
+        [0.0, 1.0],
+    ),
 ]
 
 
@@ -43,6 +64,8 @@ def test_keyframe_requests_are_merged_per_publisher(
     for at, event in events:
         if event == "want":
             requests.want()
+        elif event == "join":
+            requests.joined()
         elif event == "key":
             requests.arrived()
             continue

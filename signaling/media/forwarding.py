@@ -174,7 +174,10 @@ class Slot:
         if source is not None:
             source.slots.add(self)
             self.waiting_keyframe = self.kind != "audio"
-            if self.waiting_keyframe and not self.paused:
+            # Before the subscriber's connection is up, a keyframe would reach nobody: the
+            # slot asks once it is up (forward), sooner than others may (repair.py).
+            if self.waiting_keyframe and not self.paused and self.wire.connected:
+                self._connected = True
                 source.want_keyframe()
 
     def pause(self, paused: bool) -> None:
@@ -203,9 +206,10 @@ class Slot:
         if self.waiting_keyframe:
             if not self.wire.connected:
                 return  # a keyframe sent before DTLS is up would be lost: wait for the next
-            if not self._connected and self.source is not None:
-                self._connected = True  # ask now: the one asked for at attach went nowhere
-                self.source.want_keyframe()
+            if not self._connected:
+                self._connected = True
+                if not keyframe and self.source is not None:
+                    self.source.keyframes.joined()  # just came up: ask now (repair.py)
             if not keyframe:
                 return
             self.waiting_keyframe = False
@@ -234,6 +238,11 @@ class Slot:
         self._send(data)
         if packet.marker or self.kind == "audio":
             set_sender_report(self.sender, ntp_now(), ts, self.packets, self.octets)
+
+    def waits(self) -> bool:
+        """Whether a keyframe from its source would show something now: the slot waits
+        for one, and is neither paused nor still connecting."""
+        return self.waiting_keyframe and not self.paused and self.wire.connected
 
     def retransmit(self, lost: list[int]) -> None:
         """Resend what the subscriber NACKed, from history, within its resend budget. A
@@ -360,13 +369,14 @@ class Source:
 
     async def _keyframe_requests(self, keyframe: bool) -> None:
         """Ask the publisher for a keyframe when someone wants one or any slot still waits,
-        at most once per KeyframeRequests.every_s (repair.py)."""
+        at most once per KeyframeRequests.every_s, sooner for someone who just joined
+        (repair.py)."""
         if keyframe:
             self.keyframes.arrived()
             return
         due = self.keyframes.due(
             time.monotonic(),
-            lambda: any(slot.waiting_keyframe and not slot.paused for slot in self.slots),
+            lambda: any(slot.waits() for slot in self.slots),
         )
         if due and self.ssrc is not None:
             await self.request_keyframe(self.ssrc)

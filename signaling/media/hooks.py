@@ -9,11 +9,15 @@ shape of each hook. Tests forward real media, and send junk datagrams, through e
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import aiortc
+import aiortc.rtcrtpreceiver
 from aioice.ice import CandidatePair, Connection, StunProtocol
+from aiortc import RTCPeerConnection
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
@@ -76,6 +80,8 @@ def check() -> None:
     probe = RTCRtpTransceiver.__init__.__code__.co_names
     if any(name not in probe for name in ("_codecs", "_offerDirection", "_headerExtensions")):
         missing.append("RTCRtpTransceiver._codecs/_offerDirection/_headerExtensions")
+    if "_RTCPeerConnection__certificates" not in RTCPeerConnection.__init__.__code__.co_names:
+        missing.append("RTCPeerConnection.__certificates")
     sender_names = RTCRtpSender.__init__.__code__.co_names
     missing += [
         f"RTCRtpSender.__{name}"
@@ -85,9 +91,14 @@ def check() -> None:
     receiver_names = RTCRtpReceiver.__init__.__code__.co_names
     missing += [
         f"RTCRtpReceiver.__{name}"
-        for name in ("remote_bitrate_estimator", "rtcp_ssrc", "remote_streams")
+        for name in ("rtcp_ssrc", "remote_streams")
         if f"_RTCRtpReceiver__{name}" not in receiver_names
     ]
+    # Not built for the SFU's receivers (without_bitrate_estimators).
+    if "RemoteBitrateEstimator" not in receiver_names or not hasattr(
+        aiortc.rtcrtpreceiver, "RemoteBitrateEstimator"
+    ):
+        missing.append("RTCRtpReceiver.__init__ building a RemoteBitrateEstimator")
     reads = RTCRtpReceiver._run_rtcp.__code__.co_names
     missing += [
         f"RTCRtpReceiver._run_rtcp reading {name}" for name in REPORTED if name not in reads
@@ -129,10 +140,44 @@ def rtcp_when_used(
     return run
 
 
-def drop_bitrate_estimator(receiver: RTCRtpReceiver) -> None:
-    """Packets never reach aiortc's receive path here, so its bitrate estimator would only
-    hold some 1,000 idle objects per video receiver for the garbage collector to walk."""
-    receiver._RTCRtpReceiver__remote_bitrate_estimator = None  # type: ignore[attr-defined]
+def fingerprint_once(pc: RTCPeerConnection) -> None:
+    """Compute the fingerprints of ``pc``'s DTLS certificate once. aiortc computes three
+    digests of it for each media section of every description it writes (31 sections in
+    an answer, twice): a fifth of the CPU of answering an offer. The certificate, made
+    with the connection, never changes."""
+    for certificate in pc._RTCPeerConnection__certificates:  # type: ignore[attr-defined]
+        fingerprints = tuple(certificate.getFingerprints())
+        certificate.getFingerprints = lambda fingerprints=fingerprints: list(fingerprints)
+
+
+_NO_ESTIMATOR: ContextVar[bool] = ContextVar("kelas_no_bitrate_estimator", default=False)
+
+
+def _estimator(stock: Callable[[], Any]) -> Callable[[], Any]:
+    def build() -> Any:
+        return None if _NO_ESTIMATOR.get() else stock()
+
+    build.kelas_estimator = True  # type: ignore[attr-defined]
+    return build
+
+
+@contextmanager
+def without_bitrate_estimators() -> Iterator[None]:
+    """Receivers made in this block (in this task: a context variable) get no bitrate
+    estimator. Packets never reach aiortc's receive path here, so it would never be fed,
+    and aiortc builds each video receiver's eagerly: 1,000 rate buckets, about 1 ms of
+    CPU. With 16 video receivers per peer connection that was 60 % of answering an offer
+    (issue 11: joins). aiortc looks the class up when a receiver is made, so it is
+    wrapped once in its module; receivers made outside this block (a test's or a bench's
+    own peers in the same process) still get theirs."""
+    module: Any = aiortc.rtcrtpreceiver
+    if not getattr(module.RemoteBitrateEstimator, "kelas_estimator", False):
+        module.RemoteBitrateEstimator = _estimator(module.RemoteBitrateEstimator)
+    token = _NO_ESTIMATOR.set(True)
+    try:
+        yield
+    finally:
+        _NO_ESTIMATOR.reset(token)
 
 
 def report_upstream(receiver: RTCRtpReceiver, streams: Mapping[int, Any]) -> None:

@@ -42,7 +42,7 @@ from signaling.media.forwarding import (
     slot_rtcp_handler,
 )
 from signaling.media.guard import Gate, protect
-from signaling.media.hooks import drop_bitrate_estimator, report_upstream, rtcp_when_used
+from signaling.media.hooks import report_upstream, rtcp_when_used, without_bitrate_estimators
 from signaling.media.quality import Block, Estimate
 from signaling.media.trickle import Trickled
 
@@ -60,6 +60,7 @@ UNREADABLE = N_("The media offer could not be read.")
 BAD_CANDIDATE = N_("That ICE candidate could not be read.")
 NO_CODEC = N_("Your browser did not offer {codec}, which this classroom needs.")
 OPUS_FMTP = "minptime=10;useinbandfec=1;usedtx=1"
+OPUS_RTPMAP = re.compile(r"a=rtpmap:(\d+) opus/48000", re.I)
 TAKEOVER_S = 2.0
 
 
@@ -249,18 +250,23 @@ def one_stream(
 
 
 def munge_answer(sdp: str) -> str:
-    """Ask publishers for Opus in-band FEC and DTX: aiortc's Opus entry carries no fmtp."""
+    """Ask publishers for Opus in-band FEC and DTX: aiortc's Opus entry carries no fmtp.
+    (An answer has some 900 lines: each is looked at once, by its first bytes.)"""
     lines = sdp.split("\r\n")
-    pts = {
-        m.group(1) for line in lines if (m := re.match(r"a=rtpmap:(\d+) opus/48000", line, re.I))
+    opus = {
+        line: m.group(1)
+        for line in lines
+        if line.startswith("a=rtpmap:") and (m := OPUS_RTPMAP.match(line))
     }
-    out = [line for line in lines if not any(line.startswith(f"a=fmtp:{pt} ") for pt in pts)]
+    stale = tuple(f"a=fmtp:{pt} " for pt in set(opus.values()))
     result: list[str] = []
-    for line in out:
+    for line in lines:
+        if stale and line.startswith(stale):
+            continue
         result.append(line)
-        match = re.match(r"a=rtpmap:(\d+) opus/48000", line, re.I)
-        if match:
-            result.append(f"a=fmtp:{match.group(1)} {OPUS_FMTP}")
+        pt = opus.get(line)
+        if pt is not None:
+            result.append(f"a=fmtp:{pt} {OPUS_FMTP}")
     return "\r\n".join(result)
 
 
@@ -279,7 +285,8 @@ async def negotiate(
     ice = offer.media[0].ice
     peer.ufrag = ice.usernameFragment if ice else None
     try:
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+        with without_bitrate_estimators():
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
     except Exception as exc:  # aiortc raises several kinds on SDP it cannot apply
         log.info("user %s: media offer refused by aiortc: %r", peer.user_id, exc)
         raise InvalidInput(UNREADABLE) from None
@@ -326,8 +333,6 @@ async def negotiate(
             peer.video_slots.append(slot)
         else:
             peer.screen_slot = slot
-    for transceiver in transceivers:
-        drop_bitrate_estimator(transceiver.receiver)
     try:
         await pc.setLocalDescription(await pc.createAnswer())
     except Exception as exc:

@@ -23,6 +23,13 @@ Why each rule (measured with Chromium behind impaired links, issue 9):
   times a normal frame; one slow student's 359 requests a minute once made the tutor's
   camera send 145 keyframes to the whole class. A request is repeated while any subscriber
   still waits (a request or its keyframe can be lost), at the same pace.
+- **Except for someone who just joined**: a subscriber whose connection just came up and
+  waits for its first picture may ask again JOIN_KEYFRAME_S after the last request (unless
+  a keyframe went out since it came up). With one request a second, people joining a class
+  of 64, 8 at a time, waited half a second for their first picture on average and a whole
+  second at worst (issue 11). A browser's encoder answers one request per 300 ms at most
+  (libwebrtc), so asking more often would gain nothing. A connection comes up once per
+  offer, and offers are rate-limited per person, so this cannot be used to flood.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 KEYFRAME_EVERY_S = 1.0
+JOIN_KEYFRAME_S = 0.3
 NACK_RETRY_S = (0.05, 0.2)  # the round trip, bounded; 0.1 s while it is not measured
 NACK_TRIES = 4
 NACK_GIVE_UP_S = 0.5
@@ -48,23 +56,32 @@ class KeyframeRequests:
     """When to ask one publisher's stream for a keyframe."""
 
     every_s: float = KEYFRAME_EVERY_S
+    join_s: float = JOIN_KEYFRAME_S
     _wanted: bool = False
+    _joined: bool = False
     _asked_at: float = -math.inf
 
     def want(self) -> None:
-        """Someone needs a keyframe: a new subscriber, a PLI or FIR, a slot that gave up."""
+        """Someone needs a keyframe: a PLI or FIR, a slot that gave up or starts again."""
         self._wanted = True
+
+    def joined(self) -> None:
+        """A subscriber's connection just came up, and it waits for its first keyframe."""
+        self._wanted = self._joined = True
 
     def arrived(self) -> None:
         """A keyframe went out to the subscribers: it answers what was wanted."""
-        self._wanted = False
+        self._wanted = self._joined = False
 
     def due(self, now: float, waiting: Callable[[], bool]) -> bool:
         """Whether to ask now; ``waiting()``: whether some subscriber still waits for a
         keyframe (asked only when it matters: this runs for every packet)."""
-        if now - self._asked_at < self.every_s or not (self._wanted or waiting()):
+        since = now - self._asked_at
+        if not (self._joined and since >= self.join_s) and (
+            since < self.every_s or not (self._wanted or waiting())
+        ):
             return False
-        self._asked_at, self._wanted = now, False
+        self._asked_at, self._wanted, self._joined = now, False, False
         return True
 
 

@@ -163,7 +163,9 @@ class Sfu:
     async def _connect(self, room: Room, user_id: int, offer: str, plans: Plans) -> tuple[str, int]:
         key = (room.lesson_id, user_id)
         gate = Gate(f"user {user_id} in class {room.lesson_id}", self._tally)
-        peer = Peer(user_id, RTCPeerConnection(configuration(self._stun_urls)), gate)
+        pc = RTCPeerConnection(configuration(self._stun_urls))
+        hooks.fingerprint_once(pc)
+        peer = Peer(user_id, pc, gate)
 
         def measured(quality: protocol.Quality) -> None:
             if self._peers.get(key) is peer:
