@@ -100,3 +100,63 @@ async def by_tutor(
     )
     found = [TutorRating(t, name, round(float(avg), 2), int(n)) for t, name, avg, n in rows]
     return sorted(found, key=lambda r: (-r.average, -r.count, r.name, r.tutor_id))
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A student's comment on a class, as a lecturer's reports show it (without who wrote it)."""
+
+    tutor_id: int
+    lesson_id: int
+    topic: str
+    stars: int
+    comment: str
+    at: datetime
+
+
+async def recent_comments(
+    db: AsyncSession, since: datetime, until: datetime, tutor_id: int | None = None, each: int = 3
+) -> dict[int, list[Comment]]:
+    """The newest ``each`` comments (not empty) on each lecturer's classes that started in
+    [since, until), by lecturer; ``tutor_id``: theirs only. The caller checks who may see."""
+    query = (
+        select(LessonRating, Lesson.topic)
+        .join(Lesson, Lesson.id == LessonRating.lesson_id)
+        .where(
+            Lesson.starts_at >= since,
+            Lesson.starts_at < until,
+            LessonRating.tutor_id.is_not(None),
+            LessonRating.comment != "",
+        )
+        .order_by(LessonRating.created_at.desc(), LessonRating.id.desc())
+    )
+    if tutor_id is not None:
+        query = query.where(LessonRating.tutor_id == tutor_id)
+    found: dict[int, list[Comment]] = {}
+    for row, topic in await db.execute(query):
+        tutor = int(row.tutor_id or 0)  # never 0: the query keeps rated lecturers only
+        kept = found.setdefault(tutor, [])
+        if len(kept) < each:
+            kept.append(
+                Comment(tutor, row.lesson_id, topic, row.stars, row.comment, row.created_at)
+            )
+    return found
+
+
+async def average_of(
+    db: AsyncSession, tutor_id: int, since: datetime, until: datetime
+) -> tuple[float | None, int]:
+    """One lecturer's average rating and how many ratings, over the classes that started in
+    [since, until) (None: no rating). The caller checks who may see it."""
+    avg, count = (
+        await db.execute(
+            select(func.avg(LessonRating.stars), func.count(LessonRating.id))
+            .join(Lesson, Lesson.id == LessonRating.lesson_id)
+            .where(
+                LessonRating.tutor_id == tutor_id,
+                Lesson.starts_at >= since,
+                Lesson.starts_at < until,
+            )
+        )
+    ).one()
+    return (round(float(avg), 2) if avg is not None else None), int(count)

@@ -505,6 +505,76 @@ class StrikesOut(Out):
     total: int
 
 
+class ClassBalanceOut(Out):
+    """One class's speaking balance: ``tutor_share`` is the tutor's part of all speaking
+    time (null: nobody spoke); the students' minutes and turns beside it."""
+
+    lesson_id: int
+    topic: str
+    starts_at: datetime
+    level: Level
+    tutor_id: int | None
+    tutor_name: str
+    tutor_seconds: float
+    student_seconds: float
+    students: int
+    turns: int
+    tutor_share: float | None
+    student_minutes: float
+
+
+class TutorBalanceOut(Out):
+    """A tutor's classes in the period: the mean of their tutor shares."""
+
+    tutor_id: int
+    name: str
+    classes: int
+    tutor_share: float | None
+    student_minutes: float
+    turns: int
+
+
+class LevelBalanceOut(Out):
+    """The classes of one CEFR level in the period: the mean of their tutor shares."""
+
+    level: Level
+    classes: int
+    tutor_share: float | None
+    student_minutes: float
+    turns: int
+
+
+class SpeakingBalanceOut(Out):
+    """Speaking balance by class, tutor and level; ``target``: the tutor share above which
+    the live meter prompts the tutor (a setting)."""
+
+    target: float
+    classes: list[ClassBalanceOut]
+    tutors: list[TutorBalanceOut]
+    levels: list[LevelBalanceOut]
+
+
+class RatingCommentOut(Out):
+    """A student's comment on a class (who wrote it is not shown)."""
+
+    lesson_id: int
+    topic: str
+    stars: int
+    comment: str
+    at: datetime
+
+
+class LecturerRatingOut(Out):
+    """A lecturer's ratings in the period: average stars (null: none), how many, and the
+    newest comments."""
+
+    tutor_id: int
+    name: str
+    average: float | None
+    count: int
+    comments: list[RatingCommentOut]
+
+
 class SchoolReport(Out):
     since: date
     until: date
@@ -512,6 +582,8 @@ class SchoolReport(Out):
     weeks: list[WeekOut]
     lecturers: list[LecturerOut]
     students: list[StrikesOut]
+    speaking: SpeakingBalanceOut
+    ratings: list[LecturerRatingOut]  # the best rated first
 
 
 class TaughtOut(Out):

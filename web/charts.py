@@ -31,13 +31,22 @@ def _short(label: str) -> str:
     return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
 
 
-def bar_chart(name: str, title: str, bars: list[Bar], maximum: float | None = None) -> Markup:
+def bar_chart(
+    name: str,
+    title: str,
+    bars: list[Bar],
+    maximum: float | None = None,
+    marker: tuple[float, str] | None = None,
+) -> Markup:
     """An SVG bar chart; ``name`` makes its ids unique on the page. ``maximum`` is the
-    value of a full-length bar (default: the largest value)."""
+    value of a full-length bar (default: the largest value); ``marker``: a value to draw a
+    dashed line at (a target), and what it is."""
     top = maximum if maximum is not None else max((b.value for b in bars), default=0.0)
     span = WIDTH - LABEL - VALUE
     height = ROW * len(bars) + 4
     desc = "; ".join(f"{b.label}: {b.text}" for b in bars)
+    if marker is not None:
+        desc += f"; {marker[1]}"
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
         f'aria-labelledby="{name}-title {name}-desc" preserveAspectRatio="xMinYMin meet">',
@@ -55,6 +64,12 @@ def bar_chart(name: str, title: str, bars: list[Bar], maximum: float | None = No
             f'width="{max(length, 0.0):.1f}" height="{BAR}" rx="2"></rect>'
             f'<text class="chart-value" x="{LABEL + length + 4:.1f}" y="{middle:.1f}" '
             f'dominant-baseline="middle">{escape(bar.text)}</text>'
+        )
+    if marker is not None and top > 0:
+        x = LABEL + span * min(marker[0], top) / top
+        parts.append(
+            f'<line class="chart-marker" x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height}" '
+            f'stroke-dasharray="4 3"><title>{escape(marker[1])}</title></line>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))

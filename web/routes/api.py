@@ -13,18 +13,21 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from classroom import (
     accounts,
     assignment,
     attendance,
     availability,
+    balance,
     booking,
     grid,
     notifications,
     outbox,
     pay,
     progress,
+    ratings,
     reports,
     scheduling,
     schemas,
@@ -32,7 +35,7 @@ from classroom import (
     timetable,
 )
 from classroom.clock import day_range, to_local, to_utc, week_range
-from classroom.models import BookingStatus, Role, User
+from classroom.models import BookingStatus, Level, Role, User
 from web import api_models as out
 from web import i18n
 from web.forms import int_param, json_data, query_data
@@ -56,6 +59,7 @@ from web.routes.recap import (
     put_report,
 )
 from web.routes.teaching import chosen_week
+from web.settings import Settings
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 COORDINATOR, TUTOR, STUDENT = Role.COORDINATOR, Role.TUTOR, Role.STUDENT
@@ -410,12 +414,48 @@ async def school_report(
         found = await reports.school(
             db, user, days.starts, days.ends, user.timezone, zone, request.app[CLOCK]()
         )
-    return _school(found, days), _payroll(days, found.payroll, found.taught)
+        spoken = await balance.school(db, user, days.starts, days.ends)
+        rated = await lecturer_ratings(db, user, days)
+    report = _school(found, days, balance_out(spoken, request.app[SETTINGS]), rated)
+    return report, _payroll(days, found.payroll, found.taught)
 
 
-def _school(found: reports.SchoolReport, days: Days) -> out.SchoolReport:
+def balance_out(spoken: balance.SpeakingBalance, settings: Settings) -> out.SpeakingBalanceOut:
+    return out.SpeakingBalanceOut(
+        target=settings.speaking.tutor_share,
+        classes=[out.ClassBalanceOut.model_validate(x) for x in spoken.classes],
+        tutors=[out.TutorBalanceOut(tutor_id=int(a.key), name=a.name, classes=a.classes,
+                                    tutor_share=a.tutor_share, student_minutes=a.student_minutes,
+                                    turns=a.turns) for a in spoken.tutors],
+        levels=[out.LevelBalanceOut(level=Level(str(a.key)), classes=a.classes,
+                                    tutor_share=a.tutor_share, student_minutes=a.student_minutes,
+                                    turns=a.turns) for a in spoken.levels],
+    )  # fmt: skip
+
+
+async def lecturer_ratings(db: AsyncSession, user: User, days: Days) -> list[out.LecturerRatingOut]:
+    """Each lecturer's ratings in the chosen days, the best rated first (coordinators)."""
+    averages = await ratings.by_tutor(db, user, days.starts, days.ends)
+    comments = await ratings.recent_comments(db, days.starts, days.ends)
+    return [
+        out.LecturerRatingOut(
+            tutor_id=r.tutor_id, name=r.name, average=r.average, count=r.count,
+            comments=[out.RatingCommentOut.model_validate(c) for c in comments.get(r.tutor_id, [])],
+        )
+        for r in averages
+    ]  # fmt: skip
+
+
+def _school(
+    found: reports.SchoolReport,
+    days: Days,
+    spoken: out.SpeakingBalanceOut,
+    rated: list[out.LecturerRatingOut],
+) -> out.SchoolReport:
     return out.SchoolReport(
         since=days.since,
+        speaking=spoken,
+        ratings=rated,
         until=days.until,
         totals=out.TallyOut.of(found.totals),
         weeks=[out.WeekOut(week=w.monday, **out.TallyOut.of(w.tally).model_dump())

@@ -107,6 +107,28 @@ def _charts(report: out.SchoolReport) -> dict[str, Any]:
     }
 
 
+def _share(value: float | None) -> str:
+    return "–" if value is None else i18n.percent(value)
+
+
+def _target(target: float) -> tuple[float, str]:
+    return target, i18n.gettext("The meter prompts the tutor at %(share)s") % {
+        "share": i18n.percent(target)
+    }
+
+
+def _balance_chart(spoken: out.SpeakingBalanceOut) -> Any:
+    """The tutors' average share of speaking time, with the line where the meter prompts."""
+    return bar_chart(
+        "chart-balance",
+        i18n.gettext("Tutor's share of speaking time, per tutor"),
+        [Bar(t.name, t.tutor_share, _share(t.tutor_share))
+         for t in spoken.tutors if t.tutor_share is not None],
+        maximum=1.0,
+        marker=_target(spoken.target),
+    )  # fmt: skip
+
+
 async def school_page(request: web.Request) -> web.StreamResponse:
     """The school's figures for the chosen days (default: the last 30), in sections."""
     user = current_user(request, Role.COORDINATOR)
@@ -117,6 +139,7 @@ async def school_page(request: web.Request) -> web.StreamResponse:
         "report": report,
         "payroll": payroll,
         "charts": _charts(report),
+        "balance_chart": _balance_chart(report.speaking),
         "form": raw,
         "errors": errors,
         "query": f"since={days.since}&until={days.until}",
@@ -157,12 +180,47 @@ def _students(report: out.SchoolReport, payroll: out.PayReport) -> tuple[list[st
     return head, [[getattr(x, name) for name in head] for x in report.students]
 
 
+def _speaking_classes(
+    report: out.SchoolReport, payroll: out.PayReport
+) -> tuple[list[str], list[Row]]:
+    head = ["lesson_id", "topic", "starts_at", "level", "tutor_id", "tutor_name",
+            "tutor_seconds", "student_seconds", "tutor_share", "students", "turns"]  # fmt: skip
+    return head, [[getattr(x, name) for name in head] for x in report.speaking.classes]
+
+
+def _speaking_tutors(
+    report: out.SchoolReport, payroll: out.PayReport
+) -> tuple[list[str], list[Row]]:
+    head = ["tutor_id", "name", "classes", "tutor_share", "student_minutes", "turns"]
+    return head, [[getattr(x, name) for name in head] for x in report.speaking.tutors]
+
+
+def _speaking_levels(
+    report: out.SchoolReport, payroll: out.PayReport
+) -> tuple[list[str], list[Row]]:
+    head = ["level", "classes", "tutor_share", "student_minutes", "turns"]
+    return head, [[getattr(x, name) for name in head] for x in report.speaking.levels]
+
+
+def _ratings(report: out.SchoolReport, payroll: out.PayReport) -> tuple[list[str], list[Row]]:
+    head = ["tutor_id", "name", "average", "count", "recent_comments"]
+    rows: list[Row] = [
+        [x.tutor_id, x.name, x.average, x.count, " | ".join(c.comment for c in x.comments)]
+        for x in report.ratings
+    ]
+    return head, rows
+
+
 TABLES: dict[str, Callable[[out.SchoolReport, out.PayReport], tuple[list[str], list[Row]]]] = {
     "weeks": _weeks,
     "lecturers": _lecturers,
     "pay": _pay,
     "pay-classes": _pay_classes,
     "students": _students,
+    "speaking-classes": _speaking_classes,
+    "speaking-tutors": _speaking_tutors,
+    "speaking-levels": _speaking_levels,
+    "ratings": _ratings,
 }
 
 
