@@ -644,6 +644,43 @@ class TeachingClassOut(Out):
     minutes_late: int
 
 
+class SpeakingPointOut(Out):
+    """A student's speaking in one class: ``share`` of the students' speaking time against
+    ``fair_share`` (1 / the students measured)."""
+
+    lesson_id: int
+    topic: str
+    starts_at: datetime
+    seconds: float
+    turns: int
+    share: float
+    fair_share: float | None
+
+
+class LevelPointOut(Out):
+    """The CEFR level a tutor estimated in a filed class report."""
+
+    lesson_id: int
+    topic: str
+    starts_at: datetime
+    level: Level
+    tutor_name: str
+
+
+class ReviewNoteOut(Out):
+    """A note to review: a correction (``text`` what was said, ``better``), a word or a
+    pronunciation point; ``shared``: for the whole class."""
+
+    id: int
+    lesson_id: int
+    topic: str
+    starts_at: datetime
+    kind: Literal["correction", "word", "pronunciation"]
+    text: str
+    better: str | None
+    shared: bool
+
+
 class StudentProgressOut(Out):
     kind: Literal["student"] = "student"
     user_id: int
@@ -656,6 +693,9 @@ class StudentProgressOut(Out):
     late_cancellations: int
     minutes_present: int
     classes: list[ProgressClassOut]
+    speaking: list[SpeakingPointOut]  # oldest first; a tutor sees their own classes only
+    levels: list[LevelPointOut]  # oldest first
+    to_review: list[ReviewNoteOut]  # newest first, at most 30
 
 
 class TutorProgressOut(Out):

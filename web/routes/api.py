@@ -29,6 +29,7 @@ from classroom import (
     progress,
     ratings,
     reports,
+    review,
     scheduling,
     schemas,
     speaking,
@@ -546,6 +547,7 @@ async def progress_of(
                 late=found.count("late"), late_cancellations=found.count(progress.LATE_CANCELLED),
                 minutes_present=found.minutes_present,
                 classes=[out.ProgressClassOut.model_validate(c) for c in found.classes],
+                **await _takeaways(db, viewer, person, days),
             )  # fmt: skip
         zone = request.app[SETTINGS].default_timezone
         first = to_local(now, zone).date().replace(day=1)
@@ -560,6 +562,24 @@ async def progress_of(
         classes=[out.TeachingClassOut.model_validate(c) for c in taught.classes],
         month=first, pay=[out.PayLineOut.of(line) for line in taught.pay],
     )  # fmt: skip
+
+
+async def _takeaways(db: AsyncSession, viewer: User, student: User, days: Days) -> dict[str, Any]:
+    """A student's speaking, levels and notes to review in the chosen days: a tutor who looks
+    sees only what came from the classes they taught."""
+    only = viewer.id if viewer.role == Role.TUTOR else None
+    spoken = await speaking.totals(db, days.starts, days.ends, user_id=student.id,
+                                   role="student", tutor_id=only)  # fmt: skip
+    return {
+        "speaking": [out.SpeakingPointOut(lesson_id=t.lesson_id, topic=t.topic,
+                                          starts_at=t.starts_at, seconds=t.seconds, turns=t.turns,
+                                          share=t.share, fair_share=t.fair_share)
+                     for t in spoken],
+        "levels": [out.LevelPointOut.model_validate(x)
+                   for x in await review.levels(db, student.id, days.starts, days.ends, only)],
+        "to_review": [out.ReviewNoteOut.model_validate(x)
+                      for x in await review.notes(db, student.id, days.starts, days.ends, only)],
+    }  # fmt: skip
 
 
 def _period(request: web.Request) -> schemas.Period:

@@ -356,11 +356,45 @@ async def _progress(request: web.Request, viewer: User, user_id: int) -> web.Str
         "errors": errors,
         "own": viewer.id == found.user_id,
         "action": request.path,
+        **_trend_charts(found, viewer),
     }
     return render("progress.html", request, context, status=422 if errors else 200)
 
 
 PRESENT = ("present", "late", "left_early")
+LEVELS = ("A1", "A2", "B1", "B2", "C1", "C2")
+
+
+def _trend_charts(
+    found: out.StudentProgressOut | out.TutorProgressOut, viewer: User
+) -> dict[str, Any]:
+    """The progress page's trend charts: a student's speaking and level class by class."""
+    if not isinstance(found, out.StudentProgressOut):
+        return {}
+
+    def day(instant: Any) -> str:
+        return i18n.short_day(_day(instant, viewer))
+
+    spoken = [
+        Bar(day(p.starts_at), p.seconds / 60,
+            i18n.gettext("%(n)s min, %(share)s") % {"n": i18n.number(round(p.seconds / 60, 1)),
+                                                    "share": i18n.percent(p.share)})
+        for p in found.speaking
+    ]  # fmt: skip
+    levels = [Bar(day(p.starts_at), LEVELS.index(p.level) + 1, p.level) for p in found.levels]
+    return {
+        "speaking_chart": bar_chart(
+            "chart-speaking",
+            i18n.gettext("Minutes spoken and share of the students' time, class by class"),
+            spoken,
+        ),
+        "level_chart": bar_chart(
+            "chart-levels",
+            i18n.gettext("Level estimated by the tutor, class by class"),
+            levels,
+            maximum=6,
+        ),
+    }
 
 
 def _day(instant: Any, viewer: User) -> date:
