@@ -69,3 +69,39 @@ async def test_a_students_speaking_levels_and_notes(school: School) -> None:
     status, body = await (await school.login(seeded.coordinator)).api("GET", path)
     assert len(body["speaking"]) == 3 and len(body["to_review"]) == 3
 
+
+async def test_a_tutors_speaking_balance_and_ratings(school: School) -> None:
+    seeded = await seed(school)
+    query = f"since={seeded.since}&until={seeded.until}"
+    ayu = await school.login(seeded.ayu)
+    status, html = await ayu.page(f"/progress?{query}")
+    assert status == 200
+    assert "No speaking was measured in your classes in this period yet." in html
+    assert "No rating in this period yet." in html
+    assert "chart-balance" not in html
+
+    await add_sections(school, seeded)
+    status, body = await ayu.api("GET", f"/api/v1/me/progress?{query}")
+    assert status == 200, body
+    assert [(c["topic"], c["tutor_share"]) for c in body["speaking"]] == [
+        ("Topic L1", pytest.approx(0.6)), ("Topic L2", pytest.approx(0.4))
+    ]  # fmt: skip
+    rated = body["ratings"]
+    assert (rated["average"], rated["count"]) == (4.67, 3)
+    assert [c["comment"] for c in rated["comments"]] == [
+        "Useful corrections", "Great class, I spoke a lot"
+    ]  # fmt: skip
+    status, html = await ayu.page(f"/progress?{query}")
+    assert status == 200
+    for section in ("speaking", "ratings"):
+        assert f'<section id="{section}"' in html, section
+    assert 'id="chart-balance-title"' in html and "Useful corrections" in html
+    assert "The tutor talked most of the time" not in html  # Budi's
+
+    # Budi's view is Budi's and the coordinators'; another tutor and a student get 404.
+    path = f"/api/v1/people/{seeded.budi.id}/progress?{query}"
+    status, body = await (await school.login(seeded.coordinator)).api("GET", path)
+    assert status == 200 and body["ratings"]["count"] == 1, body
+    assert body["ratings"]["comments"][0]["comment"] == "The tutor talked most of the time"
+    for viewer in (seeded.ayu, seeded.students[0]):
+        assert (await (await school.login(viewer)).api("GET", path))[0] == 404

@@ -711,6 +711,9 @@ class TutorProgressOut(Out):
     classes: list[TeachingClassOut]
     month: date  # the first day of the month whose pay is shown
     pay: list[PayLineOut]
+    speaking: list[ClassBalanceOut]  # their classes' balance, oldest first
+    speaking_target: float  # the tutor share at which the live meter prompts
+    ratings: LecturerRatingOut  # in the chosen days; the newest five comments
 
 
 # -- after class: notes, the tutor's report, recaps, ratings -------------------------------

@@ -555,12 +555,26 @@ async def progress_of(
         month = (to_utc(datetime.combine(first, datetime.min.time()), zone),
                  to_utc(datetime.combine(following, datetime.min.time()), zone))  # fmt: skip
         taught = await progress.tutor(db, viewer, person, days.starts, days.ends, month, zone, now)
+        spoken = await balance.classes(db, days.starts, days.ends, tutor_id=person.id)
+        rated = await _own_ratings(db, person, days)
     return out.TutorProgressOut(
         user_id=person.id, name=person.name, since=days.since, until=days.until,
         classes_taught=len(taught.taught), hours=out.hours(taught.minutes),
         late_starts=taught.late_starts, missed=taught.missed,
         classes=[out.TeachingClassOut.model_validate(c) for c in taught.classes],
         month=first, pay=[out.PayLineOut.of(line) for line in taught.pay],
+        speaking=[out.ClassBalanceOut.model_validate(x) for x in spoken],
+        speaking_target=request.app[SETTINGS].speaking.tutor_share, ratings=rated,
+    )  # fmt: skip
+
+
+async def _own_ratings(db: AsyncSession, tutor: User, days: Days) -> out.LecturerRatingOut:
+    """A tutor's ratings in the chosen days (the caller checked who may see them)."""
+    average, count = await ratings.average_of(db, tutor.id, days.starts, days.ends)
+    comments = await ratings.recent_comments(db, days.starts, days.ends, tutor.id, each=5)
+    return out.LecturerRatingOut(
+        tutor_id=tutor.id, name=tutor.name, average=average, count=count,
+        comments=[out.RatingCommentOut.model_validate(c) for c in comments.get(tutor.id, [])],
     )  # fmt: skip
 
 

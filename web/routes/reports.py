@@ -365,12 +365,26 @@ PRESENT = ("present", "late", "left_early")
 LEVELS = ("A1", "A2", "B1", "B2", "C1", "C2")
 
 
+def _teaching_balance(found: out.TutorProgressOut, viewer: User) -> Any:
+    """A tutor's share of speaking time in each of their classes, the prompt line beside."""
+    return bar_chart(
+        "chart-balance",
+        i18n.gettext("Your share of speaking time, class by class")
+        if viewer.id == found.user_id
+        else i18n.gettext("Tutor's share of speaking time, class by class"),
+        [Bar(i18n.short_day(_day(c.starts_at, viewer)), c.tutor_share, _share(c.tutor_share))
+         for c in found.speaking if c.tutor_share is not None],
+        maximum=1.0,
+        marker=_target(found.speaking_target),
+    )  # fmt: skip
+
+
 def _trend_charts(
     found: out.StudentProgressOut | out.TutorProgressOut, viewer: User
 ) -> dict[str, Any]:
     """The progress page's trend charts: a student's speaking and level class by class."""
-    if not isinstance(found, out.StudentProgressOut):
-        return {}
+    if isinstance(found, out.TutorProgressOut):
+        return {"balance_chart": _teaching_balance(found, viewer)}
 
     def day(instant: Any) -> str:
         return i18n.short_day(_day(instant, viewer))
