@@ -53,6 +53,12 @@ def bar_chart(
         f'<title id="{name}-title">{escape(title)}</title>',
         f'<desc id="{name}-desc">{escape(desc)}</desc>',
     ]
+    if marker is not None and top > 0:  # drawn first: the values are written over it
+        x = LABEL + span * min(marker[0], top) / top
+        parts.append(
+            f'<line class="chart-marker" x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height}" '
+            f'stroke-dasharray="4 3"><title>{escape(marker[1])}</title></line>'
+        )
     for i, bar in enumerate(bars):
         y = 2 + i * ROW
         length = span * bar.value / top if top > 0 else 0.0
@@ -64,12 +70,6 @@ def bar_chart(
             f'width="{max(length, 0.0):.1f}" height="{BAR}" rx="2"></rect>'
             f'<text class="chart-value" x="{LABEL + length + 4:.1f}" y="{middle:.1f}" '
             f'dominant-baseline="middle">{escape(bar.text)}</text>'
-        )
-    if marker is not None and top > 0:
-        x = LABEL + span * min(marker[0], top) / top
-        parts.append(
-            f'<line class="chart-marker" x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{height}" '
-            f'stroke-dasharray="4 3"><title>{escape(marker[1])}</title></line>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))

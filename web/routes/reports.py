@@ -401,6 +401,8 @@ def _trend_charts(
             "chart-speaking",
             i18n.gettext("Minutes spoken and share of the students' time, class by class"),
             spoken,
+            # Room after the longest bar for its two figures.
+            maximum=max((b.value for b in spoken), default=0.0) * 1.45,
         ),
         "level_chart": bar_chart(
             "chart-levels",
