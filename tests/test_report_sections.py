@@ -5,12 +5,15 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
-from classroom import balance
-from classroom.clock import day_range
+from classroom import balance, scheduling, schemas, speaking
+from classroom.clock import day_range, to_local
+from classroom.speaking import Spoken
 from tests.conftest import School
-from tests.report_school import ZONE, seed
+from tests.report_school import ZONE, at, seed
 from tests.report_sections import B1_SHARE, TUTOR_SHARES, add_sections
 from tests.test_reports import _csv
 
@@ -94,3 +97,46 @@ async def test_the_page_csv_and_api_of_speaking_and_ratings(school: School) -> N
         visitor = await school.login(user)
         for name in ("speaking-classes", "speaking-tutors", "speaking-levels", "ratings"):
             assert (await visitor.page(f"/reports/{name}.csv?{query}"))[0] == 403
+
+
+async def test_levels_in_cefr_order_and_a_silent_class_has_no_share(school: School) -> None:
+    seeded = await seed(school)
+    await add_sections(school, seeded)
+    student = seeded.students[3]
+    for day, level, tutor_seconds, student_seconds in (
+        (5, "C1", 100.0, 300.0),
+        (6, "A2", 0.0, 0.0),
+    ):
+        starts = at(seeded.monday + timedelta(days=day))
+        data = schemas.NewLesson(
+            topic=f"Weekend {level}", level=level, duration_minutes=60, capacity=4,  # type: ignore[arg-type]
+            tutor_id=seeded.citra.id, timezone=ZONE,
+            starts_local=to_local(starts, ZONE).replace(tzinfo=None),
+        )  # fmt: skip
+        async with school.maker.begin() as db:
+            made = await scheduling.create_lesson(
+                db, seeded.coordinator, data, starts - timedelta(days=30)
+            )
+            spoken = [Spoken(seeded.citra.id, True, tutor_seconds, 1),
+                      Spoken(student.id, False, student_seconds, 2)]  # fmt: skip
+            await speaking.save(db, made.lessons[0].id, spoken, starts + timedelta(minutes=30))
+    since, _ = day_range(seeded.since, ZONE)
+    _, until = day_range(seeded.until, ZONE)
+    async with school.maker() as db:
+        found = await balance.school(db, seeded.coordinator, since, until)
+    assert [(a.key, a.classes) for a in found.levels] == [("A2", 1), ("B1", 3), ("C1", 1)]
+    assert found.levels[0].tutor_share is None  # nobody spoke: no share, not 0 %
+    assert found.levels[2].tutor_share == pytest.approx(0.25)
+    citra = next(a for a in found.tutors if a.name == "Citra")
+    assert (citra.classes, citra.tutor_share) == (2, pytest.approx(0.25))
+
+    coordinator = await school.login(seeded.coordinator)
+    query = f"since={seeded.since}&until={seeded.until}"
+    status, html = await coordinator.page(f"/reports?{query}")
+    assert status == 200 and "Weekend A2" in html
+    status, body = await coordinator.api("GET", f"/api/v1/reports/school?{query}")
+    assert [x["level"] for x in body["speaking"]["levels"]] == ["A2", "B1", "C1"]
+    assert body["speaking"]["levels"][0]["tutor_share"] is None
+    # A bad period is a 422 naming the field, for the new tables too.
+    async with coordinator.client.get("/reports/speaking-levels.csv?since=nonsense") as resp:
+        assert resp.status == 422
