@@ -10,7 +10,7 @@ over the classes where anybody spoke (a class that kept only silence has no shar
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -81,15 +81,11 @@ def by_class(
                 t.class_tutor_seconds, t.class_student_seconds, t.students, 0,
             )  # fmt: skip
         if t.role == "tutor":
-            known = _replace(known, tutor_id=t.user_id, tutor_name=t.name)
+            known = replace(known, tutor_id=t.user_id, tutor_name=t.name)
         else:
-            known = _replace(known, turns=known.turns + t.turns)
+            known = replace(known, turns=known.turns + t.turns)
         found[t.lesson_id] = known
     return list(found.values())
-
-
-def _replace(line: ClassBalance, **changes: object) -> ClassBalance:
-    return ClassBalance(**{**line.__dict__, **changes})
 
 
 def averages(
