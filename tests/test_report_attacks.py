@@ -7,6 +7,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -97,3 +98,68 @@ async def test_the_no_show_rates_keep_to_366_days_too(school: School) -> None:
     assert status == 422 and "until" in body["error"]["fields"], body
     status, html = await coordinator.page(f"/reports/attendance?{query}")
     assert status == 422 and 'aria-describedby="e-until"' in html
+
+
+MARKUP = "<script>alert(1)</script>\"'><svg onload=alert(2)>"
+
+
+async def test_markup_in_names_is_text_on_every_report_page_and_chart(school: School) -> None:
+    """A tutor and a student named with markup: the report (its charts' labels, titles and
+    descriptions too), the attendance report, the rates and the progress pages show it as
+    text."""
+    seeded = await seed(school)
+    s4 = seeded.students[3]
+    for person in (s4, seeded.ayu):
+        visitor = await school.login(person)
+        status, body = await visitor.api(
+            "PATCH", "/api/v1/me", {"name": MARKUP, "timezone": "Asia/Jakarta", "language": "id"}
+        )
+        assert status == 200, body
+    coordinator = await school.login(seeded.coordinator)
+    query = f"since={seeded.since}&until={seeded.until}"
+    since = seeded.since - timedelta(days=7)
+    shown = [
+        f"/reports?{query}",
+        f"/reports/attendance?{query}",
+        "/rates",
+        f"/people/{s4.id}/progress?since={since}",
+        f"/people/{seeded.ayu.id}/progress?since={since}",
+    ]
+    for path in shown + [
+        "/live",
+        f"/classes/{seeded.lessons['L1']}",
+        f"/classes/{seeded.lessons['L1']}/report",
+        f"/classes/{seeded.lessons['L3']}/recap/{s4.id}",
+    ]:
+        status, html = await coordinator.page(path)
+        assert status in (200, 404), (path, status)
+        assert "<script>alert" not in html and "<svg onload" not in html, path
+        if path in shown:
+            assert "&lt;script&gt;alert(1)" in html or "\\u003cscript\\u003e" in html, path
+
+
+async def test_every_state_changing_route_refuses_a_forged_csrf_token(school: School) -> None:
+    """Every POST, PUT, PATCH and DELETE the app serves (the report, rating, rates,
+    substitution and attendance forms among them, and any added later) is a 403 without
+    the visitor's own token, before anything else looks at it."""
+    _, coordinator = await school.join(Role.COORDINATOR)
+    coordinator.csrf = "forged"
+    checked = set()
+    app = school.server.app
+    for route in app.router.routes():
+        if route.method not in ("POST", "PUT", "PATCH", "DELETE") or route.resource is None:
+            continue
+        info = route.resource.get_info()
+        path = info.get("formatter") or info.get("path", "")
+        if path.startswith("/socket.io"):
+            continue
+        concrete = re.sub(r"\{token\}", "1.1.x", re.sub(r"\{\w+_id\}", "1", path))
+        status, _ = await coordinator.api(route.method, concrete, {})
+        assert status == 403, (route.method, path, status)
+        if route.method == "POST" and not path.startswith("/api/"):
+            status, _, _ = await coordinator.form(concrete, {})
+            assert status == 403, (path, status)
+        checked.add(path)
+    for path in ("/rates", "/classes/{lesson_id}/report", "/classes/{lesson_id}/rating",
+                 "/substitute", "/classes/{lesson_id}/attendance/{user_id}"):  # fmt: skip
+        assert path in checked, path
