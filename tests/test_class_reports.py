@@ -190,6 +190,9 @@ async def test_the_report_form_marks_the_field_at_fault(school_with: SchoolFacto
     await c.close()
     status, page = await c.tutor.page(f"/classes/{c.lesson_id}/report")
     assert status == 200 and "“I go to home” → “I go home”</textarea>" in page
+    assert "The comments start from your notes in class." in page
+    status, page = await c.setup.coordinator.page(f"/classes/{c.lesson_id}")
+    assert status == 200 and "data-standing" not in page  # setup checks matter no more
     ana, ben = c.ana[0].id, c.ben[0].id
     form = [
         ("summary", "Small talk."), ("student", str(ana)), ("student", str(ben)),
@@ -209,6 +212,7 @@ async def test_the_report_form_marks_the_field_at_fault(school_with: SchoolFacto
     assert status == 303 and location.endswith("/report?done=report_filed"), location
     status, page = await c.tutor.page(location)
     assert 'id="report-filed"' in page and "Speak up.</textarea>" in page
+    assert "The comments start from your notes" not in page  # they are the tutor's now
     status, page = await c.setup.coordinator.page(f"/classes/{c.lesson_id}/report")
     assert status == 200 and "Speak up." in page and "<textarea" not in page
     assert (await c.ana[1].page(f"/classes/{c.lesson_id}/report"))[0] == 403
