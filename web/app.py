@@ -127,6 +127,7 @@ def _setup_templates(app: web.Application) -> None:
         notice=i18n.notice,
         format_day=i18n.format_day,
         short_day=i18n.short_day,
+        dated=i18n.dated,
         last_day=i18n.last_day,
         money=i18n.money,
         month_name=i18n.month_name,
