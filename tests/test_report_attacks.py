@@ -192,3 +192,24 @@ async def test_true_is_not_an_id(school: School) -> None:
     rate = {"tutor_id": True, "unit": "hour", "amount": "1", "effective_from": "2026-01-01"}
     status, body = await coordinator.api("POST", "/api/v1/rates", rate)
     assert status == 422 and body["error"]["fields"] == {"tutor_id": "Please enter a whole number"}
+
+
+async def test_the_tutor_never_reads_a_students_rating_by_name(
+    school_with: SchoolFactory,
+) -> None:
+    """The recap of a student is open to their tutor, but not the student's rating of that
+    tutor; the student and the coordinators still see it."""
+    c = await over_class(school_with)
+    await c.close()
+    ana = c.ana[0].id
+    rating = {"stars": 2, "comment": "Too fast for me"}
+    assert (await c.ana[1].api("POST", c.path("/rating"), rating))[0] == 201
+    status, recap = await c.tutor.api("GET", c.path(f"/recap/{ana}"))
+    assert status == 200 and recap["rating"] is None and recap["notes"], recap
+    status, page = await c.tutor.page(f"/classes/{c.lesson_id}/recap/{ana}")
+    assert status == 200 and "Too fast for me" not in page and 'id="rating"' not in page
+    for visitor, path in ((c.ana[1], "/recap"), (c.setup.coordinator, f"/recap/{ana}")):
+        status, recap = await visitor.api("GET", c.path(path))
+        assert recap["rating"]["comment"] == "Too fast for me", (path, recap)
+        status, page = await visitor.page(f"/classes/{c.lesson_id}{path}")
+        assert "Too fast for me" in page, path
