@@ -14,6 +14,7 @@ import pytest
 
 from classroom.models import Role
 from tests.conftest import School, SchoolFactory
+from tests.helpers import new_class
 from tests.report_school import seed
 from tests.test_class_reports import over_class
 
@@ -213,3 +214,28 @@ async def test_the_tutor_never_reads_a_students_rating_by_name(
         assert recap["rating"]["comment"] == "Too fast for me", (path, recap)
         status, page = await visitor.page(f"/classes/{c.lesson_id}{path}")
         assert "Too fast for me" in page, path
+
+
+async def test_a_tutor_sees_the_progress_of_their_students_only_once_they_took_a_seat(
+    school: School,
+) -> None:
+    """Joining a tutor's waitlist, or booking and cancelling in time, does not open a
+    student's whole record (every class, no-show and late cancellation) to that tutor."""
+    _, coordinator = await school.join(Role.COORDINATOR)
+    tutor, tutor_visitor = await school.join(Role.TUTOR)
+    full = (await new_class(coordinator, tutor_id=tutor.id, capacity=1))["lessons"][0]["id"]
+    other = (await new_class(coordinator, 72, tutor_id=tutor.id))["lessons"][0]["id"]
+    _, seated = await school.join(Role.STUDENT)
+    assert (await seated.api("POST", f"/api/v1/classes/{full}/booking"))[0] == 201
+    waiting_user, waiting = await school.join(Role.STUDENT)
+    assert (await waiting.api("POST", f"/api/v1/classes/{full}/waitlist"))[0] == 201
+    gone_user, gone = await school.join(Role.STUDENT)
+    assert (await gone.api("POST", f"/api/v1/classes/{other}/booking"))[0] == 201
+    assert (await gone.api("DELETE", f"/api/v1/classes/{other}/booking"))[0] in (200, 204)
+    for student in (waiting_user, gone_user):
+        path = f"/api/v1/people/{student.id}/progress"
+        assert (await tutor_visitor.api("GET", path))[0] == 404, student.name
+        assert (await tutor_visitor.page(f"/people/{student.id}/progress"))[0] == 404
+    seated_id = seated.user["id"]
+    status, _ = await tutor_visitor.api("GET", f"/api/v1/people/{seated_id}/progress")
+    assert status == 200
