@@ -239,3 +239,34 @@ async def test_a_tutor_sees_the_progress_of_their_students_only_once_they_took_a
     seated_id = seated.user["id"]
     status, _ = await tutor_visitor.api("GET", f"/api/v1/people/{seated_id}/progress")
     assert status == 200
+
+
+HUGE = "9" * 30
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/people/{HUGE}/progress",
+        f"/api/v1/people/{HUGE}/progress",
+        f"/classes/{HUGE}/report",
+        f"/api/v1/classes/{HUGE}/report",
+        f"/classes/{HUGE}/recap/1",
+        f"/classes/1/recap/{HUGE}",
+        f"/api/v1/classes/{HUGE}/recap/{HUGE}",
+        f"/api/v1/classes/{HUGE}/attendance",
+        "/api/v1/people/2147483648/progress",
+        "/people/0/progress",
+        "/reports/" + "a" * 5000 + ".csv",
+        "/reports?since=" + "2026-01-01" * 1000,
+        "/api/v1/reports/pay?tutor_id=-1",
+        f"/api/v1/reports/pay?tutor_id={HUGE}",
+        "/api/v1/reports/school?since=2026-02-30",
+        "/api/v1/reports/school?since=%00",
+        "/api/v1/reports/school?since=２０２６-01-01",
+    ],
+)
+async def test_ids_and_periods_out_of_range_are_a_4xx(school: School, path: str) -> None:
+    _, coordinator = await school.join(Role.COORDINATOR)
+    async with coordinator.client.get(path) as resp:
+        assert 400 <= resp.status < 500, (path, resp.status, (await resp.text())[:300])
