@@ -270,3 +270,18 @@ async def test_ids_and_periods_out_of_range_are_a_4xx(school: School, path: str)
     _, coordinator = await school.join(Role.COORDINATOR)
     async with coordinator.client.get(path) as resp:
         assert 400 <= resp.status < 500, (path, resp.status, (await resp.text())[:300])
+
+
+async def test_no_answer_may_be_framed_or_sniffed(school: School) -> None:
+    """Pages, forms' answers, CSVs, JSON, errors and static files: none may be shown in
+    another site's frame (clickjacking the coordinator's buttons) or read as another type."""
+    _, coordinator = await school.join(Role.COORDINATOR)
+    for method, path in [("GET", "/reports"), ("GET", "/reports/pay.csv"),
+                         ("GET", "/api/v1/reports/school"), ("GET", "/classes/999999"),
+                         ("GET", "/static/kelas.css"), ("GET", "/login"),
+                         ("POST", "/rates")]:  # fmt: skip
+        async with coordinator.client.request(method, path, allow_redirects=False) as resp:
+            assert resp.headers.get("X-Frame-Options") == "DENY", (path, resp.status)
+            assert "frame-ancestors 'none'" in resp.headers.get("Content-Security-Policy", "")
+            assert resp.headers.get("X-Content-Type-Options") == "nosniff", path
+            assert resp.headers.get("Referrer-Policy") == "same-origin", path
