@@ -237,6 +237,10 @@ async def test_a_recap_is_for_its_student_their_tutor_and_coordinators(
     assert (await c.tutor.api("GET", c.path(f"/recap/{ana}")))[1]["notes"] == recap["notes"]
     coordinator = c.setup.coordinator
     assert (await coordinator.api("GET", c.path(f"/recap/{ana}")))[1]["may_rate"] is False
+    status, page = await coordinator.page(f"/classes/{c.lesson_id}/recap/{ana}")
+    assert "has not written the feedback yet." in page and "you get an e-mail" not in page
+    status, page = await c.ana[1].page(f"/classes/{c.lesson_id}/recap")
+    assert "you get an e-mail" in page  # only the student is told so
     _, other_tutor = await c.school.join(Role.TUTOR, "Other tutor")
     assert (await other_tutor.api("GET", c.path(f"/recap/{ana}")))[0] == 404
     _, stranger = await c.school.join(Role.STUDENT, "Not booked")
