@@ -190,6 +190,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--links", type=numbers, default=[0, 1500, 500], help="budget: REMB kbit/s, 0: none"
     )
     parser.add_argument("--seconds", type=float, default=15.0, help="measured window")
+    parser.add_argument(
+        "--event-loop", choices=("uvloop", "asyncio"), default="uvloop", help="Kelas's loop"
+    )
     parser.add_argument("--settle", type=float, default=3.0, help="after the last keyframe")
     parser.add_argument("--settle-budget", type=float, default=60.0, help="budget runs")
     parser.add_argument("--idle-seconds", type=float, default=2.0)
@@ -263,7 +266,9 @@ def workloads(args: argparse.Namespace) -> list[Workload]:
 # -- the servers ------------------------------------------------------------------------
 
 
-def kelas_env(folder: Path, port: int, database_url: str | None = None) -> dict[str, str]:
+def kelas_env(
+    folder: Path, port: int, database_url: str | None = None, event_loop: str = "uvloop"
+) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -280,6 +285,7 @@ def kelas_env(folder: Path, port: int, database_url: str | None = None) -> dict[
         KELAS_LOGIN_PER_MINUTE="0",
         # ... and every bot joins from it too: 64 at once is a benchmark, not a flood.
         KELAS_LIVE_RATE_LIMITS="0",
+        KELAS_EVENT_LOOP=event_loop,
         BENCH_GC_LOG=str(folder / "gc.log"),
         # The server runs this checkout's code, also from a git worktree (the virtualenv's
         # editable install points at the checkout it was made in).
@@ -289,13 +295,13 @@ def kelas_env(folder: Path, port: int, database_url: str | None = None) -> dict[
 
 
 async def start_kelas(
-    folder: Path, observers: int, database_url: str | None = None
+    folder: Path, observers: int, database_url: str | None = None, event_loop: str = "uvloop"
 ) -> tuple[ServerProcess, str]:
     """Kelas serving a new school (SQLite in ``folder`` unless ``database_url`` names an
     empty database) with its accounts made; its URL."""
     folder.mkdir()
     port = free_port()
-    env = kelas_env(folder, port, database_url)
+    env = kelas_env(folder, port, database_url, event_loop)
     subprocess.run(
         [sys.executable, "-m", "web", "migrate"],
         cwd=REPO,
@@ -352,7 +358,7 @@ async def run_all(
     if kelas_runs:
         started = time.perf_counter()
         observers = max((w.size for w in kelas_runs if w.kind == "fanout"), default=0)
-        server, base_url = await start_kelas(folder / "kelas", observers)
+        server, base_url = await start_kelas(folder / "kelas", observers, None, args.event_loop)
         try:
             school = await live_school.open_school(base_url, STUDENTS, observers)
             lessons = [

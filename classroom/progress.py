@@ -30,7 +30,9 @@ from classroom.models import (
 
 
 async def person(db: AsyncSession, viewer: User, user_id: int) -> User:
-    """The person whose progress ``viewer`` asks for, if they may see it."""
+    """The person whose progress ``viewer`` asks for, if they may see it: themselves;
+    coordinators anyone but coordinators; a tutor a student who booked a seat in one of
+    their classes or was in it."""
     found = await db.get(User, user_id)
     if found is None or found.role == Role.COORDINATOR:
         raise NotFound("No such person.")
@@ -42,8 +44,12 @@ async def person(db: AsyncSession, viewer: User, user_id: int) -> User:
                 exists().where(
                     Lesson.tutor_id == viewer.id,
                     or_(
+                        # A seat taken, not a place on the waitlist or a booking
+                        # cancelled in time.
                         exists().where(
-                            Booking.lesson_id == Lesson.id, Booking.student_id == found.id
+                            Booking.lesson_id == Lesson.id,
+                            Booking.student_id == found.id,
+                            Booking.status == BookingStatus.CONFIRMED,
                         ),
                         exists().where(
                             AttendanceRecord.lesson_id == Lesson.id,

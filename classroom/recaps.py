@@ -81,7 +81,11 @@ async def recap(
         shared=[n for n in notes if n.student_id is None],
         feedback=await _feedback(db, lesson_id, student_id),
         speaking=await speaking_of(db, lesson_id, student_id),
-        rating=await ratings.of_student(db, lesson_id, student_id),
+        # A student's rating of the class is theirs and the school's: the tutor it rates
+        # never reads it by name (students would not rate honestly).
+        rating=await ratings.of_student(db, lesson_id, student_id)
+        if actor.id == student_id or actor.role == Role.COORDINATOR
+        else None,
         may_rate=actor.id == student_id and await ratings.may_rate(db, actor, lesson, now),
     )
 

@@ -127,12 +127,23 @@ TimeZoneName = Annotated[
 ]
 Language = Literal["en", "id"]
 
+
 # -- numbers ---------------------------------------------------------------------------
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-Capacity = Annotated[int, Field(ge=1, le=12)]
-Duration = Annotated[int, Field(ge=15, le=MAX_LESSON_MINUTES)]
-Weekday = Annotated[int, Field(ge=0, le=6)]
-Weeks = Annotated[int, Field(ge=1, le=52)]
+def _not_bool(value: object) -> object:
+    # Pydantic reads JSON true as 1: {"stars": true} would be one star, {"tutor_id": true}
+    # the first tutor.
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+Whole = BeforeValidator(_not_bool)
+"""A number, never true or false."""
+Id = Annotated[int, Field(ge=1, le=MAX_ID), Whole]
+Capacity = Annotated[int, Field(ge=1, le=12), Whole]
+Duration = Annotated[int, Field(ge=15, le=MAX_LESSON_MINUTES), Whole]
+Weekday = Annotated[int, Field(ge=0, le=6), Whole]
+Weeks = Annotated[int, Field(ge=1, le=52), Whole]
 
 # -- days and wall-clock times -----------------------------------------------------------
 _DAY = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
@@ -395,18 +406,10 @@ def parse_report(data: object) -> ReportIn:
 class RatingIn(Input):
     """A student's rating of a class they attended: 1 to 5, and a comment (optional)."""
 
-    stars: Annotated[int, Field(ge=1, le=5)]
+    stars: Annotated[int, Field(ge=1, le=5), Whole]
     comment: Annotated[
         str, StringConstraints(strip_whitespace=True, max_length=1000), MultiLine
     ] = ""
-
-
-class NoShowQuery(Input):
-    """No-show rates of the classes that started from ``since`` up to ``until`` (dates in the
-    coordinator's time zone; default: the last 30 days)."""
-
-    since: Day | None = None
-    until: Day | None = None
 
 
 class Period(Input):
@@ -429,6 +432,11 @@ class Period(Input):
 
 
 MAX_PERIOD_DAYS = 366
+
+
+class NoShowQuery(Period):
+    """No-show rates of the classes that started from ``since`` up to ``until`` (dates in the
+    coordinator's time zone; default: the last 30 days); at most MAX_PERIOD_DAYS."""
 
 
 class PayQuery(Period):

@@ -352,6 +352,8 @@ class ClassNamespace(ProtocolNamespace):
         if kept is not None:
             self.deps.keeper.keep(room.lesson_id, kept)
         self._meter(room, change)
+        if change.ended:  # the class's figures are kept before the tutor hears it ended
+            await self.deps.keeper.settled(room.lesson_id)
         if change.ended:
             await self.broadcast(room, "room:ended", protocol.Nothing())
         for departure in change.departures:
@@ -400,9 +402,15 @@ class ClassNamespace(ProtocolNamespace):
         if reason != "left":
             if reason == "removed":
                 await self.tell("you:removed", protocol.Nothing(), to=sid)
-            await self.save_session(sid, {})
-            if sid != actor:
-                await self.close_socket(sid)
+            try:
+                await self.save_session(sid, {})
+            except KeyError:
+                # Its socket closed meanwhile (its disconnect handler runs next and finds
+                # nobody): nothing to forget or to close.
+                log.info("class %s: user %s had already gone", room.lesson_id, person.user_id)
+            else:
+                if sid != actor:
+                    await self.close_socket(sid)
         if reason == "replaced":
             log.info("class %s: user %s reconnected", room.lesson_id, person.user_id)
             return

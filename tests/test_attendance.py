@@ -182,6 +182,7 @@ async def test_the_pages_show_attendance_and_coordinators_correct_it(school: Sch
 
     status, html = await setup.coordinator.page("/reports/attendance")
     assert status == 200 and "Student 1" in html and "Small talk" in html, html
+    assert "<td>0%</td>" in html  # the rate as the viewer's language writes it (Babel)
     status, html = await setup.coordinator.page("/reports/attendance?since=someday")
     assert status == 422 and 'aria-invalid="true"' in html, html
     assert (await student_visitor.page("/reports/attendance"))[0] == 403

@@ -190,6 +190,9 @@ async def test_the_report_form_marks_the_field_at_fault(school_with: SchoolFacto
     await c.close()
     status, page = await c.tutor.page(f"/classes/{c.lesson_id}/report")
     assert status == 200 and "“I go to home” → “I go home”</textarea>" in page
+    assert "The comments start from your notes in class." in page
+    status, page = await c.setup.coordinator.page(f"/classes/{c.lesson_id}")
+    assert status == 200 and "data-standing" not in page  # setup checks matter no more
     ana, ben = c.ana[0].id, c.ben[0].id
     form = [
         ("summary", "Small talk."), ("student", str(ana)), ("student", str(ben)),
@@ -209,6 +212,7 @@ async def test_the_report_form_marks_the_field_at_fault(school_with: SchoolFacto
     assert status == 303 and location.endswith("/report?done=report_filed"), location
     status, page = await c.tutor.page(location)
     assert 'id="report-filed"' in page and "Speak up.</textarea>" in page
+    assert "The comments start from your notes" not in page  # they are the tutor's now
     status, page = await c.setup.coordinator.page(f"/classes/{c.lesson_id}/report")
     assert status == 200 and "Speak up." in page and "<textarea" not in page
     assert (await c.ana[1].page(f"/classes/{c.lesson_id}/report"))[0] == 403
@@ -257,6 +261,10 @@ async def test_a_recap_is_for_its_student_their_tutor_and_coordinators(
     assert (await c.tutor.api("GET", c.path(f"/recap/{ana}")))[1]["notes"] == recap["notes"]
     coordinator = c.setup.coordinator
     assert (await coordinator.api("GET", c.path(f"/recap/{ana}")))[1]["may_rate"] is False
+    status, page = await coordinator.page(f"/classes/{c.lesson_id}/recap/{ana}")
+    assert "has not written the feedback yet." in page and "you get an e-mail" not in page
+    status, page = await c.ana[1].page(f"/classes/{c.lesson_id}/recap")
+    assert "you get an e-mail" in page  # only the student is told so
     _, other_tutor = await c.school.join(Role.TUTOR, "Other tutor")
     assert (await other_tutor.api("GET", c.path(f"/recap/{ana}")))[0] == 404
     _, stranger = await c.school.join(Role.STUDENT, "Not booked")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from aioice.ice import get_host_addresses
+from aiortc.rtp import RtcpSenderInfo, RtcpSrPacket, RtpPacket
 
+from signaling.media.forwarding import NTP_EPOCH
 from tests.conftest import School, SchoolFactory, TurnFactory
 from tests.live import Bot, Member, join, live_class, lose, publish, slot_of
 
@@ -101,7 +104,6 @@ async def test_lost_packets_are_resent_from_the_slot_history(school: School) -> 
     as a network would); the subscriber NACKs and the server resends from the slot's
     history, so no sequence number stays missing."""
     from aiortc.rtcrtpreceiver import NackGenerator
-    from aiortc.rtp import RtpPacket
 
     setup = await live_class(school, students=1)
     lesson_id = setup.lesson["id"]
@@ -194,3 +196,39 @@ async def test_media_flows_both_ways_when_a_student_can_use_only_a_turn_relay(
     assert ice.state == "completed"
     for member in (student, tutor):
         await member.close()
+
+
+async def test_a_slots_sender_reports_say_what_it_forwarded_for_lip_sync(school: School) -> None:
+    """Each slot's RTCP SR (RFC 3550 6.4.1) carries its own counts, and its last frame's RTP
+    timestamp with the wall-clock time it left at: a browser lines up a person's voice and
+    picture by them."""
+    setup = await live_class(school, students=1)
+    lesson_id = setup.lesson["id"]
+    tutor = await join(school, *setup.tutor, lesson_id)
+    await publish(tutor)
+    student = await join(school, *setup.students[0], lesson_id)
+    bot = await publish(student)
+    index = await slot_of(student, tutor.user.id)
+    receiver = bot.pc.getTransceivers()[3 + bot.slots + index].receiver
+    last: dict[str, Any] = {}
+    reports: list[tuple[RtcpSenderInfo, float, int, int]] = []
+    counted, handled = receiver._handle_rtp_packet, receiver._handle_rtcp_packet
+
+    async def rtp(packet: RtpPacket, arrival_time_ms: int = 0) -> None:
+        last.update(ts=packet.timestamp, at=time.time(), count=last.get("count", 0) + 1)
+        await counted(packet, arrival_time_ms)
+
+    async def rtcp(packet: Any) -> None:
+        if isinstance(packet, RtcpSrPacket) and "ts" in last:
+            reports.append((packet.sender_info, time.time(), last["ts"], last["count"]))
+        await handled(packet)
+
+    receiver._handle_rtp_packet, receiver._handle_rtcp_packet = rtp, rtcp  # type: ignore[method-assign]
+    await bot.until(lambda: len(reports) >= 2)
+    for info, arrived, ts, received in reports:
+        ntp = info.ntp_timestamp / (1 << 32) - NTP_EPOCH
+        assert abs(arrived - ntp) < 2.0  # when the last frame left, as wall-clock time
+        assert abs(((info.rtp_timestamp - ts + (1 << 31)) % (1 << 32)) - (1 << 31)) < 2 * 90_000
+        assert received <= info.packet_count <= received + 200 and info.octet_count > 0
+    await student.close()
+    await tutor.close()

@@ -173,3 +173,24 @@ async def test_a_new_home_goes_on_from_the_kept_figures(school_with: SchoolFacto
     finally:
         for member in (tutor, student):
             await member.close()
+
+
+async def test_the_figures_are_kept_when_the_tutor_ends_the_class(school: School) -> None:
+    """Kept before the tutor's ack; also when a student's socket has just vanished (its
+    disconnect not handled yet), which once turned the tutor's end into an ``internal``."""
+    setup = await live_class(school, students=1)
+    lesson_id = setup.lesson["id"]
+    tutor = await join(school, *setup.tutor, lesson_id)
+    student = await join(school, *setup.students[0], lesson_id)
+    try:
+        room = school.server.app[LIVE].deps.rooms.get(lesson_id)
+        assert room is not None
+        room.participants[student.user.id].sid = "vanished"
+        ack = await tutor.call("control:end")
+        assert ack.get("ok"), ack
+        async with school.maker() as db:  # no waiting: kept before the ack
+            kept = await speaking.for_lesson(db, lesson_id)
+        assert {line.user_id for line in kept.lines} == {tutor.user.id, student.user.id}
+    finally:
+        await tutor.close()
+        await student.close()

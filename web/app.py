@@ -16,7 +16,14 @@ from classroom.db import create_engine, create_sessionmaker
 from signaling.ratelimit import Buckets, Rate
 from web import i18n, live, mailing
 from web.keys import CLOCK, DB, ENGINE, LOGIN_POLICY, PASSWORDS, SETTINGS
-from web.middlewares import TRANSLATIONS, csrf, errors, language, login_session
+from web.middlewares import (
+    TRANSLATIONS,
+    csrf,
+    errors,
+    language,
+    login_session,
+    security_headers,
+)
 from web.ratelimit import LIMITS, Limits, parse_networks
 from web.routes import (
     account,
@@ -44,6 +51,7 @@ def utcnow() -> datetime:
 
 def create_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> web.Application:
     app = web.Application(middlewares=[errors, login_session, language, csrf])
+    app.on_response_prepare.append(security_headers)
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[PASSWORDS] = Passwords(settings.password_profile)
@@ -127,6 +135,7 @@ def _setup_templates(app: web.Application) -> None:
         notice=i18n.notice,
         format_day=i18n.format_day,
         short_day=i18n.short_day,
+        dated=i18n.dated,
         last_day=i18n.last_day,
         money=i18n.money,
         month_name=i18n.month_name,

@@ -189,6 +189,11 @@ def short_day(value: date) -> str:
     return format_date(value, "EEE d MMM", locale=viewer().language)
 
 
+def dated(value: date) -> str:
+    """A day in a list that may span years: "2 Mar 2026"."""
+    return format_date(value, "d MMM y", locale=viewer().language)
+
+
 def last_day(end: datetime) -> str:
     """The last day of a range that ends at the start of the next day."""
     return format_date((end - timedelta(seconds=1)).astimezone(_zone()), "EEE d MMM y",

@@ -259,3 +259,21 @@ async def language(request: web.Request, handler: Handler) -> web.StreamResponse
         zone = request.app[SETTINGS].default_timezone
     i18n.set_viewer(i18n.Viewer(code, zone, catalogs[code]))
     return await handler(request)
+
+
+# Every answer: never inside another site's frame (a coordinator's "Correct" or "Cancel
+# class" clicked through a disguise; SameSite cookies leave subdomains open), never read as
+# another type than it says (a CSV or an uploaded name as HTML), and no address of ours
+# (a reset link's token) in another site's Referer.
+SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """An ``on_response_prepare`` hook, so static files and errors get them too."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)

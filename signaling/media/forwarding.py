@@ -31,13 +31,13 @@ from aiortc.rtp import (
     RtcpPsfbPacket,
     RtcpRrPacket,
     RtcpRtpfbPacket,
+    RtcpSenderInfo,
     RtcpSrPacket,
     RtpPacket,
     unpack_remb_fci,
 )
 
 from signaling.media.downlink import Downlink
-from signaling.media.hooks import set_sender_report
 from signaling.media.quality import Block
 from signaling.media.repair import RESEND_AGAIN_S, Gaps, KeyframeRequests
 from signaling.media.reports import DOWNSTREAM_FRESH_S, Upstream
@@ -80,9 +80,11 @@ def vp8_keyframe_start(payload: bytes) -> bool:
     return len(payload) > offset and payload[offset] & 0x01 == 0
 
 
-def ntp_now() -> int:
-    now = time.time() + NTP_EPOCH
-    return (int(now) << 32) | int((now % 1) * (1 << 32))
+def ntp_at(monotonic: float) -> int:
+    """The NTP timestamp (RFC 3550: 32.32 fixed-point seconds since 1900) of a
+    ``time.monotonic()`` reading."""
+    at = time.time() - (time.monotonic() - monotonic) + NTP_EPOCH
+    return (int(at) << 32) | int((at % 1) * (1 << 32))
 
 
 @dataclass
@@ -157,6 +159,10 @@ class Slot:
     octets: int = 0
     loss: int = 0  # the subscriber's latest fraction lost for this slot, in 1/256
     loss_at: float = -math.inf
+    # For the slot's sender reports (lip sync, round trip): the RTP timestamp of the last
+    # frame forwarded, and when (monotonic); read when a report is built, about once a second.
+    sr_rtp: int = 0
+    sr_at: float = 0.0
 
     def __post_init__(self) -> None:
         self.numbering = Renumbering(self.clock_rate)
@@ -200,7 +206,7 @@ class Slot:
         if self.source is not None and not self.paused:
             self.source.want_keyframe()
 
-    def forward(self, packet: RtpPacket, keyframe: bool) -> None:
+    def forward(self, packet: RtpPacket, keyframe: bool, now: float) -> None:
         if self.paused:
             return
         if self.waiting_keyframe:
@@ -214,7 +220,6 @@ class Slot:
                 return
             self.waiting_keyframe = False
             self._restarted = None
-        now = time.monotonic()
         mapped = self.numbering.map(packet.sequence_number, packet.timestamp, now)
         if mapped is None:
             return
@@ -237,7 +242,7 @@ class Slot:
             self.used.set()
         self._send(data)
         if packet.marker or self.kind == "audio":
-            set_sender_report(self.sender, ntp_now(), ts, self.packets, self.octets)
+            self.sr_rtp, self.sr_at = ts, now
 
     def waits(self) -> bool:
         """Whether a keyframe from its source would show something now: the slot waits
@@ -342,8 +347,8 @@ class Source:
         self.packets_in += 1
         self.octets_in += len(packet.payload)
         (self.upstream.get(packet.ssrc) or self._stream(packet.ssrc)).add(packet.sequence_number)
+        now = time.monotonic()
         if self.kind != "audio":
-            now = time.monotonic()
             self._gaps.received(packet.sequence_number, now)
             lost = self._gaps.due(now, self.rtt)
             if lost:
@@ -355,7 +360,6 @@ class Source:
             if self.forwarding and self.on_level and level is not None:
                 self.on_level(self.publisher_id, level[1], packet.timestamp)
         elif self.send_remb and self.max_bitrate:
-            now = time.monotonic()
             if now - self._last_remb >= REMB_EVERY_S:
                 self._last_remb = now
                 await self.send_remb(packet.ssrc, self.max_bitrate)
@@ -365,7 +369,7 @@ class Source:
         if self.kind != "audio":
             await self._keyframe_requests(keyframe)
         for slot in list(self.slots):
-            slot.forward(packet, keyframe)
+            slot.forward(packet, keyframe, now)
 
     async def _keyframe_requests(self, keyframe: bool) -> None:
         """Ask the publisher for a keyframe when someone wants one or any slot still waits,
@@ -420,13 +424,21 @@ def slot_report_sender(
     sent: Callable[[int, int], None],
 ) -> Callable[[list[Any]], Awaitable[None]]:
     """Replaces aiortc's sender RTCP output: a slot that never forwarded anything has nothing
-    to report, and the reports of dozens of idle slots per person cost real CPU. Each SR
-    that leaves is ``sent(ssrc, ntp)``: the round trip is measured from it."""
+    to report, and the reports of dozens of idle slots per person cost real CPU. An SR says
+    what the slot forwarded (its counts, and its last frame's RTP timestamp with the NTP time
+    it left at, for lip sync), filled in here rather than in the sender at every packet.
+    Each SR that leaves is ``sent(ssrc, ntp)``: the round trip is measured from it."""
 
     async def send(packets: list[Any]) -> None:
         if slot.packets:
             for packet in packets:
                 if isinstance(packet, RtcpSrPacket):
+                    packet.sender_info = RtcpSenderInfo(
+                        ntp_timestamp=ntp_at(slot.sr_at),
+                        rtp_timestamp=slot.sr_rtp,
+                        packet_count=slot.packets & 0xFFFFFFFF,
+                        octet_count=slot.octets & 0xFFFFFFFF,
+                    )
                     sent(packet.ssrc, packet.sender_info.ntp_timestamp)
             await original(packets)
 

@@ -32,7 +32,7 @@ REQUIRED = [
     (RTCRtpReceiver, "_send_rtcp_nack"),  # retransmission requests to the publisher
     (RTCRtpReceiver, "_send_rtcp"),  # REMB to the publisher
     (RTCRtpSender, "_handle_rtcp_packet"),  # replaced per sender: NACK, PLI, reports (quality)
-    (RTCRtpSender, "_send_rtcp"),  # wrapped per sender: idle slots send no SR; SRs sent timed
+    (RTCRtpSender, "_send_rtcp"),  # wrapped per slot: no SR while idle; an SR says what it sent
     (RTCRtpSender, "_run_rtcp"),  # replaced per slot sender: its loop starts once it is used
     (StunProtocol, "send_data"),  # wire.py: a forwarded packet goes to its socket directly
     (RTCRtpReceiver, "_run_rtcp"),  # its RRs to the publisher read our statistics (reports.py)
@@ -56,7 +56,6 @@ INSTANCE_ATTRIBUTES: list[tuple[type[Any], str]] = [
     (RTCDtlsTransport, "_state"),
     (Connection, "_nominated"),
 ]
-SENDER_COUNTERS = ("ntp_timestamp", "rtp_timestamp", "packet_count", "octet_count")
 # What RTCRtpSender.stop() waits for of its RTCP loop (a slot's loop starts only when used).
 SENDER_RTCP_EVENTS = ("rtcp_started", "rtcp_exited")
 # What aiortc's RR loop reads of each stream's statistics (reports.Upstream provides them).
@@ -85,7 +84,7 @@ def check() -> None:
     sender_names = RTCRtpSender.__init__.__code__.co_names
     missing += [
         f"RTCRtpSender.__{name}"
-        for name in (*SENDER_COUNTERS, *SENDER_RTCP_EVENTS)
+        for name in SENDER_RTCP_EVENTS
         if f"_RTCRtpSender__{name}" not in sender_names
     ]
     receiver_names = RTCRtpReceiver.__init__.__code__.co_names
@@ -105,15 +104,6 @@ def check() -> None:
     ]
     if missing:
         raise RuntimeError("aiortc internals missing: " + ", ".join(missing))
-
-
-def set_sender_report(sender: RTCRtpSender, ntp: int, rtp: int, packets: int, octets: int) -> None:
-    """Feed the sender's own RTCP sender reports with what we forwarded through it, so that
-    browsers keep audio and video in sync and can measure the round trip."""
-    sender._RTCRtpSender__ntp_timestamp = ntp  # type: ignore[attr-defined]
-    sender._RTCRtpSender__rtp_timestamp = rtp  # type: ignore[attr-defined]
-    sender._RTCRtpSender__packet_count = packets  # type: ignore[attr-defined]
-    sender._RTCRtpSender__octet_count = octets  # type: ignore[attr-defined]
 
 
 def rtcp_when_used(

@@ -146,7 +146,12 @@ async def test_a_note_in_class_then_the_report_the_recap_and_a_rating(
     assert "a piece of cake" in await student.locator("#shared-notes").inner_text()
     await student.locator("#rate button[type=submit]").click()  # no stars chosen
     await student.locator("#e-stars").wait_for()
-    await student.locator("#rate input[name=stars][value='5']").check()
+    # Each choice is a target a thumb can hit, and the whole of it chooses.
+    for label in await student.locator("#rate .rating label").all():
+        box = await label.bounding_box()
+        assert box is not None and box["width"] >= 44 and box["height"] >= 44, box
+    await student.locator("#rate .rating label").nth(4).click(position={"x": 40, "y": 6})
+    assert await student.locator("#rate input[name=stars][value='5']").is_checked()
     await student.locator("#rating-comment").fill("Thank you, Tari!")
     await student.locator("#rate button[type=submit]").click()
     await student.get_by_text("Thank you for rating the class.").wait_for()

@@ -358,13 +358,9 @@ async def get_no_shows(request: web.Request) -> web.StreamResponse:
 async def no_shows(request: web.Request, user: User, query: schemas.NoShowQuery) -> out.NoShows:
     """No-show rates for the coordinator's chosen days (default: the last 30), as the page and
     the API show them."""
-    today = to_local(request.app[CLOCK](), user.timezone).date()
-    until = query.until or today
-    since = query.since or until - timedelta(days=29)
-    starts, _ = day_range(since, user.timezone)
-    _, ends = day_range(until, user.timezone)
+    days = days_of(request, user, query)
     async with request.app[DB].begin() as db:
-        students, classes = await attendance.no_show_rates(db, user, starts, ends)
+        students, classes = await attendance.no_show_rates(db, user, days.starts, days.ends)
 
     def rates(found: list[attendance.Rate]) -> list[out.RateOut]:
         return [
@@ -373,7 +369,9 @@ async def no_shows(request: web.Request, user: User, query: schemas.NoShowQuery)
             for r in found
         ]  # fmt: skip
 
-    return out.NoShows(since=since, until=until, students=rates(students), classes=rates(classes))
+    return out.NoShows(
+        since=days.since, until=days.until, students=rates(students), classes=rates(classes)
+    )
 
 
 # -- reports, pay and progress ------------------------------------------------------------
@@ -397,8 +395,14 @@ def chosen_days(request: web.Request, user: User, span: int = 30) -> Days:
 
 
 def days_of(request: web.Request, user: User, query: schemas.Period, span: int = 30) -> Days:
+    """With one end only, the other is today (or ``span`` days before ``until``), and never
+    further than MAX_PERIOD_DAYS away: ``since=1970-01-01`` alone is its first 366 days."""
     today = to_local(request.app[CLOCK](), user.timezone).date()
-    until = query.until or max(today, query.since or today)
+    most = timedelta(days=schemas.MAX_PERIOD_DAYS - 1)
+    if query.since is not None and query.until is None:
+        until = min(max(today, query.since), query.since + most)
+    else:
+        until = query.until or today
     since = query.since or until - timedelta(days=span - 1)
     return Days(
         since, until, day_range(since, user.timezone)[0], day_range(until, user.timezone)[1]

@@ -111,12 +111,14 @@ async def detail(request: web.Request) -> web.StreamResponse:
         context["suggest_check"] = _takes_part(user, row.lesson, mine, now) and (
             await readiness.before_first_class(db, user, now, request.app[SETTINGS].check_max_age)
         )
-        if user.role == Role.COORDINATOR:
-            # Who has not shown that their setup works (classroom/readiness.py).
+        if user.role == Role.COORDINATOR and row.lesson.ends_at > now:
+            # Who has not shown that their setup works (classroom/readiness.py): only
+            # worth saying while the class is still to be taught.
             found = await readiness.of_class(
                 db, user, lesson_id, now, request.app[SETTINGS].check_max_age
             )
             context["readiness"] = {p.user_id: p for p in found}
+        if user.role == Role.COORDINATOR:
             context["tutors"] = await accounts.list_users(db, Role.TUTOR)
             # Also for a class that has a tutor: a substitute is chosen from the same list
             # (its own tutor is busy teaching it, so never suggested).

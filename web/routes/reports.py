@@ -239,11 +239,19 @@ def csv_response(name: str, head: list[str], rows: Iterable[Row]) -> web.Respons
     return response
 
 
+# What a spreadsheet reads as the start of a formula or a DDE call (OWASP, "CSV
+# Injection"): a name such as "=HYPERLINK(...)" that a student gave themselves must reach the
+# coordinator's spreadsheet as text, so such a cell is led by a quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: object) -> object:
     if isinstance(value, float):
         return round(value, 4)
     if hasattr(value, "isoformat"):
         return value.isoformat()
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     return value
 
 
