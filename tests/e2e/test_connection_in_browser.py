@@ -6,7 +6,7 @@ lose one RTP packet in four (after SRTP, as a network would), nothing else chang
 from __future__ import annotations
 
 import itertools
-from collections.abc import Awaitable, Callable
+from typing import Any
 
 from playwright.async_api import Browser
 
@@ -17,19 +17,21 @@ from web.live import LIVE
 NOTICE_MS = 20000  # a few receiver reports (about one a second) and a stats reading (2 s)
 
 
-def lossy(
-    send: Callable[[bytes], Awaitable[None]], every: int
-) -> Callable[[bytes], Awaitable[None]]:
-    """``send``, losing every ``every``-th RTP datagram (RTCP, DTLS and STUN go through)."""
-    counter = itertools.count()
+class Lossy:
+    """The server's socket towards one peer, losing every ``every``-th RTP datagram (RTCP,
+    DTLS and STUN go through); everything else is the socket's own."""
 
-    async def send_lossy(data: bytes) -> None:
+    def __init__(self, transport: Any, every: int) -> None:
+        self._transport, self._every, self._counter = transport, every, itertools.count()
+
+    def sendto(self, data: bytes, addr: Any = None) -> None:
         rtp = len(data) > 12 and 127 < data[0] < 192 and not 192 <= data[1] <= 223
-        if rtp and next(counter) % every == 0:
+        if rtp and next(self._counter) % self._every == 0:
             return
-        await send(data)
+        self._transport.sendto(data, addr)
 
-    return send_lossy
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 async def test_a_bad_link_is_told_to_the_person_and_to_the_tutor(
@@ -54,7 +56,8 @@ async def test_a_bad_link_is_told_to_the_person_and_to_the_tutor(
     peer = live_server.app[LIVE].deps.sfu.peer(lesson_id, users["Sinta Student"].id)
     assert peer is not None
     ice = peer.pc.getTransceivers()[0].sender.transport.transport  # one, bundled
-    ice._send = lossy(ice._send, every=4)
+    pair = ice._connection._nominated[1]  # where forwarded packets leave (media/wire.py)
+    pair.protocol.transport = Lossy(pair.protocol.transport, every=4)
 
     notice = sinta.locator("#net-notice")
     await notice.get_by_text("Your connection is unstable.").wait_for(timeout=NOTICE_MS)
