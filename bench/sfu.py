@@ -423,6 +423,8 @@ JANUS_HARMLESS = (
     # A bot's long poll still on its way when the bot destroyed its session: Janus serves
     # each HTTP connection on its own thread, so the poll may be read after the destroy.
     "Couldn't find any session",
+    # ... or an event for a session the bot has just destroyed, with nobody left to tell.
+    "Can't notify event, no session object",
 )
 
 
