@@ -6,9 +6,9 @@ tutor and the other students are on the host. Each test measures a clean stretch
 the impaired one, from getStats on the pages (tests/e2e/network.py): audio concealed, video
 freezes (the longest one too), NACKs, keyframes. The figures go to test-artifacts/network.json.
 
-With the server's downlink and repair budgets, two targets are still open (see each xfail's
-reason): those tests are marked xfail, not strict, only for a missed target (TargetMissed),
-and still record their figures.
+Two tests are marked xfail, not strict, only for a missed target (TargetMissed), and still
+record their figures; a class that does not work at all still fails. The slow links miss their
+targets (each reason says why); 5 % loss has met them in every run, but close to the bound.
 """
 
 from __future__ import annotations
@@ -94,8 +94,8 @@ def target(figures: dict[str, Any], key: str, most: float) -> None:
     strict=False,
     raises=TargetMissed,
     reason=(
-        "5 % loss: audio concealment sits at the 5 % target (3.3-6.1 % measured); "
-        "Opus FEC not yet seen at the student"
+        "5 % loss: met in every run so far (audio concealed 2.3-4.9 %, longest freeze <= 0.19 s), "
+        "but concealment sits close to the 5 % bound on a loaded 2-core machine"
     ),
 )
 async def test_five_percent_loss_on_a_students_link(
@@ -131,8 +131,8 @@ async def test_five_percent_loss_on_a_students_link(
     strict=False,
     raises=TargetMissed,
     reason=(
-        "slow link: a video the downlink budget pauses counts as a getStats freeze; "
-        "the freeze target must skip paused slots"
+        "slow link: keyframe bursts overflow a 100 ms router buffer (no pacer yet), so the "
+        "tutor's video can stall at 1.5 Mbit/s; at 500 kbit/s audio concealment exceeds 2 %"
     ),
 )
 async def test_a_slow_downlink_in_a_class_of_four(
