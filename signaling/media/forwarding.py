@@ -38,6 +38,7 @@ from aiortc.rtp import (
 )
 
 from signaling.media.downlink import Downlink
+from signaling.media.pacer import PacedWire, stamped
 from signaling.media.quality import Block
 from signaling.media.repair import RESEND_AGAIN_S, Gaps, KeyframeRequests
 from signaling.media.reports import DOWNSTREAM_FRESH_S, Upstream
@@ -140,6 +141,7 @@ class Slot:
     clock_rate: int
     label: str = ""  # whose slot this is, for the log: "user 5 in class 3, video slot 2"
     downlink: Downlink = field(default_factory=Downlink)  # the subscriber's, shared by slots
+    paced: PacedWire | None = None  # the subscriber's pacer (pacer.py); None: no pacing
     # The abs-send-time extension's id in the subscriber's offer (0: not offered). Without
     # it a browser estimates its link (its REMB) from RTP timestamps, which are capture
     # times: the jitter of the publisher's own uplink would count against the subscriber's
@@ -167,6 +169,7 @@ class Slot:
     def __post_init__(self) -> None:
         self.numbering = Renumbering(self.clock_rate)
         self.wire = Wire(self.sender.transport)
+        self._leave = self._leave_now  # bound once: the pacer is handed it per packet
 
     def attach(self, source: Source | None) -> None:
         """Show ``source`` in this slot from its next keyframe on (audio at once)."""
@@ -240,7 +243,7 @@ class Slot:
         self.octets += len(packet.payload)
         if self.packets == 1:
             self.used.set()
-        self._send(data)
+        self._out(data, now, resend=False)
         if packet.marker or self.kind == "audio":
             self.sr_rtp, self.sr_at = ts, now
 
@@ -273,13 +276,23 @@ class Slot:
                 refused += 1
                 continue
             self._resent_at[index] = now
-            self._send(kept[1])
+            self._out(kept[1], now, resend=True)
         if refused:
             log.debug("%s: %d of %d resends refused", self.label, refused, len(lost))
             self.await_keyframe()
 
     def heard_loss(self, fraction_lost: int, now: float) -> None:
         self.loss, self.loss_at = fraction_lost, now
+
+    def _out(self, data: bytes, now: float, resend: bool) -> None:
+        if self.paced is None:
+            self._send(data)
+        else:
+            self.paced.send(self._leave, data, now, audio=self.kind == "audio",
+                            stamp=self.send_time_id != 0, resend=resend)  # fmt: skip
+
+    def _leave_now(self, data: bytes, stamp: bool) -> None:
+        self._send(stamped(data, time.monotonic()) if stamp else data)
 
     def _send(self, data: bytes) -> None:
         try:

@@ -43,6 +43,7 @@ from signaling.media.forwarding import (
 )
 from signaling.media.guard import Gate, protect
 from signaling.media.hooks import report_upstream, rtcp_when_used, without_bitrate_estimators
+from signaling.media.pacer import PacedWire, pace
 from signaling.media.quality import Block, Estimate
 from signaling.media.trickle import Trickled
 
@@ -96,6 +97,7 @@ class Peer:
     measured: Callable[[protocol.Quality], None] = lambda quality: None
     downlink: Downlink = field(default_factory=Downlink)  # what their link carries
     budget: Budget = field(default_factory=Budget)  # which videos they get (budget.py)
+    paced: PacedWire = field(default_factory=lambda: PacedWire(time.monotonic))  # pacer.py
 
     def sent(self, ssrc: int, ntp: int) -> None:
         self.quality.sent(ssrc, ntp, time.monotonic())
@@ -112,6 +114,7 @@ class Peer:
         logged (debug), so that what led here stays the error reported."""
         for slot in self.all_slots():
             slot.attach(None)
+        self.paced.close()
         try:
             await self.pc.close()
         except Exception:
@@ -128,9 +131,14 @@ class Peer:
         audio = sum(slot.octets for slot in self.audio_slots)
         video = sum(slot.octets for slot in slots) - audio
         self.downlink.measured(now, audio, video, self.quality.loss)
-        self.downlink.planned_bps = sum(
+        downlink = self.downlink
+        downlink.planned_bps = sum(
             s.source.bitrate for s in slots if s.source and s.source.forwarding and not s.paused
         )
+        self.paced.set_pace(
+            pace(downlink.estimate(now), downlink.audio_bps + downlink.video_bps,
+                 downlink.planned_bps)
+        )  # fmt: skip
         for source in self.sources.values():
             source.rtt = self.quality.rtt
             source.measure(now)
@@ -317,8 +325,9 @@ async def negotiate(
         number = index % slots if kind != "screen" else 0
         label = f"{peer.gate.label}, {kind} slot {number}"
         slot = Slot(
-            sender, kind, sender._ssrc, payload_type, clock_rate, label, downlink=peer.downlink
-        )
+            sender, kind, sender._ssrc, payload_type, clock_rate, label,
+            downlink=peer.downlink, paced=peer.paced,
+        )  # fmt: skip
         if kind != "audio":
             extensions = transceiver._headerExtensions
             slot.send_time_id = next((e.id for e in extensions if e.uri == ABS_SEND_TIME), 0)

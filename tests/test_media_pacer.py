@@ -1,0 +1,155 @@
+"""The pacer per subscriber (signaling/media/pacer.py), table-driven where it is pure (times are
+passed in), and on the event loop with real packets through a real socket."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+
+import pytest
+from aiortc.rtp import RtpPacket
+
+from signaling.media.pacer import (
+    MAX_WAIT_S,
+    MIN_BURST,
+    PACE_FLOOR_BPS,
+    SEND_TIME_AT,
+    PacedWire,
+    Pacer,
+    pace,
+    stamped,
+)
+
+PACKET = 1200
+
+
+def leave_times(rate: float, offers: list[tuple[float, int, bool]], until: float) -> list[float]:
+    """When each offered packet (time, size, resend) leaves, stepping every millisecond."""
+    pacer: Pacer[int] = Pacer(rate=rate)
+    left: dict[int, float] = {}
+    pending = sorted(enumerate(offers), key=lambda o: o[1][0])
+    step = 0.0
+    while step <= until:
+        while pending and pending[0][1][0] <= step:
+            index, (_, size, resend) = pending.pop(0)
+            if pacer.offer(index, size, step, resend):
+                left[index] = step
+        for index in pacer.due(step):
+            left[index] = step
+        step = round(step + 0.001, 6)
+    return [left.get(i, float("nan")) for i in range(len(offers))]
+
+
+def test_a_normal_frame_leaves_at_once() -> None:
+    # 125 kB/s (1 Mbit/s): the bucket holds 20 ms, 2,500 bytes: two packets of a frame go.
+    assert leave_times(125_000, [(0.0, PACKET, False), (0.0, PACKET, False)], 0.01) == [0.0, 0.0]
+
+
+def test_a_keyframe_burst_is_spread_at_the_pace() -> None:
+    burst = [(0.0, PACKET, False)] * 30  # 36 kB at once
+    left = leave_times(125_000, burst, 1.0)
+    assert left[:2] == [0.0, 0.0]
+    # At 125 kB/s, 36 kB take about 0.27 s; the queue rule (MAX_WAIT_S) lets it go a bit
+    # faster while it is long, never slower.
+    assert 0.15 <= left[-1] <= 0.3, left
+    gaps = [b - a for a, b in zip(left, left[1:], strict=False)]
+    assert max(gaps) <= 0.012 and left == sorted(left)
+
+
+def test_a_pace_set_far_too_low_delays_but_never_starves() -> None:
+    burst = [(0.0, PACKET, False)] * 100  # 120 kB at a pace of 1 kB/s
+    left = leave_times(1_000, burst, 2.0)
+    assert max(left) <= 2 * MAX_WAIT_S, left  # the queue rule drains it
+
+
+def test_resends_overtake_queued_media() -> None:
+    offers = [(0.0, PACKET, False)] * 10 + [(0.001, PACKET, True)]
+    left = leave_times(125_000, offers, 1.0)
+    assert left[10] < left[5], left
+
+
+def test_audio_takes_from_the_bucket_without_waiting() -> None:
+    pacer: Pacer[int] = Pacer(rate=125_000)
+    for _ in range(10):
+        pacer.take(PACKET, 0.0)  # audio: left at once
+    assert not pacer.offer(1, PACKET, 0.0)  # video behind it waits for the bucket
+    assert pacer.due(0.0) == [] and pacer.due(0.1) == [1]
+
+
+@pytest.mark.parametrize(
+    ("estimate", "forwarded", "planned", "expected"),
+    [
+        (1_000_000, 2_000_000, 2_000_000, 1_500_000),  # the link is known full: 1.5 x it
+        (None, 1_000_000, 400_000, 2_500_000),  # not known: 2.5 x what goes, or is planned
+        (None, 100_000, 600_000, 1_500_000),
+        (None, 0, 0, PACE_FLOOR_BPS),  # nothing yet: the floor
+        (50_000, 0, 0, PACE_FLOOR_BPS),
+    ],
+)
+def test_the_pace(estimate: int | None, forwarded: float, planned: float, expected: int) -> None:
+    assert pace(estimate, forwarded, planned) == pytest.approx(expected)
+
+
+def test_a_packet_is_stamped_when_it_leaves() -> None:
+    packet = RtpPacket(payload_type=96, sequence_number=7, timestamp=90, ssrc=5, payload=b"x" * 20)
+    header = bytes(packet.serialize())[:12]
+    # As forwarding.py builds it: header with X set, 0xBEDE, one word, id 3 / length 2, value.
+    data = bytes([header[0] | 0x10]) + header[1:] + b"\xbe\xde\x00\x01\x32\x00\x00\x01"
+    data += b"x" * 20
+    out = stamped(data, 2.5)
+    assert out[SEND_TIME_AT:SEND_TIME_AT + 3] == int(2.5 * 262144).to_bytes(3, "big")  # fmt: skip
+    assert out[:SEND_TIME_AT] == data[:SEND_TIME_AT] and out[SEND_TIME_AT + 3 :] == data[20:]
+    assert len(out) == len(data)
+
+
+async def test_on_the_event_loop_a_burst_leaves_in_order_at_the_pace() -> None:
+    """Through a real UDP socket: 40 packets offered at once at 400 kbit/s (50 kB/s) leave in
+    order, the first at once and the last some 0.2 s later (the queue rule), each stamped
+    again when it left after waiting."""
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.setblocking(False)
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    address = receiver.getsockname()
+    loop = asyncio.get_running_loop()
+    arrived: list[tuple[float, bytes]] = []
+    done = asyncio.Event()
+
+    def readable() -> None:
+        while True:
+            try:
+                data = receiver.recv(2048)
+            except BlockingIOError:
+                return
+            arrived.append((time.monotonic(), data))
+            if len(arrived) == 40:
+                done.set()
+
+    loop.add_reader(receiver.fileno(), readable)
+    stamps: list[bool] = []
+
+    def leave(data: bytes, stamp: bool) -> None:
+        stamps.append(stamp)
+        sender.sendto(data, address)
+
+    paced = PacedWire(time.monotonic)
+    paced.set_pace(400_000)
+    start = time.monotonic()
+    try:
+        for n in range(40):
+            body = n.to_bytes(2, "big") + bytes(PACKET - 2)
+            paced.send(leave, body, time.monotonic(), audio=False, stamp=True)
+        await asyncio.wait_for(done.wait(), 5)
+    finally:
+        loop.remove_reader(receiver.fileno())
+        paced.close()
+        receiver.close()
+        sender.close()
+    assert [int.from_bytes(d[:2], "big") for _, d in arrived] == list(range(40))
+    assert arrived[0][0] - start < 0.05
+    spread = arrived[-1][0] - arrived[0][0]
+    assert 0.1 <= spread <= 1.0, spread  # 48 kB at 50 kB/s, hurried by the queue rule
+    # The bucket let the first packets go as they came, stamped when built; the rest waited.
+    assert stamps[: MIN_BURST // PACKET] == [False] * (MIN_BURST // PACKET)
+    assert all(stamps[MIN_BURST // PACKET + 1 :])
