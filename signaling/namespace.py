@@ -321,6 +321,16 @@ class ClassNamespace(ProtocolNamespace):
             person = room.participants.get(user_id)
             if person is not None:
                 self._spawn(self.tell("media:slots", layout, to=person.sid))
+        for user_id in self.deps.sfu.replans(room):  # a small simulcast layer wanted, or not
+            person = room.participants.get(user_id)
+            if person is not None:
+                self._spawn(self._replan(room, person))
+
+    async def _replan(self, room: Room, person: Participant) -> None:
+        """Tell ``person`` what to send now, and the SFU what to expect."""
+        plans = room.send_plan(person.user_id, self.deps.sfu.small_layer(room, person.user_id))
+        self.deps.sfu.plan(room, person.user_id, plans)
+        await self.tell("media:plan", plans.public(), to=person.sid)
 
     async def _tell_quality(
         self, room: Room, person: Participant, quality: protocol.Quality
@@ -370,9 +380,7 @@ class ClassNamespace(ProtocolNamespace):
         if change.room:
             await self.broadcast(room, "room:updated", room.state())
         for person in change.plans:
-            plans = room.send_plan(person.user_id)
-            self.deps.sfu.plan(room, person.user_id, plans)
-            await self.tell("media:plan", plans.public(), to=person.sid)
+            await self._replan(room, person)
         if change.media:
             self.deps.sfu.gate(room)
             for user_id, layout in self.deps.sfu.assign(room).items():

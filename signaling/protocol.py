@@ -268,6 +268,8 @@ class Layout(Out):
 
 class PlanView(Out):
     max_bitrate: int
+    low_bitrate: int
+    low_framerate: int
     width: int
     height: int
     framerate: int

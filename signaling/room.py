@@ -13,7 +13,7 @@ writes and reads it (classroom/room_state.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from classroom.errors import Conflict, NotFound, PermissionDenied, TooLate
@@ -118,10 +118,17 @@ class SendPlan:
     width: int
     height: int
     framerate: int = 30
+    # A camera's small simulcast layer (half the size; 0: it has none), sent only while
+    # ``small``: while some subscriber whose link is thin needs it (media/simulcast.py).
+    low_bitrate: int = 0
+    low_framerate: int = 15
+    small: bool = False
 
     def public(self) -> protocol.PlanView:
         return protocol.PlanView(
             max_bitrate=self.max_bitrate,
+            low_bitrate=self.low_bitrate if self.small else 0,
+            low_framerate=self.low_framerate,
             width=self.width,
             height=self.height,
             framerate=self.framerate,
@@ -139,7 +146,7 @@ class Plans:
         return protocol.MediaPlan(camera=self.camera.public(), screen=self.screen.public())
 
 
-LARGE = SendPlan(max_bitrate=1_000_000, width=640, height=480)
+LARGE = SendPlan(max_bitrate=1_000_000, width=640, height=480, low_bitrate=200_000)
 SMALL = SendPlan(max_bitrate=300_000, width=320, height=240, framerate=24)
 SCREEN = SendPlan(max_bitrate=1_500_000, width=1280, height=720, framerate=15)
 
@@ -457,10 +464,13 @@ class Room:
             return me.cam and not me.cam_blocked
         return me.screen and me.role == LiveRole.TUTOR
 
-    def send_plan(self, user_id: int) -> Plans:
+    def send_plan(self, user_id: int, small: bool = False) -> Plans:
+        """What ``user_id`` sends; ``small``: the small layer of their camera (if it has
+        one) is wanted by someone."""
         me = self.member(user_id)
         large = me.role == LiveRole.TUTOR or self.spotlight == user_id
-        return Plans(camera=LARGE if large else SMALL, screen=SCREEN)
+        camera = replace(LARGE, small=small) if large else SMALL
+        return Plans(camera=camera, screen=SCREEN)
 
     def publishers(self) -> list[Participant]:
         """Everyone whose media others receive, the tutor first."""

@@ -111,7 +111,7 @@ def run(budget: Budget, steps: list[tuple[float, int | None, int]]) -> list[list
     shown = []
     for at, estimate, audio in steps:
         decided = budget.decide(FIVE, estimate, audio, at)
-        shown.append(sorted(p for p, _ in decided))
+        shown.append(sorted(p for p, _, _ in decided))
     return shown
 
 

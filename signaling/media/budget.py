@@ -56,20 +56,28 @@ CEILING_LIFT = 1.5
 PROBE_LIMIT = 2.0
 AUDIO_FLOOR_BPS = 40_000  # one speaker's Opus, before anything is measured
 
-Key = tuple[int, bool]  # (publisher, screen)
+Key = tuple[int, bool, bool]  # (publisher, screen, upgrade)
 
 
 @dataclass(frozen=True)
 class Video:
-    """A video the subscriber could receive, and what it carries now (bits/s)."""
+    """A video the subscriber could receive, and what it carries now (bits/s). A camera sent
+    as simulcast is two: its small layer, and an ``upgrade`` to its full layer that costs
+    the difference; the upgrade is shown only with its small layer, and then replaces it."""
 
     publisher: int
     bitrate: int
     screen: bool = False
+    upgrade: bool = False
 
     @property
     def key(self) -> Key:
-        return (self.publisher, self.screen)
+        return (self.publisher, self.screen, self.upgrade)
+
+    @property
+    def base(self) -> Key:
+        """The key of what an upgrade upgrades (itself, for any other video)."""
+        return (self.publisher, self.screen, False)
 
 
 def wanted(
@@ -86,14 +94,19 @@ def wanted(
     people who spoke, most recent first."""
     if audio_only:
         return []
-    cameras = {v.publisher: v for v in videos if not v.screen}
+    upgrades = {v.publisher: v for v in videos if v.upgrade}
+    cameras = {v.publisher: v for v in videos if not v.screen and not v.upgrade}
     order = [cameras.pop(main)] if main in cameras else []
     order += [v for v in videos if v.screen]
     if tutor in cameras:
         order.append(cameras.pop(tutor))
     recent = [cameras[p] for p in dict.fromkeys(speakers) if p in cameras]
     rest = [v for v in cameras.values() if v not in recent]
-    return order + (recent + rest)[:last_n]
+    chosen = order + (recent + rest)[:last_n]
+    # A camera's upgrade to its full layer comes right after its small layer: the main
+    # video sharp matters more than one more thumbnail.
+    return [w for v in chosen for w in ([v, upgrades[v.publisher]] if v.publisher in upgrades
+            and not v.screen else [v])]  # fmt: skip
 
 
 @dataclass
@@ -134,7 +147,11 @@ class Budget:
         total = max(audio_bps, AUDIO_FLOOR_BPS)
         keep: list[Key] = []
         for video in videos:
-            if video.key in self.shown and (estimate is None or total + video.bitrate <= estimate):
+            if (
+                video.key in self.shown
+                and video.base in keep + [video.key]
+                and (estimate is None or total + video.bitrate <= estimate)
+            ):
                 keep.append(video.key)
                 total += video.bitrate
         if any(v.key in self.shown and v.key not in keep for v in videos):
@@ -172,6 +189,9 @@ class Budget:
             return []
         if estimate is None and self._ceiling is None:
             return [v.key for v in paused]
+        paused = [v for v in paused if v.base in keep + [v.key]]  # an upgrade needs its base
+        if not paused:
+            return []
         limit = min(
             FIT * estimate if estimate is not None else math.inf,
             PROBE_FALL * self._ceiling if self._ceiling is not None else math.inf,

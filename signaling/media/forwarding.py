@@ -148,6 +148,7 @@ class Slot:
     # link. Stamped when the server sends, it measures the server-to-subscriber path alone.
     send_time_id: int = 0
     source: Source | None = None
+    pending: Source | None = None  # another layer of the same camera, from its next keyframe
     waiting_keyframe: bool = False
     paused: bool = False  # by the subscriber's downlink budget (or their audio-only choice)
     numbering: Renumbering = field(init=False)
@@ -173,6 +174,7 @@ class Slot:
 
     def attach(self, source: Source | None) -> None:
         """Show ``source`` in this slot from its next keyframe on (audio at once)."""
+        self._cancel_switch()
         if source is self.source:
             return
         if self.source is not None:
@@ -189,10 +191,43 @@ class Slot:
                 self._connected = True
                 source.want_keyframe()
 
+    def switch_layer(self, source: Source) -> None:
+        """Show ``source``, another layer of the camera shown, without a gap: the layer shown
+        goes on until the new one's next keyframe (asked for now), which the slot then
+        continues with (``take_over``). A slot that shows nothing yet just attaches."""
+        if source is self.source or source is self.pending:
+            if source is self.source:
+                self._cancel_switch()
+            return
+        if self.source is None or self.waiting_keyframe or self.paused:
+            self.attach(source)
+            return
+        self._cancel_switch()
+        self.pending = source
+        source.joining.add(self)
+        source.want_keyframe()
+
+    def take_over(self, source: Source, packet: RtpPacket, now: float) -> None:
+        """``source``'s keyframe came: the slot shows it from this packet on."""
+        self._cancel_switch()
+        if self.source is not None:
+            self.source.slots.discard(self)
+        self.source = source
+        source.slots.add(self)
+        self.numbering.switch()
+        log.debug("%s switches layer", self.label)
+        self.forward(packet, True, now)
+
+    def _cancel_switch(self) -> None:
+        if self.pending is not None:
+            self.pending.joining.discard(self)
+            self.pending = None
+
     def pause(self, paused: bool) -> None:
         """Stop sending (the subscriber's budget), or start again from a keyframe."""
         if paused == self.paused:
             return
+        self._cancel_switch()
         self.paused = paused
         log.debug("%s %s", self.label, "paused" if paused else "resumed")
         if not paused:
@@ -315,8 +350,14 @@ class Source:
     send_remb: Callable[[int, int], Awaitable[None]] | None = None
     on_level: Callable[[int, int, int], None] | None = None  # publisher, -dBov, timestamp
     max_bitrate: int = 0  # the server's plan for this stream, sent upstream as REMB
+    # A camera sent as simulcast (simulcast.py): this Source is its full layer, ``low`` its
+    # small one (whose REMB this one sends: a browser shares one estimate among its layers).
+    low: Source | None = None
+    full: Source | None = None  # for a small layer: its camera's full layer
+    sending: bool = True  # whether the publisher is asked to send it (a small layer may not)
     forwarding: bool = False
     slots: set[Slot] = field(default_factory=set)
+    joining: set[Slot] = field(default_factory=set)  # slots that switch to it (switch_layer)
     ssrc: int | None = None
     packets_in: int = 0
     octets_in: int = 0  # payload bytes received, as a browser's estimate counts them
@@ -341,8 +382,10 @@ class Source:
         self._measured = (self.octets_in, now)
 
     def _stream(self, ssrc: int) -> Upstream:
-        """A new SSRC (the first, or one that took over): its own report statistics."""
-        self.upstream.clear()
+        """A new SSRC (the first, or one that took over): its own report statistics (in
+        place of the last one's: the layers of a simulcast camera share the dict)."""
+        if self.ssrc is not None:
+            self.upstream.pop(self.ssrc, None)
         self._gaps = Gaps()
         stream = self.upstream[ssrc] = Upstream(
             downstream=self._worst_downstream if self.kind == "audio" else lambda: 0
@@ -356,10 +399,10 @@ class Source:
 
     async def on_rtp(self, packet: RtpPacket, arrival_time_ms: int = 0) -> None:
         """Replaces aiortc's receiver handler: forward instead of jitter-buffering and decoding."""
+        (self.upstream.get(packet.ssrc) or self._stream(packet.ssrc)).add(packet.sequence_number)
         self.ssrc = packet.ssrc
         self.packets_in += 1
         self.octets_in += len(packet.payload)
-        (self.upstream.get(packet.ssrc) or self._stream(packet.ssrc)).add(packet.sequence_number)
         now = time.monotonic()
         if self.kind != "audio":
             self._gaps.received(packet.sequence_number, now)
@@ -375,14 +418,19 @@ class Source:
         elif self.send_remb and self.max_bitrate:
             if now - self._last_remb >= REMB_EVERY_S:
                 self._last_remb = now
-                await self.send_remb(packet.ssrc, self.max_bitrate)
-        if not self.forwarding or not self.slots:
+                low = self.low
+                layers = self.max_bitrate + (low.max_bitrate if low and low.sending else 0)
+                await self.send_remb(packet.ssrc, layers)
+        if not self.forwarding or not (self.slots or self.joining):
             return
         keyframe = self.kind != "audio" and vp8_keyframe_start(packet.payload)
         if self.kind != "audio":
             await self._keyframe_requests(keyframe)
         for slot in list(self.slots):
             slot.forward(packet, keyframe, now)
+        if keyframe and self.joining:
+            for slot in list(self.joining):
+                slot.take_over(self, packet, now)
 
     async def _keyframe_requests(self, keyframe: bool) -> None:
         """Ask the publisher for a keyframe when someone wants one or any slot still waits,
@@ -393,7 +441,7 @@ class Source:
             return
         due = self.keyframes.due(
             time.monotonic(),
-            lambda: any(slot.waits() for slot in self.slots),
+            lambda: bool(self.joining) or any(slot.waits() for slot in self.slots),
         )
         if due and self.ssrc is not None:
             await self.request_keyframe(self.ssrc)

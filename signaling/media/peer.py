@@ -45,6 +45,14 @@ from signaling.media.guard import Gate, protect
 from signaling.media.hooks import report_upstream, rtcp_when_used, without_bitrate_estimators
 from signaling.media.pacer import PacedWire, pace
 from signaling.media.quality import Block, Estimate
+from signaling.media.simulcast import (
+    answer_layers,
+    layered,
+    negotiate_rid,
+    offered_rids,
+    route_by_mid,
+    sections,
+)
 from signaling.media.trickle import Trickled
 
 log = logging.getLogger(__name__)
@@ -140,8 +148,9 @@ class Peer:
                  downlink.planned_bps)
         )  # fmt: skip
         for source in self.sources.values():
-            source.rtt = self.quality.rtt
-            source.measure(now)
+            for layer in (source, source.low) if source.low else (source,):
+                layer.rtt = self.quality.rtt
+                layer.measure(now)
 
 
 def configuration(stun_urls: Sequence[str]) -> RTCConfiguration:
@@ -292,6 +301,8 @@ async def negotiate(
     offer = read_offer(offer_sdp, slots)
     ice = offer.media[0].ice
     peer.ufrag = ice.usernameFragment if ice else None
+    layers = offered_rids(sections(offer_sdp)[1])
+    negotiate_rid()
     try:
         with without_bitrate_estimators():
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
@@ -311,7 +322,13 @@ async def negotiate(
         source = make_source(up_kind)
         peer.sources[up_kind] = source
         receiver = transceiver.receiver
-        receiver._handle_rtp_packet = one_stream(source.on_rtp, peer.gate)  # type: ignore[method-assign,assignment]
+        handler = one_stream(source.on_rtp, peer.gate)
+        if up_kind == "video" and layers:  # the camera as simulcast (simulcast.py)
+            low = source.low = make_source(up_kind)
+            low.send_remb, low.upstream, low.full = None, source.upstream, source
+            handler = layered({layers[0]: source.on_rtp, layers[1]: low.on_rtp}, peer.gate)
+            route_by_mid(receiver.transport, transceiver.mid or "")
+        receiver._handle_rtp_packet = handler  # type: ignore[method-assign,assignment]
         report_upstream(receiver, source.upstream)
     down = transceivers[3:]
     for index, transceiver in enumerate(down):
@@ -347,7 +364,7 @@ async def negotiate(
     except Exception as exc:
         log.info("user %s: no answer to the media offer: %r", peer.user_id, exc)
         raise InvalidInput("The media offer could not be answered.") from None
-    return munge_answer(pc.localDescription.sdp)
+    return answer_layers(munge_answer(pc.localDescription.sdp), 1, layers)
 
 
 def parse_candidate(text: str) -> RTCIceCandidate | None:

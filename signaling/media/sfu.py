@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -27,7 +28,7 @@ from classroom.errors import N_, InvalidInput
 from classroom.live import LiveRole
 from signaling import protocol
 from signaling.media import hooks
-from signaling.media.budget import LAST_N, Video, wanted
+from signaling.media.budget import LAST_N, Key, Video, wanted
 from signaling.media.forwarding import Kind, Slot, Source
 from signaling.media.guard import Gate, Tally
 from signaling.media.layout import assign_slots
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 LOUD_DBOV = 50  # RFC 6464 level: 0 is loudest, 127 silence; louder than -50 dBov is speech
 QUIET_AFTER_S = 0.8
 TICK_S = QUIET_AFTER_S / 2  # speaking, downlinks and budgets are looked at this often
+SMALL_HOLD_S = 10.0  # a small simulcast layer nobody needed for this long is no longer sent
 TOO_EARLY = N_("Too many ICE candidates came before their media offer.")
 
 
@@ -124,6 +126,10 @@ class Sfu:
         self._tally = Tally()
         self._waiting = Waiting()  # trickled candidates that came before their peer
         self._connecting: dict[tuple[int, int], int] = {}  # offers being answered, per person
+        # Simulcast cameras' small layers (simulcast.py): when a subscriber last needed one,
+        # and what its publisher was last told (their plan's ``small``).
+        self._small_needed: dict[tuple[int, int], float] = {}
+        self._small_told: dict[tuple[int, int], bool] = {}
 
     def listen(self, listener: MediaListener) -> None:
         self._listener = listener
@@ -166,6 +172,7 @@ class Sfu:
         pc = RTCPeerConnection(configuration(self._stun_urls))
         hooks.fingerprint_once(pc)
         peer = Peer(user_id, pc, gate)
+        self._small_told.pop(key, None)  # a new connection starts with no small layer (hello)
 
         def measured(quality: protocol.Quality) -> None:
             if self._peers.get(key) is peer:
@@ -229,6 +236,8 @@ class Sfu:
         """Close this person's peer; call ``assign`` afterwards to re-point the others."""
         peer = self._peers.pop((room.lesson_id, user_id), None)
         self._voice.pop((room.lesson_id, user_id), None)
+        self._small_needed.pop((room.lesson_id, user_id), None)
+        self._small_told.pop((room.lesson_id, user_id), None)
         self._waiting.forget((room.lesson_id, user_id))
         if peer is not None:
             await peer.close()
@@ -238,6 +247,8 @@ class Sfu:
         for key in [k for k in self._peers if k[0] == lesson_id]:
             self._voice.pop(key, None)
             self._waiting.forget(key)
+            self._small_needed.pop(key, None)
+            self._small_told.pop(key, None)
             await self._peers.pop(key).close()
 
     def peer(self, lesson_id: int, user_id: int) -> Peer | None:
@@ -267,6 +278,8 @@ class Sfu:
             if kind != "audio":
                 plan = plans.screen if kind == "screen" else plans.camera
                 source.max_bitrate = plan.max_bitrate
+                if source.low is not None:
+                    source.low.max_bitrate, source.low.sending = plan.low_bitrate, plan.small
 
     def assign(self, room: Room) -> dict[int, protocol.Layout]:
         """Point each subscriber's slots at the current publishers (people keep the slot they
@@ -289,12 +302,36 @@ class Sfu:
                 owner = peer.assignment.get(index)
                 publisher = peers.get(owner) if owner is not None else None
                 audio.attach(publisher.sources.get("audio") if publisher else None)
-                video.attach(publisher.sources.get("video") if publisher else None)
+                camera = publisher.sources.get("video") if publisher else None
+                if camera is None or camera.low is None or video.source is not camera.low:
+                    video.attach(camera)  # (a simulcast camera's small layer stays shown)
             shown = screen if screen is not None and screen.publisher_id != uid else None
             if peer.screen_slot is not None:
                 peer.screen_slot.attach(shown)
             peer.screen = screen.publisher_id if screen else None
         return self._decide(room, peers)
+
+    def small_layer(self, room: Room, user_id: int) -> bool:
+        """Whether ``user_id`` was last told to send their camera's small layer."""
+        return self._small_told.get((room.lesson_id, user_id), False)
+
+    def replans(self, room: Room) -> list[int]:
+        """The publishers whose camera's small layer is needed now and was not, or has not
+        been for SMALL_HOLD_S and was: their plans change (``small_layer``). A layer that
+        nobody takes costs its publisher's encoder and uplink, and a browser adapts a single
+        layer's size to its bitrate, which it does not for simulcast (libwebrtc)."""
+        now = time.monotonic()
+        changed = []
+        for uid, peer in self._room_peers(room).items():
+            camera = peer.sources.get("video")
+            if camera is None or camera.low is None:
+                continue
+            key = (room.lesson_id, uid)
+            needed = now - self._small_needed.get(key, -math.inf) <= SMALL_HOLD_S
+            if needed != self._small_told.get(key, False):
+                self._small_told[key] = needed
+                changed.append(uid)
+        return changed
 
     def budget(self, room: Room) -> dict[int, protocol.Layout]:
         """Decide again which videos each subscriber gets within their downlink (the
@@ -308,7 +345,7 @@ class Sfu:
         changed: dict[int, protocol.Layout] = {}
         for uid, peer in peers.items():
             slots = [s for s in peer.video_slots + [peer.screen_slot] if s is not None]
-            videos = [_video(s) for s in slots if s.source is not None and s.source.forwarding]
+            videos = [v for s in slots if s.source and s.source.forwarding for v in _videos(s)]
             person = room.participants.get(uid)
             want = wanted(
                 videos,
@@ -324,11 +361,17 @@ class Sfu:
                 want, downlink.estimate(now), downlink.audio_bps, now, downlink.hint(now)
             )
             for slot in slots:
-                slot.pause(slot.source is not None and _video(slot).key not in shown)
+                needs = _show(slot, shown)
+                if needs is not None:
+                    self._small_needed[(room.lesson_id, needs)] = now
             layout = protocol.Layout(
                 slots={str(i): p for i, p in peer.assignment.items()},
                 screen=peer.screen,
-                paused=sorted(v.publisher for v in videos if not v.screen and v.key not in shown),
+                paused=sorted(
+                    v.publisher
+                    for v in videos
+                    if not v.screen and not v.upgrade and v.key not in shown
+                ),
                 screen_paused=any(v.screen and v.key not in shown for v in videos),
             )
             if layout != peer.layout:
@@ -387,6 +430,7 @@ class Sfu:
 
     def stats(self) -> dict[str, int]:
         sources = [s for p in self._peers.values() for s in p.sources.values()]
+        sources += [s.low for s in sources if s.low is not None]
         slots = [s for p in self._peers.values() for s in p.all_slots()]
         return {
             "peers": len(self._peers),
@@ -410,18 +454,48 @@ def _gate(source: Source, on: bool) -> None:
             slot.waiting_keyframe = True
         source.want_keyframe()
     source.forwarding = on
+    if source.low is not None:
+        _gate(source.low, on)
 
 
-def _video(slot: Slot) -> Video:
-    """What the slot's video costs: its measured bitrate, at most its plan's (a keyframe,
-    asked for whenever a video resumes, must not make it look dearer for a moment and
-    pause it again); its plan's while not measured, so that a stream that just started is
-    not taken for free."""
-    source = slot.source
-    assert source is not None
+def _cost(source: Source) -> int:
+    """What a stream costs: its measured bitrate, at most its plan's (a keyframe, asked for
+    whenever a video resumes, must not make it look dearer for a moment and pause it
+    again); its plan's while not measured, so that a stream that just started is not taken
+    for free."""
     plan = source.max_bitrate or 300_000
-    bitrate = min(int(source.bitrate), plan) if source.bitrate else plan
-    return Video(source.publisher_id, bitrate, screen=slot.kind == "screen")
+    return min(int(source.bitrate), plan) if source.bitrate else plan
+
+
+def _videos(slot: Slot) -> list[Video]:
+    """What the slot's video costs (budget.py): one Video, or for a simulcast camera its
+    small layer and the upgrade to its full one."""
+    assert slot.source is not None
+    full = slot.source.full or slot.source
+    screen = slot.kind == "screen"
+    if full.low is None:
+        return [Video(full.publisher_id, _cost(full), screen=screen)]
+    low = _cost(full.low)
+    return [
+        Video(full.publisher_id, low, screen=screen),
+        Video(full.publisher_id, max(_cost(full) - low, 0), screen=screen, upgrade=True),
+    ]
+
+
+def _show(slot: Slot, shown: frozenset[Key]) -> int | None:
+    """Pause the slot or not, as the budget decided, and for a simulcast camera forward
+    the layer it chose (the slot switches at the layer's next keyframe). Returns the
+    publisher whose small layer the slot needs, if it does."""
+    if slot.source is None:
+        return None
+    full = slot.source.full or slot.source
+    base = (full.publisher_id, slot.kind == "screen", False)
+    slot.pause(base not in shown)
+    if base not in shown or full.low is None:
+        return None
+    small = (*base[:2], True) not in shown
+    slot.switch_layer(full.low if small else full)
+    return full.publisher_id if small else None
 
 
 def _receiver(peer: Peer, kind: Kind) -> Any:

@@ -73,6 +73,7 @@ window.measure = {
         plis: sum(video, "pliCount"),
         keyframes: sum(video, "keyFramesDecoded"),
         fps: video.map((s) => s.framesPerSecond || 0),
+        widths: video.map((s) => s.frameWidth || 0),
         longestFreezeS: Math.max(0, ...video.map((s) => this.longest[s.id] || 0)),
         pausedS: sum(video.map((s) => ({ p: this.pausedS[s.id] || 0 })), "p"),
       },
@@ -86,7 +87,12 @@ window.measure = {
     const sum = (key) => out.reduce((n, s) => n + (s[key] || 0), 0);
     return { frames: sum("framesEncoded"), keyframes: sum("keyFramesEncoded"),
              plis: sum("pliCount"), firs: sum("firCount"), nacks: sum("nackCount"),
-             resent: sum("retransmittedPacketsSent") };
+             resent: sum("retransmittedPacketsSent"),
+             // A simulcast camera's layers (rid): frames encoded and their width.
+             layers: Object.fromEntries(out.filter((s) => s.rid).map(
+               (s) => [s.rid, { frames: s.framesEncoded || 0, width: s.frameWidth || 0,
+                                fps: s.framesPerSecond || 0,
+                                limited: s.qualityLimitationReason }])) };
   },
   /**
    * getStats adds a freeze to freezeCount and totalFreezesDuration when it ends: read every
@@ -188,6 +194,7 @@ def over(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
         "video_streams": v1["streams"],
         "video_frames": v1["frames"] - v0["frames"],
         "video_fps": v1["fps"],
+        "video_widths": v1["widths"],
         "video_freezes": v1["freezes"] - v0["freezes"],
         "video_frozen_s": round(v1["frozenS"] - v0["frozenS"], 2),
         "video_longest_freeze_s": round(v1["longestFreezeS"], 2),  # paused videos apart

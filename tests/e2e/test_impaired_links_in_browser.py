@@ -7,8 +7,10 @@ the impaired one, from getStats on the pages (tests/e2e/network.py): audio conce
 freezes (the longest one too), NACKs, keyframes. The figures go to test-artifacts/network.json.
 
 Two tests are marked xfail, not strict, only for a missed target (TargetMissed), and still
-record their figures; a class that does not work at all still fails. The slow links miss their
+record their figures; a class that does not work at all still fails. The slow links miss some
 targets (each reason says why); 5 % loss has met them in every run, but close to the bound.
+The tutor's camera is simulcast (signaling/media/simulcast.py): the slow-link test checks
+that both layers are sent and that the wide link gets the full one meanwhile.
 """
 
 from __future__ import annotations
@@ -75,9 +77,15 @@ async def sent(page: Page) -> dict[str, int]:
     return await page.evaluate("measure.sent()")  # type: ignore[no-any-return]
 
 
-def asked_of(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
-    """What a camera was asked for between two ``sent`` readings, and what it did."""
-    return {key: after[key] - before[key] for key in ("keyframes", "plis", "nacks", "resent")}
+def asked_of(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """What a camera was asked for between two ``sent`` readings, and what it did; for a
+    simulcast camera, the frames each layer encoded meanwhile, and its width."""
+    asked = {key: after[key] - before[key] for key in ("keyframes", "plis", "nacks", "resent")}
+    layers = {
+        rid: {**layer, "frames": layer["frames"] - before["layers"].get(rid, {}).get("frames", 0)}
+        for rid, layer in after["layers"].items()
+    }  # fmt: skip
+    return {**asked, "layers": layers}
 
 
 class TargetMissed(AssertionError):
@@ -88,6 +96,11 @@ class TargetMissed(AssertionError):
 def target(figures: dict[str, Any], key: str, most: float) -> None:
     if figures[key] is None or figures[key] > most:
         raise TargetMissed(f"{key} = {figures[key]}, the target is at most {most}")
+
+
+def target_least(figures: dict[str, Any], key: str, least: float) -> None:
+    if figures[key] is None or figures[key] < least:
+        raise TargetMissed(f"{key} = {figures[key]}, the target is at least {least}")
 
 
 @pytest.mark.xfail(
@@ -131,8 +144,9 @@ async def test_five_percent_loss_on_a_students_link(
     strict=False,
     raises=TargetMissed,
     reason=(
-        "slow link: keyframe bursts overflow a 100 ms router buffer (no pacer yet), so the "
-        "tutor's video can stall at 1.5 Mbit/s; at 500 kbit/s audio concealment exceeds 2 %"
+        "slow link: at 1.5 Mbit/s Sinta sees the tutor (small layer or full, 15-18 fps), but a "
+        "video can still freeze for 0.5-0.75 s when a layer or a paused video changes; at "
+        "500 kbit/s audio concealment was 0-1.1 % (target 2 %)"
     ),
 )
 async def test_a_slow_downlink_in_a_class_of_four(
@@ -160,11 +174,19 @@ async def test_a_slow_downlink_in_a_class_of_four(
     # Everyone is still heard. The link's drops are recorded, not required: with the server's
     # downlink budget a 1.5 Mbit/s link may never overflow (the budget pauses videos first).
     assert slow["audio_streams"] == 3, slow
+    # The tutor's camera is simulcast: a full layer and one of half its width, both sent.
+    layers = figures["tutor_camera"]["layers"]
+    assert set(layers) == {"h", "l"} and all(v["frames"] > 0 for v in layers.values()), layers
+    assert layers["l"]["width"] * 2 == layers["h"]["width"], layers
+    # On a wide link, Bayu gets the tutor's full layer, whatever Sinta gets.
+    assert 640 in others["video_widths"], others
     # One slow student does not make the tutor's camera encode a keyframe more than about
     # once a second.
     target(figures["tutor_camera"], "keyframes", figures["downlink"]["seconds"] + 2)
     if kbit >= 1500:  # the class still works: sound, and pictures without long freezes
         target(slow, "audio_concealed_pct", 5)
+        # Sinta sees the tutor all along, at one layer or the other: 10 frames a second.
+        target_least(of_tutor, "video_frames", 10 * of_tutor["seconds"])
         target(slow, "video_longest_freeze_s", 0.5)
     else:  # audio first: the voices never break up, whatever happens to the video
         target(slow, "audio_concealed_pct", 2)

@@ -2,6 +2,8 @@
 // Up: microphone, camera, screen. Down: N audio slots, N video slots, one screen slot.
 import { candidateToSend } from "./ice.js";
 
+export const LAYERS = ["h", "l"];
+
 export function preferCodec(transceiver, mime) {
   const caps = RTCRtpReceiver.getCapabilities(transceiver.receiver.track.kind);
   const wanted = caps.codecs.filter((c) => c.mimeType.toLowerCase() === mime);
@@ -17,10 +19,18 @@ export class Media {
     // Every candidate, and the end of them (the event's null), goes to the server.
     this.pc.onicecandidate = (e) => onCandidate(candidateToSend(e.candidate, this.pc.localDescription?.sdp));
     this.pc.onconnectionstatechange = () => onState(this.pc.connectionState);
-    const add = (kind, direction) => this.pc.addTransceiver(kind, { direction });
+    const add = (kind, direction, sendEncodings) =>
+      this.pc.addTransceiver(kind, { direction, sendEncodings });
     this.up = {
       audio: add("audio", "sendonly"),
-      video: add("video", "sendonly"),
+      // The camera as simulcast: the full picture and a small one (rids h and l, docs/protocol.md),
+      // so that someone whose link is thin still sees the main video. The plan says whether the
+      // small one is sent at all.
+      video: add(
+        "video",
+        "sendonly",
+        LAYERS.map((rid, i) => ({ rid, scaleResolutionDownBy: 2 ** i })),
+      ),
       screen: add("video", "sendonly"),
     };
     this.audioSlots = Array.from({ length: slots }, () => add("audio", "recvonly"));
@@ -49,9 +59,14 @@ export class Media {
     const params = sender.getParameters();
     if (!params.encodings || !params.encodings.length) params.encodings = [{}];
     const width = track?.getSettings?.().width || plan.width;
-    params.encodings[0].maxBitrate = plan.max_bitrate;
-    params.encodings[0].maxFramerate = plan.framerate;
-    params.encodings[0].scaleResolutionDownBy = Math.max(1, width / plan.width);
+    const scale = Math.max(1, width / plan.width);
+    params.encodings.forEach((encoding, i) => {
+      // The first is the full layer; a second (the camera's small layer) is half the size.
+      encoding.maxBitrate = i === 0 ? plan.max_bitrate : plan.low_bitrate;
+      encoding.maxFramerate = i === 0 ? plan.framerate : plan.low_framerate;
+      encoding.scaleResolutionDownBy = scale * 2 ** i;
+      encoding.active = i === 0 || plan.low_bitrate > 0;
+    });
     try {
       await sender.setParameters(params);
     } catch (err) {
