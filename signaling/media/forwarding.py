@@ -46,7 +46,10 @@ from signaling.media.wire import Wire
 
 log = logging.getLogger(__name__)
 Kind = Literal["audio", "video", "screen"]
-HISTORY = 512  # packets kept per slot for retransmission (~1.5 s of video at 1 Mbit/s)
+# Packets kept per video slot for retransmission: some 2 s of video at 1 Mbit/s, long past
+# any use (a browser's NACKs stop mattering after a few round trips). Audio keeps none:
+# aiortc's Opus negotiates no NACK. History was a third of a full class's memory at 512.
+HISTORY = 256
 REMB_EVERY_S = 1.0
 BITRATE_ALPHA = 0.3  # weight of a new sample of a stream's bitrate: keyframes come in bursts
 HEADER = struct.Struct("!BBHII")
@@ -155,8 +158,8 @@ class Slot:
     wire: Wire = field(init=False)  # the subscriber's way out (its DTLS transport, bundled)
     used: asyncio.Event = field(default_factory=asyncio.Event)  # set at the first packet sent
     _connected: bool = False
-    _history: list[tuple[int, bytes] | None] = field(default_factory=lambda: [None] * HISTORY)
-    _resent_at: list[float] = field(default_factory=lambda: [-math.inf] * HISTORY)
+    _history: list[tuple[int, bytes] | None] = field(init=False)
+    _resent_at: list[float] = field(init=False)
     _restarted: int | None = None  # the first sequence number sent since the last keyframe wait
     packets: int = 0
     octets: int = 0
@@ -170,6 +173,8 @@ class Slot:
     def __post_init__(self) -> None:
         self.numbering = Renumbering(self.clock_rate)
         self.wire = Wire(self.sender.transport)
+        kept = HISTORY if self.kind != "audio" else 0
+        self._history, self._resent_at = [None] * kept, [-math.inf] * kept
         self._leave = self._leave_now  # bound once: the pacer is handed it per packet
 
     def attach(self, source: Source | None) -> None:
@@ -273,7 +278,8 @@ class Slot:
         else:
             data = HEADER.pack(0x80, second, seq, ts, self.ssrc)
         data += packet.payload
-        self._history[seq % HISTORY] = (seq, data)
+        if self._history:
+            self._history[seq % HISTORY] = (seq, data)
         self.packets += 1
         self.octets += len(packet.payload)
         if self.packets == 1:
@@ -293,8 +299,8 @@ class Slot:
         never one from before the keyframe the slot last started again from (the picture no
         longer needs it); when the budget refuses, resends would not catch up: a video slot
         waits for a keyframe."""
-        if self.paused or self.waiting_keyframe or self._restarted is None:
-            return  # what it asks for is older than what it will get next
+        if self.paused or self.waiting_keyframe or self._restarted is None or not self._history:
+            return  # what it asks for is older than what it will get next (or audio)
         now = time.monotonic()
         refused = 0
         for seq in lost:
