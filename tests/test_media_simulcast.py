@@ -136,6 +136,25 @@ def test_an_upgrade_never_comes_back_without_its_small_layer() -> None:
     assert budget.decide(videos, None, 40_000, 0.0) == {v.key for v in videos}
     # The link gives out below the small layer: both go.
     assert budget.decide(videos, 150_000, 40_000, 1.0) == frozenset()
-    # Later, room for the upgrade's cost alone but not the small layer: still nothing.
-    for at in (4.0, 6.0, 8.0):
+    # Room for the upgrade's cost alone but not the small layer: nothing comes back...
+    for at in (3.0, 3.5, 3.9):
         assert budget.decide(videos, 200_000, 40_000, at) == frozenset()
+    # ... until a probe, 3 s after a pause that left no video at all (not 10 s): the small
+    # layer, never the upgrade alone.
+    assert budget.decide(videos, 200_000, 40_000, 4.0) == {(1, False, False)}
+
+
+def test_with_no_video_left_the_probes_come_sooner_and_back_off_alike() -> None:
+    one = [Video(1, 300_000)]
+    budget = Budget(shown=frozenset(v.key for v in one))
+    probes, at = [], 0.0
+    budget.decide(one, 100_000, 40_000, at)  # paused: nothing left
+    while at < 60:
+        at = round(at + 0.5, 1)
+        if budget.decide(one, 100_000, 40_000, at):  # a probe
+            probes.append(at)
+            # The link says it is full again: the probe fails.
+            budget.decide(one, 50_000, 40_000, round(at + 0.5, 1))
+            at = round(at + 0.5, 1)
+    # 3 s after the first pause, then 6 s and 12 s after each failure (0.3 x 10, 20, 40 s).
+    assert probes == [3.0, 9.5, 22.0, 46.5], probes

@@ -32,7 +32,10 @@ video comes back at most one per decision, and not within RESUME_AFTER_S of a pa
   PROBE_WINDOW_S nothing changes unless the link says it is full (an estimate that appears,
   or falls below PROBE_FALL of what it was). If it does, or the
   videos do not fit the estimate by then, the probe failed: what no longer fits pauses, and
-  the next probe waits twice as long (PROBE_FIRST_S up to PROBE_MAX_S). A probe that holds
+  the next probe waits twice as long (PROBE_FIRST_S up to PROBE_MAX_S; DARK_PROBE of that
+  when the pause left no video at all: someone who sees nobody is worse off than someone who
+  sees fewer, and a browser whose REMB fell hard, to some 70 kbit/s behind 500 kbit/s, says
+  nothing better while only audio arrives). A probe that holds
   lifts the ceiling and resets the wait, and the next may follow at once. A failed probe
   overloads the link for the second or so it takes the browser to notice: that is the
   price of finding out, without padding probes, that a link recovered, paid at most every
@@ -49,6 +52,7 @@ LAST_N = 4
 FIT = 0.9
 RESUME_AFTER_S = 2.0
 PROBE_FIRST_S = 10.0
+DARK_PROBE = 0.3  # the share of that wait while no video is shown at all: 3 s, 6 s, ...
 PROBE_MAX_S = 120.0
 PROBE_WINDOW_S = 10.0
 PROBE_FALL = 0.95
@@ -159,7 +163,7 @@ class Budget:
                 v.bitrate for v in videos if v.key in self.shown
             )
             self._ceiling = min(shown, self._ceiling or math.inf)
-            self._paused(now)
+            self._paused(now, dark=not keep)
         else:
             if self._probed_at is not None:  # the probe held: the next may follow at once
                 self._probed_at, self._probe_wait, self._probe_at = None, PROBE_FIRST_S, now
@@ -169,12 +173,12 @@ class Budget:
         self.shown = frozenset(keep)
         return self.shown
 
-    def _paused(self, now: float) -> None:
+    def _paused(self, now: float, dark: bool) -> None:
         self._paused_at = now
         if self._probed_at is not None:  # the probe failed: the estimate fell, or never grew
             self._probe_wait = min(2 * self._probe_wait, PROBE_MAX_S)
         self._probed_at = None
-        self._probe_at = now + self._probe_wait
+        self._probe_at = now + self._probe_wait * (DARK_PROBE if dark else 1)
 
     def _resume(
         self,
