@@ -473,7 +473,7 @@ def _videos(slot: Slot) -> list[Video]:
     assert slot.source is not None
     full = slot.source.full or slot.source
     screen = slot.kind == "screen"
-    if full.low is None:
+    if full.low is None or not _layered(full):
         return [Video(full.publisher_id, _cost(full), screen=screen)]
     low = _cost(full.low)
     return [
@@ -493,9 +493,14 @@ def _show(slot: Slot, shown: frozenset[Key]) -> int | None:
     slot.pause(base not in shown)
     if base not in shown or full.low is None:
         return None
-    small = (*base[:2], True) not in shown
-    slot.switch_layer(full.low if small else full)
+    small = _layered(full) and (*base[:2], True) not in shown
+    slot.switch_layer(full.low if small else full)  # (back to the full one, if it has no plan)
     return full.publisher_id if small else None
+
+
+def _layered(camera: Source) -> bool:
+    """Whether the camera's plan has a small layer (a student's thumbnail has none)."""
+    return camera.low is not None and camera.low.max_bitrate > 0
 
 
 def _receiver(peer: Peer, kind: Kind) -> Any:
