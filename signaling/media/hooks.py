@@ -15,10 +15,12 @@ from contextvars import ContextVar
 from typing import Any
 
 import aiortc
+import aiortc.codecs
 import aiortc.rtcrtpreceiver
+import aiortc.rtp
 from aioice.ice import CandidatePair, Connection, StunProtocol
 from aiortc import RTCPeerConnection
-from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter
 from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
@@ -41,6 +43,8 @@ REQUIRED = [
     (RTCDtlsTransport, "_recv_next"),  # wrapped per transport: one bad datagram, not the loop
     (CandidatePair, "remote_addr"),  # a succeeded pair's address is trusted
     (CandidatePair.State, "SUCCEEDED"),
+    # simulcast.py: the layers' SSRCs, which no offer names, routed by the section's mid
+    (RtpRouter, "route_rtp"),
 ]
 # Attributes set in __init__, read or replaced by guard.py.
 INSTANCE_ATTRIBUTES: list[tuple[type[Any], str]] = [
@@ -55,6 +59,10 @@ INSTANCE_ATTRIBUTES: list[tuple[type[Any], str]] = [
     (RTCDtlsTransport, "_tx_srtp"),
     (RTCDtlsTransport, "_state"),
     (Connection, "_nominated"),
+    # simulcast.py: route_by_mid reads and fills the router's tables
+    (RTCDtlsTransport, "_rtp_router"),
+    (RtpRouter, "mid_table"),
+    (RtpRouter, "ssrc_table"),
 ]
 # What RTCRtpSender.stop() waits for of its RTCP loop (a slot's loop starts only when used).
 SENDER_RTCP_EVENTS = ("rtcp_started", "rtcp_exited")
@@ -98,6 +106,10 @@ def check() -> None:
         aiortc.rtcrtpreceiver, "RemoteBitrateEstimator"
     ):
         missing.append("RTCRtpReceiver.__init__ building a RemoteBitrateEstimator")
+    # simulcast.py: aiortc negotiates the header extensions in this table, and parses rids.
+    video = getattr(aiortc.codecs, "HEADER_EXTENSIONS", {}).get("video")
+    if not isinstance(video, list) or not hasattr(aiortc.rtp.HeaderExtensions, "rtp_stream_id"):
+        missing.append("aiortc.codecs.HEADER_EXTENSIONS['video'] / rtp_stream_id parsing")
     reads = RTCRtpReceiver._run_rtcp.__code__.co_names
     missing += [
         f"RTCRtpReceiver._run_rtcp reading {name}" for name in REPORTED if name not in reads
