@@ -64,9 +64,14 @@ async def test_suggestions_are_free_available_and_least_loaded_first(school: Sch
     _, never = await school.join(Role.TUTOR, "Never available")
     for tutor in (busy, loaded, idle, away):
         await all_week(tutor)
-    lesson = (await new_class(coordinator, hours=72))["lessons"][0]
-    await new_class(coordinator, hours=72.5, tutor_id=busy_user.id)
-    await new_class(coordinator, hours=60, tutor_id=loaded_user.id)
+    # At 10:00 in Jakarta three days on, whatever the time now: "now + 72 h" ran past the
+    # windows' 23:59 when the suite ran in the Jakarta evening, and nobody was available.
+    at = (now() + timedelta(days=3)).astimezone(ZoneInfo("Asia/Jakarta"))
+    at = at.replace(hour=10, minute=0, second=0, microsecond=0, tzinfo=None)
+    lesson = (await new_class(coordinator, starts_local=at.isoformat()))["lessons"][0]
+    overlapping, earlier = at + timedelta(minutes=30), at - timedelta(hours=12)
+    await new_class(coordinator, starts_local=overlapping.isoformat(), tutor_id=busy_user.id)
+    await new_class(coordinator, starts_local=earlier.isoformat(), tutor_id=loaded_user.id)
     day = utc(lesson["starts_at"]).astimezone(ZoneInfo("Asia/Jakarta")).date()
     status, _ = await away.api(
         "POST", "/api/v1/availability/absences",
