@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from classroom.models import (
     AttendanceStatus,
     Lesson,
 )
-from tests.conftest import School
+from tests.conftest import School, now
 from tests.helpers import new_class, utc
 from tests.live import live_class
 
@@ -138,7 +139,11 @@ async def test_no_show_rates_by_student_and_by_class(school: School) -> None:
     async with school.maker.begin() as db:
         later = max(utc(other["ends_at"]), utc(setup.lesson["ends_at"])) + timedelta(minutes=1)
         assert len(await attendance.close_classes(db, later, POLICY)) == 2
-    status, found = await setup.coordinator.api("GET", "/api/v1/attendance/no-shows")
+    # Both classes in the period, whatever the hour: by default it ends today in Jakarta,
+    # and "in two hours" is tomorrow there when the suite runs late in the evening.
+    today = now().astimezone(ZoneInfo("Asia/Jakarta")).date()
+    period = f"since={today - timedelta(days=7)}&until={today + timedelta(days=7)}"
+    status, found = await setup.coordinator.api("GET", f"/api/v1/attendance/no-shows?{period}")
     assert status == 200, found
     students = {s["name"]: (s["expected"], s["no_shows"]) for s in found["students"]}
     assert students == {"Student 1": (2, 1), "Student 2": (2, 2)}
