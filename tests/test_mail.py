@@ -53,6 +53,17 @@ class Clock:
         self.now = moment
 
 
+# The app's own worker looks once when it starts, then not for an hour: here the tests'
+# workers (``worker``) look, when a test says. At every 2 s it raced them for the reminders
+# due, and won on a loaded machine.
+QUIET = WorkerPolicy(interval=3600)
+
+
+@pytest.fixture
+async def school(school_with: SchoolFactory) -> School:
+    return await school_with(mail=QUIET)
+
+
 @pytest.fixture
 async def smtp() -> AsyncIterator[MailServer]:
     async with mail_server() as server:
@@ -240,7 +251,7 @@ async def test_refusals_are_retried_with_back_off_until_the_server_takes_the_mai
     school_with: SchoolFactory, smtp: MailServer
 ) -> None:
     clock = Clock()
-    school = await school_with(clock=clock)
+    school = await school_with(clock=clock, mail=QUIET)
     _, coordinator = await school.join(Role.COORDINATOR)
     lesson = (await new_class(coordinator, hours=30))["lessons"][0]
     student, visitor = await school.join(Role.STUDENT, "Rina")
@@ -300,7 +311,7 @@ async def test_a_mail_server_that_is_down_delays_mail_and_loses_none(
     school_with: SchoolFactory, smtp: MailServer
 ) -> None:
     clock = Clock()
-    school = await school_with(clock=clock)
+    school = await school_with(clock=clock, mail=QUIET)
     _, coordinator = await school.join(Role.COORDINATOR)
     lesson = (await new_class(coordinator, hours=30))["lessons"][0]
     student, visitor = await school.join(Role.STUDENT)

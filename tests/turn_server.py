@@ -143,11 +143,23 @@ class TurnServer:
         output = self._process.stdout
         assert output is not None
 
+        # READY can come before the listeners of a relay thread are open (a probe was once
+        # refused on a loaded machine): wait for each of ours too.
+        wanted = {
+            f"TLS/TCP listener opened on : {self.host}:{self.port}",
+            f"TLS/TCP listener opened on : {self.host}:{self.tls_port}",
+            f"UDP listener opened on: {self.host}:{self.port}",
+        }
+
         async def listening() -> None:
-            while READY not in (line := (await output.readline()).decode(errors="replace")):
+            ready = False
+            while not ready or wanted:
+                line = (await output.readline()).decode(errors="replace")
                 if not line:
                     raise RuntimeError("turnserver exited while starting:\n" + "".join(self.log))
                 self.log.append(line)
+                ready = ready or READY in line
+                wanted.difference_update({w for w in wanted if w in line})
 
         await asyncio.wait_for(listening(), START_TIMEOUT)
         self._drain = asyncio.get_running_loop().create_task(self._read_rest(output))
