@@ -387,3 +387,15 @@ def lose(bot: Bot, lost: Callable[[int, int], bool]) -> None:
             return data
 
     ice._recv = lossy_wire
+
+
+async def tutor_to_student(school: School) -> tuple[Member, Member, Bot, int]:
+    """A class with one student: the tutor publishing, the student publishing and receiving
+    them; the student's slot of the tutor (whose first keyframe may not have come yet)."""
+    setup = await live_class(school, students=1)
+    lesson_id = setup.lesson["id"]
+    tutor = await join(school, *setup.tutor, lesson_id)
+    await publish(tutor)
+    student = await join(school, *setup.students[0], lesson_id)
+    bot = await publish(student)
+    return tutor, student, bot, await slot_of(student, tutor.user.id)

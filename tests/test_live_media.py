@@ -12,7 +12,7 @@ from aiortc.rtp import RtcpSenderInfo, RtcpSrPacket, RtpPacket
 
 from signaling.media.forwarding import NTP_EPOCH
 from tests.conftest import School, SchoolFactory, TurnFactory
-from tests.live import Bot, Member, join, live_class, lose, publish, slot_of
+from tests.live import Bot, Member, join, live_class, lose, publish, slot_of, tutor_to_student
 
 
 async def test_everyone_receives_everyone_else_and_muting_stops_the_audio(school: School) -> None:
@@ -105,13 +105,7 @@ async def test_lost_packets_are_resent_from_the_slot_history(school: School) -> 
     history, so no sequence number stays missing."""
     from aiortc.rtcrtpreceiver import NackGenerator
 
-    setup = await live_class(school, students=1)
-    lesson_id = setup.lesson["id"]
-    tutor = await join(school, *setup.tutor, lesson_id)
-    await publish(tutor)
-    student = await join(school, *setup.students[0], lesson_id)
-    bot = await publish(student)
-    index = await slot_of(student, tutor.user.id)
+    tutor, student, bot, index = await tutor_to_student(school)
     receiver = bot.pc.getTransceivers()[3 + bot.slots + index].receiver
     counted = receiver._handle_rtp_packet
     ssrcs: set[int] = set()
@@ -202,13 +196,7 @@ async def test_a_slots_sender_reports_say_what_it_forwarded_for_lip_sync(school:
     """Each slot's RTCP SR (RFC 3550 6.4.1) carries its own counts, and its last frame's RTP
     timestamp with the wall-clock time it left at: a browser lines up a person's voice and
     picture by them."""
-    setup = await live_class(school, students=1)
-    lesson_id = setup.lesson["id"]
-    tutor = await join(school, *setup.tutor, lesson_id)
-    await publish(tutor)
-    student = await join(school, *setup.students[0], lesson_id)
-    bot = await publish(student)
-    index = await slot_of(student, tutor.user.id)
+    tutor, student, bot, index = await tutor_to_student(school)
     receiver = bot.pc.getTransceivers()[3 + bot.slots + index].receiver
     last: dict[str, Any] = {}
     reports: list[tuple[RtcpSenderInfo, float, int, int]] = []

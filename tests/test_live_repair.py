@@ -15,19 +15,13 @@ from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket, RtcpRrPacket, RtpPacket, i
 from signaling.media.repair import RESEND_MIN_BURST
 from signaling.media.reports import DOWNSTREAM_CAP
 from tests.conftest import School
-from tests.live import Bot, Member, join, live_class, lose, publish, slot_of
+from tests.live import Bot, Member, lose, tutor_to_student
 from web.live import LIVE
 
 
 async def tutor_and_student(school: School) -> tuple[Member, Member, Bot, int]:
     """A tutor publishing and a student receiving them; the student's slot of the tutor."""
-    setup = await live_class(school, students=1)
-    lesson_id = setup.lesson["id"]
-    tutor = await join(school, *setup.tutor, lesson_id)
-    await publish(tutor)
-    student = await join(school, *setup.students[0], lesson_id)
-    bot = await publish(student)
-    index = await slot_of(student, tutor.user.id)
+    tutor, student, bot, index = await tutor_to_student(school)
     await bot.until(lambda: bot.keyframes[index] >= 1)
     return tutor, student, bot, index
 

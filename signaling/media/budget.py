@@ -106,11 +106,14 @@ def wanted(
         order.append(cameras.pop(tutor))
     recent = [cameras[p] for p in dict.fromkeys(speakers) if p in cameras]
     rest = [v for v in cameras.values() if v not in recent]
-    chosen = order + (recent + rest)[:last_n]
     # A camera's upgrade to its full layer comes right after its small layer: the main
     # video sharp matters more than one more thumbnail.
-    return [w for v in chosen for w in ([v, upgrades[v.publisher]] if v.publisher in upgrades
-            and not v.screen else [v])]  # fmt: skip
+    result: list[Video] = []
+    for video in order + (recent + rest)[:last_n]:
+        result.append(video)
+        if not video.screen and video.publisher in upgrades:
+            result.append(upgrades[video.publisher])
+    return result
 
 
 @dataclass
@@ -153,7 +156,7 @@ class Budget:
         for video in videos:
             if (
                 video.key in self.shown
-                and video.base in keep + [video.key]
+                and (not video.upgrade or video.base in keep)
                 and (estimate is None or total + video.bitrate <= estimate)
             ):
                 keep.append(video.key)
@@ -193,7 +196,7 @@ class Budget:
             return []
         if estimate is None and self._ceiling is None:
             return [v.key for v in paused]
-        paused = [v for v in paused if v.base in keep + [v.key]]  # an upgrade needs its base
+        paused = [v for v in paused if not v.upgrade or v.base in keep]  # with its base only
         if not paused:
             return []
         limit = min(

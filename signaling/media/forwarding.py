@@ -200,9 +200,10 @@ class Slot:
         """Show ``source``, another layer of the camera shown, without a gap: the layer shown
         goes on until the new one's next keyframe (asked for now), which the slot then
         continues with (``take_over``). A slot that shows nothing yet just attaches."""
-        if source is self.source or source is self.pending:
-            if source is self.source:
-                self._cancel_switch()
+        if source is self.source:
+            self._cancel_switch()
+            return
+        if source is self.pending:
             return
         if self.source is None or self.waiting_keyframe or self.paused:
             self.attach(source)

@@ -46,9 +46,9 @@ from signaling.media.hooks import report_upstream, rtcp_when_used, without_bitra
 from signaling.media.pacer import PacedWire, pace
 from signaling.media.quality import Block, Estimate
 from signaling.media.simulcast import (
+    TAKEOVER_S,
     answer_layers,
     layered,
-    negotiate_rid,
     offered_rids,
     route_by_mid,
     sections,
@@ -70,7 +70,6 @@ BAD_CANDIDATE = N_("That ICE candidate could not be read.")
 NO_CODEC = N_("Your browser did not offer {codec}, which this classroom needs.")
 OPUS_FMTP = "minptime=10;useinbandfec=1;usedtx=1"
 OPUS_RTPMAP = re.compile(r"a=rtpmap:(\d+) opus/48000", re.I)
-TAKEOVER_S = 2.0
 
 
 class IdleTrack(MediaStreamTrack):
@@ -302,7 +301,6 @@ async def negotiate(
     ice = offer.media[0].ice
     peer.ufrag = ice.usernameFragment if ice else None
     layers = offered_rids(sections(offer_sdp)[1])
-    negotiate_rid()
     try:
         with without_bitrate_estimators():
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))

@@ -41,6 +41,7 @@ from signaling.media.peer import (
     watch,
 )
 from signaling.media.repair import KEYFRAME_EVERY_S, KeyframeRequests
+from signaling.media.simulcast import negotiate_rid
 from signaling.media.trickle import Trickled, Waiting
 from signaling.room import Plans, Room
 
@@ -116,6 +117,7 @@ class Sfu:
         ``keyframe_every_s``: how often a publisher may be asked for a keyframe at most
         (repair.py)."""
         hooks.check()
+        negotiate_rid()  # simulcast: aiortc negotiates the layers' rid extension
         self._stun_urls = tuple(stun_urls)
         self._last_n = last_n
         self._keyframe_every_s = keyframe_every_s

@@ -35,13 +35,14 @@ RID = re.compile(r"[A-Za-z0-9_-]{1,16}")  # rid-syntax (RFC 8851), kept short
 SIMULCAST = re.compile(r"a=simulcast:send ([^\s]+)")
 RID_SEND = re.compile(r"a=rid:([^\s]+) send")
 MAX_ROUTED = 8  # SSRCs a section may add by its mid: the layers, and a restart or two
-TAKEOVER_S = 2.0  # as one_stream (peer.py): a layer's SSRC changes only after a silence
+TAKEOVER_S = 2.0  # a stream's SSRC changes only after this silence (here, and one_stream)
 
 OnRtp = Callable[[RtpPacket, int], Awaitable[None]]
 
 
 def negotiate_rid() -> None:
-    """Have aiortc accept the rtp-stream-id extension in video sections (idempotent)."""
+    """Have aiortc accept the rtp-stream-id extension in video sections (idempotent; once,
+    when the SFU starts)."""
     video = HEADER_EXTENSIONS["video"]
     if not any(e.uri == RTP_STREAM_ID for e in video):
         video.append(RTCRtpHeaderExtensionParameters(id=4, uri=RTP_STREAM_ID))
