@@ -8,17 +8,14 @@ import socket
 import time
 
 import pytest
-from aiortc.rtp import RtpPacket
 
 from signaling.media.pacer import (
     MAX_WAIT_S,
     MIN_BURST,
     PACE_FLOOR_BPS,
-    SEND_TIME_AT,
     PacedWire,
     Pacer,
     pace,
-    stamped,
 )
 
 PACKET = 1200
@@ -89,18 +86,6 @@ def test_audio_takes_from_the_bucket_without_waiting() -> None:
 )
 def test_the_pace(estimate: int | None, forwarded: float, planned: float, expected: int) -> None:
     assert pace(estimate, forwarded, planned) == pytest.approx(expected)
-
-
-def test_a_packet_is_stamped_when_it_leaves() -> None:
-    packet = RtpPacket(payload_type=96, sequence_number=7, timestamp=90, ssrc=5, payload=b"x" * 20)
-    header = bytes(packet.serialize())[:12]
-    # As forwarding.py builds it: header with X set, 0xBEDE, one word, id 3 / length 2, value.
-    data = bytes([header[0] | 0x10]) + header[1:] + b"\xbe\xde\x00\x01\x32\x00\x00\x01"
-    data += b"x" * 20
-    out = stamped(data, 2.5)
-    assert out[SEND_TIME_AT:SEND_TIME_AT + 3] == int(2.5 * 262144).to_bytes(3, "big")  # fmt: skip
-    assert out[:SEND_TIME_AT] == data[:SEND_TIME_AT] and out[SEND_TIME_AT + 3 :] == data[20:]
-    assert len(out) == len(data)
 
 
 async def test_on_the_event_loop_a_burst_leaves_in_order_at_the_pace() -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from signaling.media.forwarding import Renumbering, vp8_keyframe_start
+from signaling.media.forwarding import vp8_keyframe_start
 from signaling.media.layout import assign_slots
+from signaling.media.native import ffi, lib
 
 SLOTS = [
     # current, publishers (tutor first), me, count -> expected
@@ -30,10 +33,19 @@ def test_slot_assignment(
     assert assign_slots(current, publishers, me, count) == expected
 
 
-def run(
-    numbering: Renumbering, packets: list[tuple[int, int, float]]
-) -> list[tuple[int, int] | None]:
-    return [numbering.map(seq, ts, at) for seq, ts, at in packets]
+def slot(clock_rate: int) -> Any:
+    """A slot's state in C, which renumbers (native/fanout.c, kl_map)."""
+    core = ffi.gc(lib.kl_slot_new(), lib.kl_slot_free)
+    core.clock_rate = clock_rate
+    return core
+
+
+def run(core: Any, packets: list[tuple[int, int, float]]) -> list[tuple[int, int] | None]:
+    seq_out, ts_out = ffi.new("uint16_t *"), ffi.new("uint32_t *")
+    return [
+        (seq_out[0], ts_out[0]) if lib.kl_map(core, seq, ts, at, seq_out, ts_out) else None
+        for seq, ts, at in packets
+    ]
 
 
 RENUMBERING = [
@@ -55,7 +67,7 @@ RENUMBERING = [
 def test_renumbering_within_one_source(
     packets: list[tuple[int, int, float]], expected: list[tuple[int, int] | None]
 ) -> None:
-    assert run(Renumbering(48_000), packets) == expected
+    assert run(slot(48_000), packets) == expected
 
 
 @pytest.mark.parametrize(
@@ -69,10 +81,10 @@ def test_renumbering_within_one_source(
 def test_a_source_switch_continues_the_slots_numbering(
     first: tuple[int, int], second: tuple[int, int]
 ) -> None:
-    numbering = Renumbering(90_000)
+    numbering = slot(90_000)
     seq, ts = first
     out = run(numbering, [(seq, ts, 10.0), ((seq + 1) & 0xFFFF, (ts + 3000) & 0xFFFFFFFF, 10.033)])
-    numbering.switch()
+    numbering.fresh = 1  # what Slot.attach does
     seq, ts = second
     after = run(
         numbering, [(seq, ts, 10.533), ((seq + 1) & 0xFFFF, (ts + 3000) & 0xFFFFFFFF, 10.566)]

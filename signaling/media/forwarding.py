@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import struct
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -38,23 +37,22 @@ from aiortc.rtp import (
 )
 
 from signaling.media.downlink import Downlink
-from signaling.media.pacer import PacedWire, stamped
+from signaling.media.native import ffi, lib
+from signaling.media.pacer import PacedWire
 from signaling.media.quality import Block
 from signaling.media.repair import RESEND_AGAIN_S, Gaps, KeyframeRequests
 from signaling.media.reports import DOWNSTREAM_FRESH_S, Upstream
-from signaling.media.wire import Wire
+from signaling.media.wire import Out
 
 log = logging.getLogger(__name__)
 Kind = Literal["audio", "video", "screen"]
 # Packets kept per video slot for retransmission: some 2 s of video at 1 Mbit/s, long past
 # any use (a browser's NACKs stop mattering after a few round trips). Audio keeps none:
 # aiortc's Opus negotiates no NACK. History was a third of a full class's memory at 512.
-HISTORY = 256
+HISTORY = int(lib.KL_KEEP)  # kept in C (native/fanout.c)
+KL_WAIT, KL_NOROUTE = int(lib.KL_WAIT), int(lib.KL_NOROUTE)
 REMB_EVERY_S = 1.0
 BITRATE_ALPHA = 0.3  # weight of a new sample of a stream's bitrate: keyframes come in bursts
-HEADER = struct.Struct("!BBHII")
-# The same with one header extension (RFC 8285, one-byte form): abs-send-time, 3 bytes.
-HEADER_SENT_AT = struct.Struct("!BBHIIHHI")
 ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 NTP_EPOCH = 2_208_988_800
 
@@ -91,51 +89,20 @@ def ntp_at(monotonic: float) -> int:
     return (int(at) << 32) | int((at % 1) * (1 << 32))
 
 
-@dataclass
-class Renumbering:
-    """A slot's own sequence numbers and timestamps, continuous across the sources it shows.
-
-    The browser sees one stream per slot: when the slot switches to another publisher (or the
-    same publisher restarts, or the slot starts again from a keyframe after a pause), numbering
-    continues from where it was, one packet on, and the timestamp moves on by the wall-clock
-    time that passed, so the jitter buffer neither waits for missing packets nor plays the new
-    picture late. Both wrap (2^16 and 2^32); a retransmitted or reordered packet maps to the
-    number it had and does not move "next". A packet older than the first one after a switch
-    maps to nothing (None): its number was given to another packet before the switch.
-    """
-
-    clock_rate: int
-    seq_offset: int = 0
-    ts_offset: int = 0
-    next_seq: int = 0
-    last_ts: int = 0
-    last_at: float | None = None
-    fresh: bool = True
-    base: int = 0  # the first source sequence number since the switch
-
-    def switch(self) -> None:
-        self.fresh = True
-
-    def map(self, seq: int, ts: int, now: float) -> tuple[int, int] | None:
-        if self.fresh:
-            gap = int((now - self.last_at) * self.clock_rate) if self.last_at is not None else 0
-            self.seq_offset = (self.next_seq - seq) & 0xFFFF
-            self.ts_offset = (self.last_ts + max(gap, 1) - ts) & 0xFFFFFFFF
-            self.base = seq
-            self.fresh = False
-        elif (seq - self.base) & 0xFFFF >= 0x8000:
-            return None
-        out_seq = (seq + self.seq_offset) & 0xFFFF
-        out_ts = (ts + self.ts_offset) & 0xFFFFFFFF
-        if (out_seq - self.next_seq) & 0xFFFF < 0x8000:  # newer than anything sent (RFC 3550)
-            self.next_seq, self.last_ts = (out_seq + 1) & 0xFFFF, out_ts
-        self.last_at = now
-        return out_seq, out_ts
-
-
 @dataclass(eq=False)
 class Slot:
-    """One downstream sender of a subscriber: shows one publisher's stream at a time."""
+    """One downstream sender of a subscriber: shows one publisher's stream at a time.
+
+    Its numbering, its history, its counts and the sending of each packet are C's
+    (``c``, a ``kl_slot`` of native/fanout.c): the slot's own sequence numbers and
+    timestamps are continuous across the sources it shows. The browser sees one stream per
+    slot: when the slot switches to another publisher (or the same publisher restarts, or
+    the slot starts again from a keyframe after a pause), numbering continues from where it
+    was, one packet on, and the timestamp moves on by the wall-clock time that passed, so
+    the jitter buffer neither waits for missing packets nor plays the new picture late. A
+    retransmitted or reordered packet maps to the number it had; one from before the first
+    packet after a switch maps to nothing (its number went to another packet).
+    """
 
     sender: RTCRtpSender
     kind: Kind
@@ -152,30 +119,78 @@ class Slot:
     send_time_id: int = 0
     source: Source | None = None
     pending: Source | None = None  # another layer of the same camera, from its next keyframe
-    waiting_keyframe: bool = False
-    paused: bool = False  # by the subscriber's downlink budget (or their audio-only choice)
-    numbering: Renumbering = field(init=False)
-    wire: Wire = field(init=False)  # the subscriber's way out (its DTLS transport, bundled)
+    _waiting: bool = False  # for a keyframe (waiting_keyframe)
+    _paused: bool = False  # by the subscriber's downlink budget (or their audio-only choice)
+    out: Out = field(init=False)  # the subscriber's way out (their DTLS transport, bundled)
+    c: Any = field(init=False)  # the kl_slot
     used: asyncio.Event = field(default_factory=asyncio.Event)  # set at the first packet sent
     _connected: bool = False
-    _history: list[tuple[int, bytes] | None] = field(init=False)
     _resent_at: list[float] = field(init=False)
-    _restarted: int | None = None  # the first sequence number sent since the last keyframe wait
-    packets: int = 0
-    octets: int = 0
     loss: int = 0  # the subscriber's latest fraction lost for this slot, in 1/256
     loss_at: float = -math.inf
-    # For the slot's sender reports (lip sync, round trip): the RTP timestamp of the last
-    # frame forwarded, and when (monotonic); read when a report is built, about once a second.
-    sr_rtp: int = 0
-    sr_at: float = 0.0
 
     def __post_init__(self) -> None:
-        self.numbering = Renumbering(self.clock_rate)
-        self.wire = Wire(self.sender.transport)
-        kept = HISTORY if self.kind != "audio" else 0
-        self._history, self._resent_at = [None] * kept, [-math.inf] * kept
+        self.out = Out.of(self.sender.transport)
+        c = self.c = ffi.gc(lib.kl_slot_new(), lib.kl_slot_free)
+        if c == ffi.NULL or lib.kl_keep(c, self.kind != "audio") != 0:  # pragma: no cover
+            raise MemoryError
+        c.out, c.ssrc, c.payload_type = self.out.c, self.ssrc, self.payload_type
+        c.send_time_id, c.clock_rate = self.send_time_id, self.clock_rate
+        c.audio = self.kind == "audio"
+        if self.paced is not None:
+            c.bucket = self.paced.pacer.bucket
+        self._resent_at = [-math.inf] * (HISTORY if self.kind != "audio" else 0)
+        self._kept = ffi.new("uint8_t **")
         self._leave = self._leave_now  # bound once: the pacer is handed it per packet
+
+    @property
+    def waiting_keyframe(self) -> bool:
+        return self._waiting
+
+    @waiting_keyframe.setter
+    def waiting_keyframe(self, waiting: bool) -> None:
+        if waiting != self._waiting:
+            self._waiting = waiting
+            self._regroup()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @paused.setter
+    def paused(self, paused: bool) -> None:
+        if paused != self._paused:
+            self._paused = paused
+            self._regroup()
+
+    @property
+    def flowing(self) -> bool:
+        """Whether its source's packets go to it in C's loop (Source.on_rtp): neither paused
+        nor waiting for a keyframe, which Python looks after."""
+        return not self._paused and not self._waiting
+
+    def _regroup(self) -> None:
+        if self.source is not None:
+            self.source.regroup()
+
+    # What the slot forwarded, for its sender reports and the subscriber's link (C counts).
+    @property
+    def packets(self) -> int:
+        return int(self.c.packets)
+
+    @property
+    def octets(self) -> int:
+        return int(self.c.octets)
+
+    @property
+    def sr_rtp(self) -> int:
+        """The RTP timestamp of the last frame forwarded (lip sync, round trip)."""
+        return int(self.c.sr_rtp)
+
+    @property
+    def sr_at(self) -> float:
+        """When it was forwarded (monotonic)."""
+        return float(self.c.sr_at)
 
     def attach(self, source: Source | None) -> None:
         """Show ``source`` in this slot from its next keyframe on (audio at once)."""
@@ -184,15 +199,17 @@ class Slot:
             return
         if self.source is not None:
             self.source.slots.discard(self)
+            self.source.regroup()
         self.source = source
-        self.numbering.switch()
+        self.c.fresh = 1
         log.debug("%s shows %s", self.label, f"user {source.publisher_id}" if source else "nobody")
         if source is not None:
             source.slots.add(self)
+            source.regroup()
             self.waiting_keyframe = self.kind != "audio"
             # Before the subscriber's connection is up, a keyframe would reach nobody: the
             # slot asks once it is up (forward), sooner than others may (repair.py).
-            if self.waiting_keyframe and not self.paused and self.wire.connected:
+            if self.waiting_keyframe and not self.paused and self.out.connected:
                 self._connected = True
                 source.want_keyframe()
 
@@ -218,9 +235,11 @@ class Slot:
         self._cancel_switch()
         if self.source is not None:
             self.source.slots.discard(self)
+            self.source.regroup()
         self.source = source
         source.slots.add(self)
-        self.numbering.switch()
+        source.regroup()
+        self.c.fresh = 1
         log.debug("%s switches layer", self.label)
         self.forward(packet, True, now)
 
@@ -246,7 +265,7 @@ class Slot:
         if self.kind == "audio" or self.waiting_keyframe:
             return
         self.waiting_keyframe = True
-        self.numbering.switch()
+        self.c.fresh = 1
         if self.source is not None and not self.paused:
             self.source.want_keyframe()
 
@@ -254,7 +273,7 @@ class Slot:
         if self.paused:
             return
         if self.waiting_keyframe:
-            if not self.wire.connected:
+            if not self.out.connected:
                 return  # a keyframe sent before DTLS is up would be lost: wait for the next
             if not self._connected:
                 self._connected = True
@@ -263,36 +282,31 @@ class Slot:
             if not keyframe:
                 return
             self.waiting_keyframe = False
-            self._restarted = None
-        mapped = self.numbering.map(packet.sequence_number, packet.timestamp, now)
-        if mapped is None:
-            return
-        seq, ts = mapped
-        if self._restarted is None:
-            self._restarted = seq
-        second = (packet.marker << 7) | self.payload_type
-        if self.send_time_id:
-            # 6.18 fixed-point seconds, 24 bits; any clock will do, only differences count.
-            sent_at = int(now * 262144) & 0xFFFFFF
-            element = (self.send_time_id << 28) | (2 << 24) | sent_at  # id, length - 1, value
-            data = HEADER_SENT_AT.pack(0x90, second, seq, ts, self.ssrc, 0xBEDE, 1, element)
-        else:
-            data = HEADER.pack(0x80, second, seq, ts, self.ssrc)
-        data += packet.payload
-        if self._history:
-            self._history[seq % HISTORY] = (seq, data)
-        self.packets += 1
-        self.octets += len(packet.payload)
-        if self.packets == 1:
+            self.c.restarted = -1
+        payload = packet.payload
+        result = lib.kl_forward(
+            self.c, payload, len(payload), packet.sequence_number, packet.timestamp,
+            packet.marker, now,
+        )  # fmt: skip
+        if result == KL_WAIT:
+            self.wait(now)
+        elif result == KL_NOROUTE:
+            self.disconnected()
+        if not self.used.is_set() and self.c.packets:
             self.used.set()
-        self._out(data, now, resend=False)
-        if packet.marker or self.kind == "audio":
-            self.sr_rtp, self.sr_at = ts, now
+
+    def wait(self, now: float) -> None:
+        """The packet just built found the pacer's bucket empty (KL_WAIT): it waits in the
+        pacer's queue, from the slot's history (only video waits, and video keeps)."""
+        size = lib.kl_kept_packet(self.c, self.c.built_seq, self._kept)
+        if size and self.paced is not None:
+            data = ffi.buffer(self._kept[0], size)[:]
+            self.paced.queue(self._leave, data, now, stamp=self.send_time_id != 0)
 
     def waits(self) -> bool:
         """Whether a keyframe from its source would show something now: the slot waits
         for one, and is neither paused nor still connecting."""
-        return self.waiting_keyframe and not self.paused and self.wire.connected
+        return self.waiting_keyframe and not self.paused and self.out.connected
 
     def retransmit(self, lost: list[int]) -> None:
         """Resend what the subscriber NACKed, from history, within its resend budget. A
@@ -300,25 +314,25 @@ class Slot:
         never one from before the keyframe the slot last started again from (the picture no
         longer needs it); when the budget refuses, resends would not catch up: a video slot
         waits for a keyframe."""
-        if self.paused or self.waiting_keyframe or self._restarted is None or not self._history:
+        restarted = self.c.restarted
+        if self.paused or self.waiting_keyframe or restarted < 0 or not self._resent_at:
             return  # what it asks for is older than what it will get next (or audio)
         now = time.monotonic()
         refused = 0
         for seq in lost:
             index = seq % HISTORY
-            kept = self._history[index]
+            size = lib.kl_kept_packet(self.c, seq & 0xFFFF, self._kept)
             if (
-                kept is None
-                or kept[0] != seq
-                or (seq - self._restarted) & 0xFFFF >= 0x8000
+                not size
+                or (seq - restarted) & 0xFFFF >= 0x8000
                 or now - self._resent_at[index] < RESEND_AGAIN_S
             ):
                 continue
-            if not self.downlink.may_resend(len(kept[1]), now):
+            if not self.downlink.may_resend(size, now):
                 refused += 1
                 continue
             self._resent_at[index] = now
-            self._out(kept[1], now, resend=True)
+            self._out(ffi.buffer(self._kept[0], size)[:], now, resend=True)
         if refused:
             log.debug("%s: %d of %d resends refused", self.label, refused, len(lost))
             self.await_keyframe()
@@ -328,22 +342,22 @@ class Slot:
 
     def _out(self, data: bytes, now: float, resend: bool) -> None:
         if self.paced is None:
-            self._send(data)
+            self._leave_now(data, resend and self.send_time_id != 0)
         else:
             self.paced.send(self._leave, data, now, audio=self.kind == "audio",
                             stamp=self.send_time_id != 0, resend=resend)  # fmt: skip
 
     def _leave_now(self, data: bytes, stamp: bool) -> None:
-        self._send(stamped(data, time.monotonic()) if stamp else data)
-
-    def _send(self, data: bytes) -> None:
         try:
-            self.wire.send(data)
+            self.out.send(data, stamp, time.monotonic())
         except ConnectionError:
-            # Not connected (yet, or any more): start again from a keyframe.
-            if not self.waiting_keyframe:
-                log.debug("%s: not connected, waiting for a keyframe", self.label)
-            self.waiting_keyframe = self.kind != "audio"
+            self.disconnected()
+
+    def disconnected(self) -> None:
+        # Not connected (yet, or any more): start again from a keyframe.
+        if not self.waiting_keyframe:
+            log.debug("%s: not connected, waiting for a keyframe", self.label)
+        self.waiting_keyframe = self.kind != "audio"
 
 
 @dataclass(eq=False)
@@ -375,11 +389,31 @@ class Source:
     # very dict (hooks.report_upstream), so it is changed in place, never replaced.
     upstream: dict[int, Upstream] = field(default_factory=dict)
     _gaps: Gaps = field(default_factory=Gaps)
+    # The slots as on_rtp sends to them: in C's loop (``_fan``, ``_flowing``), or each
+    # through Slot.forward (``_others``: waiting for a keyframe); rebuilt after a change.
+    _regrouped: bool = False
+    _flowing: list[Slot] = field(default_factory=list)
+    _others: list[Slot] = field(default_factory=list)
+    _unused: list[Slot] = field(default_factory=list)  # flowing, and nothing sent yet
+    _fan: Any = None
+    _results: Any = None
     _last_remb: float = 0.0
     _measured: tuple[int, float] | None = None  # octets_in and when, at the last measure
 
     def want_keyframe(self) -> None:
         self.keyframes.want()
+
+    def regroup(self) -> None:
+        """A slot came, went, paused, resumed, waits for a keyframe or stopped waiting."""
+        self._regrouped = False
+
+    def _group(self) -> None:
+        self._flowing = [slot for slot in self.slots if slot.flowing]
+        self._others = [slot for slot in self.slots if not slot.flowing and not slot.paused]
+        self._unused = [slot for slot in self._flowing if not slot.used.is_set()]
+        self._fan = ffi.new("kl_slot *[]", [slot.c for slot in self._flowing])
+        self._results = ffi.new("uint8_t[]", len(self._flowing))
+        self._regrouped = True
 
     def measure(self, now: float) -> None:
         """Update ``bitrate`` from what arrived since the last call (about every 0.4 s)."""
@@ -433,11 +467,37 @@ class Source:
         keyframe = self.kind != "audio" and vp8_keyframe_start(packet.payload)
         if self.kind != "audio":
             await self._keyframe_requests(keyframe)
-        for slot in list(self.slots):
+        if not self._regrouped:
+            self._group()
+        for slot in self._others:
             slot.forward(packet, keyframe, now)
+        flowing = self._flowing
+        if flowing:
+            payload = packet.payload
+            flagged = lib.kl_fan(
+                self._fan, len(flowing), payload, len(payload), packet.sequence_number,
+                packet.timestamp, packet.marker, now, self._results,
+            )  # fmt: skip
+            if flagged:
+                self._flagged(now)
+            if self._unused:
+                self._first_sent()
         if keyframe and self.joining:
             for slot in list(self.joining):
                 slot.take_over(self, packet, now)
+
+    def _flagged(self, now: float) -> None:
+        results = self._results
+        for index, slot in enumerate(list(self._flowing)):
+            if results[index] == KL_WAIT:
+                slot.wait(now)
+            elif results[index] == KL_NOROUTE:
+                slot.disconnected()
+
+    def _first_sent(self) -> None:
+        for slot in [slot for slot in self._unused if slot.packets]:
+            slot.used.set()  # its RTCP loop starts (hooks.rtcp_when_used)
+            self._unused.remove(slot)
 
     async def _keyframe_requests(self, keyframe: bool) -> None:
         """Ask the publisher for a keyframe when someone wants one or any slot still waits,

@@ -16,6 +16,7 @@ from typing import Any
 
 import aiortc
 import aiortc.codecs
+import aiortc.rtcdtlstransport
 import aiortc.rtcrtpreceiver
 import aiortc.rtp
 from aioice.ice import CandidatePair, Connection, StunProtocol
@@ -26,6 +27,7 @@ from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci
+from pylibsrtp import Policy, Session
 
 PINNED = "1.16.0"
 REQUIRED = [
@@ -36,7 +38,7 @@ REQUIRED = [
     (RTCRtpSender, "_handle_rtcp_packet"),  # replaced per sender: NACK, PLI, reports (quality)
     (RTCRtpSender, "_send_rtcp"),  # wrapped per slot: no SR while idle; an SR says what it sent
     (RTCRtpSender, "_run_rtcp"),  # replaced per slot sender: its loop starts once it is used
-    (StunProtocol, "send_data"),  # wire.py: a forwarded packet goes to its socket directly
+    (RTCDtlsTransport, "_setup_srtp"),  # makes its SRTP sessions (keyed_srtp_sessions)
     (RTCRtpReceiver, "_run_rtcp"),  # its RRs to the publisher read our statistics (reports.py)
     # guard.py: where datagrams enter
     (StunProtocol, "datagram_received"),  # replaced once: the ICE gate
@@ -55,7 +57,7 @@ INSTANCE_ATTRIBUTES: list[tuple[type[Any], str]] = [
     (RTCIceTransport, "_connection"),
     (RTCIceTransport, "_recv"),  # wrapped per transport: only DTLS and SRTP go on
     (RTCDtlsTransport, "_rx_srtp"),  # wrapped per transport: SRTP that fails is counted
-    # wire.py: SRTP-protect and send a forwarded packet in one plain call
+    # wire.py: forwarded packets are protected and sent in C, with the handshake's keys
     (RTCDtlsTransport, "_tx_srtp"),
     (RTCDtlsTransport, "_state"),
     (Connection, "_nominated"),
@@ -110,12 +112,36 @@ def check() -> None:
     video = getattr(aiortc.codecs, "HEADER_EXTENSIONS", {}).get("video")
     if not isinstance(video, list) or not hasattr(aiortc.rtp.HeaderExtensions, "rtp_stream_id"):
         missing.append("aiortc.codecs.HEADER_EXTENSIONS['video'] / rtp_stream_id parsing")
+    if not {"Session", "Policy"} <= set(RTCDtlsTransport._setup_srtp.__code__.co_names):
+        missing.append("RTCDtlsTransport._setup_srtp making pylibsrtp Sessions")
     reads = RTCRtpReceiver._run_rtcp.__code__.co_names
     missing += [
         f"RTCRtpReceiver._run_rtcp reading {name}" for name in REPORTED if name not in reads
     ]
     if missing:
         raise RuntimeError("aiortc internals missing: " + ", ".join(missing))
+
+
+class KeyedSession(Session):
+    """aiortc's outbound SRTP session, which also says what it was made with: wire.py
+    protects forwarded packets in C with the same profile and key."""
+
+    kelas_keys: tuple[int, bytes] | None = None
+
+    def __init__(self, policy: Policy | None = None) -> None:
+        super().__init__(policy)
+        if policy is not None and policy.ssrc_type == Policy.SSRC_ANY_OUTBOUND:
+            key = policy.key
+            if key is not None:
+                self.kelas_keys = (policy.srtp_profile, bytes(key))
+
+
+def keyed_srtp_sessions() -> None:
+    """Make DTLS transports build KeyedSessions (idempotent; aiortc looks the class up in
+    its module when a handshake completes)."""
+    module: Any = aiortc.rtcdtlstransport
+    if module.Session is not KeyedSession:
+        module.Session = KeyedSession
 
 
 def rtcp_when_used(

@@ -33,17 +33,18 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-BURST_S = 0.02  # the bucket holds 20 ms at the pace: a normal frame leaves at once
+from signaling.media.native import ffi, lib
+
+# The bucket is C's (native/fanout.c: a forwarded packet takes from it there); these are its.
+BURST_S = float(lib.KL_BURST_S)  # the bucket holds 20 ms at the pace: a frame leaves at once
+MAX_WAIT_S = float(lib.KL_MAX_WAIT_S)
+MIN_BURST = int(lib.KL_MIN_BURST)  # bytes: two full packets, whatever the pace
 STEP_S = 0.005
-MAX_WAIT_S = 0.25
 PACE_LIMITED = 1.5
 PACE_FREE = 2.5
 PACE_FLOOR_BPS = 300_000
-MIN_BURST = 2 * 1300  # bytes: two full packets, whatever the pace
-SEND_TIME_AT = 17  # where abs-send-time's 3 bytes are in a packet the slot built (forwarding.py)
 
 Item = TypeVar("Item")
 
@@ -55,68 +56,69 @@ def pace(estimate: int | None, forwarded_bps: float, planned_bps: float) -> floa
     return max(PACE_FREE * max(forwarded_bps, planned_bps), PACE_FLOOR_BPS)
 
 
-def stamped(packet: bytes, now: float) -> bytes:
-    """``packet`` with its abs-send-time (6.18 fixed-point seconds, 24 bits) set to ``now``."""
-    value = int(now * 262144) & 0xFFFFFF
-    return packet[:SEND_TIME_AT] + value.to_bytes(3, "big") + packet[SEND_TIME_AT + 3 :]
-
-
-@dataclass
 class Pacer(Generic[Item]):
-    """A token bucket and a queue of ``(item, size)``; ``rate`` in bytes/s."""
+    """A token bucket (``bucket``, C's ``kl_bucket``) and a queue of ``(item, size)``;
+    ``rate`` in bytes/s. A slot's packets take from the same bucket in C, and leave there
+    only while this queue is empty (order is kept)."""
 
-    rate: float = PACE_FLOOR_BPS / 8
-    _tokens: float = 0.0
-    _at: float | None = None
-    _resends: deque[tuple[Item, int, float]] = field(default_factory=deque)
-    _media: deque[tuple[Item, int, float]] = field(default_factory=deque)
-    queued_bytes: int = 0
+    def __init__(self, rate: float = PACE_FLOOR_BPS / 8) -> None:
+        self.bucket: Any = ffi.new("kl_bucket *")
+        self.bucket.rate = rate
+        self._resends: deque[tuple[Item, int, float]] = deque()
+        self._media: deque[tuple[Item, int, float]] = deque()
+
+    @property
+    def rate(self) -> float:
+        return float(self.bucket.rate)
+
+    @rate.setter
+    def rate(self, rate: float) -> None:
+        self.bucket.rate = rate
+
+    @property
+    def queued_bytes(self) -> int:
+        return int(self.bucket.queued_bytes)
 
     def __len__(self) -> int:
-        return len(self._resends) + len(self._media)
-
-    def _refill(self, now: float) -> None:
-        # A queue that would wait more than MAX_WAIT_S at this pace goes faster.
-        rate = max(self.rate, self.queued_bytes / MAX_WAIT_S)
-        cap = max(rate * BURST_S, MIN_BURST)
-        if self._at is None:
-            self._tokens = cap
-        elif now > self._at:
-            self._tokens = min(cap, self._tokens + (now - self._at) * rate)
-        self._at = now
+        return int(self.bucket.queued)
 
     def take(self, size: int, now: float) -> None:
         """``size`` bytes that left without waiting (audio)."""
-        self._refill(now)
-        self._tokens -= size
+        lib.kl_take(self.bucket, size, now)
 
     def offer(self, item: Item, size: int, now: float, resend: bool = False) -> bool:
         """Whether ``item`` may leave now; if not, it waits (``due``)."""
-        self._refill(now)
-        if not self and self._tokens >= size:
-            self._tokens -= size
+        if lib.kl_try(self.bucket, size, now):
             return True
-        (self._resends if resend else self._media).append((item, size, now))
-        self.queued_bytes += size
+        self.wait(item, size, now, resend)
         return False
+
+    def wait(self, item: Item, size: int, now: float, resend: bool = False) -> None:
+        """Queue ``item`` (C found the bucket empty, or ``offer`` did)."""
+        (self._resends if resend else self._media).append((item, size, now))
+        self.bucket.queued += 1
+        self.bucket.queued_bytes += size
 
     def due(self, now: float) -> list[Item]:
         """What may leave now, in order: resends first."""
-        self._refill(now)
+        bucket = self.bucket
+        lib.kl_refill(bucket, now)
         leaving: list[Item] = []
         for queue in (self._resends, self._media):
             # Within the bucket, and whatever has waited MAX_WAIT_S already.
-            while queue and (self._tokens > 0 or now - queue[0][2] >= MAX_WAIT_S):
+            while queue and (bucket.tokens > 0 or now - queue[0][2] >= MAX_WAIT_S):
                 item, size, _ = queue.popleft()
-                self._tokens -= size
-                self.queued_bytes -= size
+                bucket.tokens -= size
+                bucket.queued -= 1
+                bucket.queued_bytes -= size
                 leaving.append(item)
         return leaving
 
     def clear(self) -> None:
         self._resends.clear()
         self._media.clear()
-        self.queued_bytes = 0
+        self.bucket.queued = 0
+        self.bucket.queued_bytes = 0
 
 
 Leave = Callable[[bytes, bool], None]  # send a packet; True: stamp its abs-send-time anew
@@ -143,7 +145,17 @@ class PacedWire:
             leave(data, stamp and resend)
         elif self.pacer.offer((leave, data, stamp), len(data), now, resend):
             leave(data, stamp and resend)
-        elif self._timer is None:
+        else:
+            self._arm()
+
+    def queue(self, leave: Leave, data: bytes, now: float, *, stamp: bool) -> None:
+        """A packet that C built and found no room for in the bucket (kl_forward's KL_WAIT):
+        it waits its turn."""
+        self.pacer.wait((leave, data, stamp), len(data), now)
+        self._arm()
+
+    def _arm(self) -> None:
+        if self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(STEP_S, self._step)
 
     def _step(self) -> None:

@@ -135,6 +135,8 @@ class Peer:
         """Update what their link carries from what the slots sent and what they report;
         their round trip paces the NACKs the server sends for their own streams."""
         slots = self.all_slots()
+        if slots:
+            slots[0].out.follow()  # one, bundled: by the pair nominated now (wire.py)
         audio = sum(slot.octets for slot in self.audio_slots)
         video = sum(slot.octets for slot in slots) - audio
         self.downlink.measured(now, audio, video, self.quality.loss)
@@ -339,13 +341,12 @@ async def negotiate(
         sender.replaceTrack(IdleTrack("audio" if kind == "audio" else "video"))
         number = index % slots if kind != "screen" else 0
         label = f"{peer.gate.label}, {kind} slot {number}"
+        extensions = transceiver._headerExtensions if kind != "audio" else []
         slot = Slot(
             sender, kind, sender._ssrc, payload_type, clock_rate, label,
             downlink=peer.downlink, paced=peer.paced,
+            send_time_id=next((e.id for e in extensions if e.uri == ABS_SEND_TIME), 0),
         )  # fmt: skip
-        if kind != "audio":
-            extensions = transceiver._headerExtensions
-            slot.send_time_id = next((e.id for e in extensions if e.uri == ABS_SEND_TIME), 0)
         sender._run_rtcp = rtcp_when_used(sender, slot.used)  # type: ignore[method-assign]
         sender._send_rtcp = slot_report_sender(slot, sender._send_rtcp, peer.sent)  # type: ignore[method-assign,assignment]
         sender._handle_rtcp_packet = slot_rtcp_handler(  # type: ignore[method-assign,assignment]

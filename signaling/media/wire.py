@@ -1,53 +1,114 @@
-"""A subscriber's way out for forwarded packets: SRTP-protect and send in one plain call.
+"""A subscriber's way out for forwarded packets: SRTP-protect and send in C (native/fanout.c).
 
 aiortc sends an RTP packet through four coroutines (the DTLS transport's ``_send_rtp``, the
 ICE transport, aioice's connection and its protocol) before the socket's ``sendto``; at one
 publisher to 64 subscribers that path was the largest cost per forwarded packet (issue 11).
-A :class:`Wire` goes straight to the same two steps, with the same objects: the transport's
-SRTP session (from its DTLS handshake) and the datagram socket of the ICE pair that aioice
-nominated, read at each send, so a pair that changes or a transport that closes is seen at
-once. A packet forwarded is sent before the call returns, in order with the rest.
+An :class:`Out` holds, in C, the two things a forwarded packet needs: an SRTP session made
+with the keys of the subscriber's DTLS handshake (the very keys aiortc's own outbound
+session has, recorded by hooks.keyed_srtp_sessions), and the datagram socket and address of
+the ICE pair that aioice nominated. Both are set when the transport connects, and dropped
+when it leaves that state: no packet leaves before the handshake or after it closed. The
+browser may nominate another pair later (it is the controlling side): ``follow`` moves to it.
+
+Only RTP for the slots' SSRCs goes this way, and all of it does (forwarded packets and
+resends alike), so no two SRTP sessions ever protect one stream; aiortc's session keeps
+protecting the RTCP. The socket is a duplicate of aioice's, so closing the connection never
+leaves C with a number the kernel gave to another socket.
 
 The server gathers host and server-reflexive candidates only (no TURN of its own: browsers
-relay), so the pair's protocol is aioice's plain UDP one; any other goes the stock way.
+relay), so a pair's protocol is aioice's plain UDP one; the SFU never sees any other.
 """
 
 from __future__ import annotations
 
-import asyncio
+import logging
+import os
+import socket
+import struct
+import weakref
+from typing import Any
 
-from aioice.ice import StunProtocol
 from aiortc.rtcdtlstransport import RTCDtlsTransport, State
 
+from signaling.media.native import ffi, lib
+
+log = logging.getLogger(__name__)
 COMPONENT = 1  # RTP and RTCP share the one component (rtcp-mux, bundle)
 
 
-class Wire:
-    """One subscriber's DTLS transport, as a synchronous ``send``."""
+def sockaddr(host: str, port: int) -> bytes:
+    """The ``struct sockaddr_in`` or ``sockaddr_in6`` of an address, as the kernel reads it."""
+    if ":" in host:
+        packed = socket.inet_pton(socket.AF_INET6, host.split("%")[0])
+        return struct.pack("=HHI16sI", socket.AF_INET6, socket.htons(port), 0, packed, 0)
+    packed = socket.inet_pton(socket.AF_INET, host)
+    return struct.pack("=HH4s8x", socket.AF_INET, socket.htons(port), packed)
+
+
+class Out:
+    """One subscriber's DTLS transport (bundled: all their slots), as a C ``kl_out``."""
+
+    _of: weakref.WeakKeyDictionary[RTCDtlsTransport, Out] = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def of(cls, dtls: RTCDtlsTransport) -> Out:
+        out = cls._of.get(dtls)
+        if out is None:
+            out = cls._of[dtls] = cls(dtls)
+        return out
 
     def __init__(self, dtls: RTCDtlsTransport) -> None:
-        self._dtls = dtls
-        self._ice = dtls.transport._connection
-        self._sending: set[asyncio.Task[None]] = set()
+        self._dtls = weakref.ref(dtls)
+        self.c: Any = ffi.gc(lib.kl_out_new(), lib.kl_out_free)
+        if self.c == ffi.NULL:  # pragma: no cover
+            raise MemoryError
+        self._pair: Any = None  # the ICE pair it sends by
+        dtls.on("statechange", self._changed)
+        self._changed()
 
     @property
     def connected(self) -> bool:
-        return self._dtls._state is State.CONNECTED
+        return bool(self.c.fd >= 0)
 
-    def send(self, rtp: bytes) -> None:
-        """Protect ``rtp`` with the subscriber's SRTP session and send it; ConnectionError
-        when the transport is not connected (yet, or any more)."""
-        dtls = self._dtls
-        if dtls._state is not State.CONNECTED:
+    def _changed(self) -> None:
+        dtls = self._dtls()
+        if dtls is not None and dtls._state is State.CONNECTED:
+            keys = getattr(dtls._tx_srtp, "kelas_keys", None)
+            if keys is None or lib.kl_out_keys(self.c, keys[0], keys[1], len(keys[1])) != 0:
+                log.error("a connected transport without usable SRTP keys: no media out")
+                return
+            self._route(dtls)
+        else:
+            self._pair = None
+            lib.kl_out_route(self.c, -1, ffi.NULL, 0)
+
+    def follow(self) -> None:
+        """Send by the pair that is nominated now: the browser (the controlling side) may
+        nominate another pair after DTLS came up. Called about once a second (Peer.measure)."""
+        dtls = self._dtls()
+        if self._pair is not None and dtls is not None:
+            if dtls.transport._connection._nominated.get(COMPONENT) is not self._pair:
+                self._route(dtls)
+
+    def _route(self, dtls: RTCDtlsTransport) -> None:
+        pair = dtls.transport._connection._nominated.get(COMPONENT)
+        transport = getattr(getattr(pair, "protocol", None), "transport", None)
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        if pair is None or sock is None:
+            log.error("a connected transport without an ICE socket: no media out")
+            return
+        self._pair = pair
+        address = sockaddr(*pair.remote_addr[:2])
+        lib.kl_out_route(self.c, os.dup(sock.fileno()), address, len(address))
+
+    def send(self, rtp: bytes, restamp: bool, now: float) -> None:
+        """Protect ``rtp`` and send it (``restamp``: set its abs-send-time to ``now``);
+        ConnectionError when the transport is not connected (yet, or any more)."""
+        result = lib.kl_out_send(self.c, rtp, len(rtp), restamp, now)
+        if result == lib.KL_NOROUTE:
             raise ConnectionError("not connected")
-        pair = self._ice._nominated.get(COMPONENT)
-        if pair is None:
-            raise ConnectionError("no ICE pair")
-        data = dtls._tx_srtp.protect(rtp)
-        protocol = pair.protocol
-        if type(protocol).send_data is StunProtocol.send_data:
-            protocol.transport.sendto(data, pair.remote_addr)
-        else:  # not expected on the server (see above): the stock, asynchronous way
-            task = asyncio.ensure_future(protocol.send_data(data, pair.remote_addr))
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+
+    @property
+    def counts(self) -> tuple[int, int, int]:
+        """Datagrams sent, dropped (the socket's buffer was full) and failed."""
+        return int(self.c.sent), int(self.c.dropped), int(self.c.errors)

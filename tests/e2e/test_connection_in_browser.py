@@ -1,37 +1,43 @@
 """Each person's own connection in a real browser: the bars beside their controls, and when
 their link turns bad, "Your connection is unstable" for them and "Sinta Student's connection
 is unstable" for the tutor. The bad link is made at the wire: the server's datagrams to Sinta
-lose one RTP packet in four (after SRTP, as a network would), nothing else changes."""
+lose one RTP packet in four at random (an nftables rule on the way out of the server's
+socket towards her: RTCP, DTLS and STUN go through), nothing else changes."""
 
 from __future__ import annotations
 
-import itertools
-from typing import Any
+import contextlib
+import os
+from collections.abc import Iterator
 
-from playwright.async_api import Browser
+from playwright.async_api import Browser, Page
 
 from tests.e2e.conftest import LiveServer, snapshot
 from tests.e2e.live_class import class_with_people, enter, remote_video_flows
+from tests.netns import run
 from web.live import LIVE
 
 NOTICE_MS = 20000  # a few receiver reports (about one a second) and a stats reading (2 s)
 
 
-class Lossy:
-    """The server's socket towards one peer, losing every ``every``-th RTP datagram (RTCP,
-    DTLS and STUN go through); everything else is the socket's own."""
-
-    def __init__(self, transport: Any, every: int) -> None:
-        self._transport, self._every, self._counter = transport, every, itertools.count()
-
-    def sendto(self, data: bytes, addr: Any = None) -> None:
-        rtp = len(data) > 12 and 127 < data[0] < 192 and not 192 <= data[1] <= 223
-        if rtp and next(self._counter) % self._every == 0:
-            return
-        self._transport.sendto(data, addr)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._transport, name)
+@contextlib.contextmanager
+def lossy(local: tuple[str, int], remote: tuple[str, int], every: int) -> Iterator[None]:
+    """Datagrams from ``local`` to ``remote`` lose one RTP packet in ``every`` at random
+    (RTCP, whose second byte is 192-223, DTLS and STUN go through), while the block runs."""
+    table = f"kelas-lossy-{os.getpid()}"
+    run("nft", "add", "table", "inet", table)
+    try:
+        run("nft", "add", "chain", "inet", table, "out",
+            "{ type filter hook output priority 0 ; }")  # fmt: skip
+        rtp = "@th,64,8 & 0xc0 == 0x80 @th,72,8 != 192-223"  # version 2, not RTCP
+        ip = "ip6" if ":" in local[0] else "ip"
+        run("nft", "add", "rule", "inet", table, "out",
+            ip, "saddr", local[0], "udp", "sport", str(local[1]),
+            ip, "daddr", remote[0], "udp", "dport", str(remote[1]),
+            *rtp.split(), "numgen", "random", "mod", str(every), "==", "0", "drop")  # fmt: skip
+        yield
+    finally:
+        run("nft", "delete", "table", "inet", table)
 
 
 async def test_a_bad_link_is_told_to_the_person_and_to_the_tutor(
@@ -57,8 +63,15 @@ async def test_a_bad_link_is_told_to_the_person_and_to_the_tutor(
     assert peer is not None
     ice = peer.pc.getTransceivers()[0].sender.transport.transport  # one, bundled
     pair = ice._connection._nominated[1]  # where forwarded packets leave (media/wire.py)
-    pair.protocol.transport = Lossy(pair.protocol.transport, every=4)
+    local = pair.local_candidate
+    with lossy((local.host, local.port), pair.remote_addr, every=4):
+        await told_unstable(sinta, tutor)
+    assert errors == [], errors
+    for page in (sinta, tutor):
+        await page.context.close()
 
+
+async def told_unstable(sinta: Page, tutor: Page) -> None:
     notice = sinta.locator("#net-notice")
     await notice.get_by_text("Your connection is unstable.").wait_for(timeout=NOTICE_MS)
     await sinta.locator("#my-quality.quality-poor").wait_for(timeout=NOTICE_MS)
@@ -70,6 +83,3 @@ async def test_a_bad_link_is_told_to_the_person_and_to_the_tutor(
     assert await tutor.locator("#my-quality.quality-good").count() == 1
     # A short notice, not a banner that stays.
     await notice.wait_for(state="hidden", timeout=NOTICE_MS)
-    assert errors == [], errors
-    for page in (sinta, tutor):
-        await page.context.close()

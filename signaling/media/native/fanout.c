@@ -1,0 +1,270 @@
+/* Kelas's native packet path: what a forwarded RTP packet costs per subscriber, in C.
+
+   Python keeps the policy (which slot shows whom, pauses, keyframe waits, resend budgets,
+   the pace); this file does the per-packet work that ran through a dozen Python calls:
+   renumber, build the header, keep the packet for NACKs, take it from the subscriber's
+   pacer bucket, SRTP-protect it (libsrtp, with the keys of aiortc's DTLS handshake) and
+   send it on the subscriber's ICE socket. See fanout.h for the interface, wire.py and
+   forwarding.py for its use. */
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <srtp2/srtp.h>
+
+#include "fanout.h"
+
+const double KL_BURST_S = 0.02;   /* the bucket holds 20 ms at the pace */
+const double KL_MAX_WAIT_S = 0.25; /* nothing waits longer in the pacer's queue */
+const int KL_MIN_BURST = 2 * 1300; /* bytes: two full packets, whatever the pace */
+const int KL_SEND_TIME_AT = 17;    /* abs-send-time's 3 bytes in a packet built here */
+
+int kl_init(void) { return srtp_init() == srtp_err_status_ok ? 0 : -1; }
+
+/* ---- the pacer's bucket (pacer.py keeps the queue) ---- */
+
+void kl_refill(kl_bucket *b, double now) {
+    double rate = b->rate;
+    if (b->queued_bytes / KL_MAX_WAIT_S > rate) rate = b->queued_bytes / KL_MAX_WAIT_S;
+    double cap = rate * KL_BURST_S;
+    if (cap < KL_MIN_BURST) cap = KL_MIN_BURST;
+    if (!b->started) {
+        b->tokens = cap;
+        b->started = 1;
+    } else if (now > b->at) {
+        b->tokens += (now - b->at) * rate;
+        if (b->tokens > cap) b->tokens = cap;
+    }
+    b->at = now;
+}
+
+void kl_take(kl_bucket *b, int size, double now) {
+    kl_refill(b, now);
+    b->tokens -= size;
+}
+
+int kl_try(kl_bucket *b, int size, double now) {
+    kl_refill(b, now);
+    if (b->queued == 0 && b->tokens >= size) {
+        b->tokens -= size;
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- a subscriber's way out ---- */
+
+kl_out *kl_out_new(void) {
+    kl_out *out = calloc(1, sizeof(kl_out));
+    if (out) out->fd = -1;
+    return out;
+}
+
+int kl_out_keys(kl_out *out, int profile, const uint8_t *key, int key_len) {
+    srtp_policy_t policy;
+    memset(&policy, 0, sizeof policy);
+    if (srtp_crypto_policy_set_from_profile_for_rtp(&policy.rtp, profile) != srtp_err_status_ok ||
+        srtp_crypto_policy_set_from_profile_for_rtcp(&policy.rtcp, profile) != srtp_err_status_ok)
+        return -1;
+    int wanted = (int)(srtp_profile_get_master_key_length(profile) +
+                       srtp_profile_get_master_salt_length(profile));
+    if (key_len != wanted) return -1;
+    uint8_t copy[64];
+    if (key_len > (int)sizeof copy) return -1;
+    memcpy(copy, key, key_len);
+    policy.ssrc.type = ssrc_any_outbound;
+    policy.key = copy;
+    policy.window_size = 1024;
+    policy.allow_repeat_tx = 1; /* a resend protects the same packet again */
+    if (out->srtp) {
+        srtp_dealloc((srtp_t)out->srtp);
+        out->srtp = NULL;
+    }
+    int rc = srtp_create((srtp_t *)&out->srtp, &policy) == srtp_err_status_ok ? 0 : -1;
+    memset(copy, 0, sizeof copy);
+    return rc;
+}
+
+void kl_out_route(kl_out *out, int fd, const void *addr, int addr_len) {
+    if (out->fd >= 0) close(out->fd);
+    out->fd = -1;
+    if (fd < 0 || addr_len <= 0 || addr_len > (int)sizeof out->addr) {
+        if (fd >= 0) close(fd);
+        return;
+    }
+    memcpy(&out->addr, addr, addr_len);
+    out->addr_len = addr_len;
+    out->fd = fd;
+}
+
+void kl_out_free(kl_out *out) {
+    if (!out) return;
+    kl_out_route(out, -1, NULL, 0);
+    if (out->srtp) srtp_dealloc((srtp_t)out->srtp);
+    free(out);
+}
+
+static void stamp(uint8_t *packet, double now) {
+    uint32_t value = (uint32_t)((int64_t)(now * 262144.0) & 0xFFFFFF);
+    packet[KL_SEND_TIME_AT] = value >> 16;
+    packet[KL_SEND_TIME_AT + 1] = value >> 8;
+    packet[KL_SEND_TIME_AT + 2] = value;
+}
+
+int kl_out_send(kl_out *out, const uint8_t *rtp, int len, int restamp, double now) {
+    if (out->fd < 0 || !out->srtp) return KL_NOROUTE;
+    if (len < 12 || len > KL_MAX) return KL_TOOBIG;
+    memcpy(out->buf, rtp, len);
+    if (restamp && len >= KL_SEND_TIME_AT + 3) stamp(out->buf, now);
+    int protected_len = len;
+    if (srtp_protect((srtp_t)out->srtp, out->buf, &protected_len) != srtp_err_status_ok) {
+        out->errors++;
+        return KL_FAILED;
+    }
+    ssize_t sent = sendto(out->fd, out->buf, protected_len, MSG_DONTWAIT,
+                          (const struct sockaddr *)&out->addr, out->addr_len);
+    if (sent < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) out->dropped++;
+        else out->errors++;
+        return KL_FAILED;
+    }
+    out->sent++;
+    return KL_SENT;
+}
+
+/* ---- a slot: one downstream stream of a subscriber ---- */
+
+int kl_map(kl_slot *s, uint16_t seq, uint32_t ts, double now, uint16_t *out_seq,
+           uint32_t *out_ts) {
+    if (s->fresh) {
+        int64_t gap = s->has_last ? (int64_t)((now - s->last_at) * s->clock_rate) : 0;
+        if (gap < 1) gap = 1;
+        s->seq_offset = (uint16_t)(s->next_seq - seq);
+        s->ts_offset = (uint32_t)(s->last_ts + (uint32_t)gap - ts);
+        s->base = seq;
+        s->fresh = 0;
+    } else if ((uint16_t)(seq - s->base) >= 0x8000) {
+        return 0; /* from before the switch: its number went to another packet */
+    }
+    uint16_t o_seq = (uint16_t)(seq + s->seq_offset);
+    uint32_t o_ts = ts + s->ts_offset;
+    if ((uint16_t)(o_seq - s->next_seq) < 0x8000) { /* newer than anything sent */
+        s->next_seq = (uint16_t)(o_seq + 1);
+        s->last_ts = o_ts;
+    }
+    s->last_at = now;
+    s->has_last = 1;
+    *out_seq = o_seq;
+    *out_ts = o_ts;
+    return 1;
+}
+
+static int build(kl_slot *s, const uint8_t *payload, int payload_len, uint16_t seq,
+                 uint32_t ts, int marker, double now, uint8_t *into) {
+    int header = s->send_time_id ? 20 : 12;
+    if (payload_len < 0 || header + payload_len > KL_MAX) return -1;
+    into[0] = s->send_time_id ? 0x90 : 0x80;
+    into[1] = (uint8_t)((marker ? 0x80 : 0) | (s->payload_type & 0x7F));
+    into[2] = seq >> 8;
+    into[3] = seq;
+    into[4] = ts >> 24;
+    into[5] = ts >> 16;
+    into[6] = ts >> 8;
+    into[7] = ts;
+    into[8] = s->ssrc >> 24;
+    into[9] = s->ssrc >> 16;
+    into[10] = s->ssrc >> 8;
+    into[11] = s->ssrc;
+    if (s->send_time_id) { /* RFC 8285 one-byte form: 0xBEDE, one word: id, len - 1, value */
+        into[12] = 0xBE;
+        into[13] = 0xDE;
+        into[14] = 0;
+        into[15] = 1;
+        into[16] = (uint8_t)((s->send_time_id << 4) | 2);
+        stamp(into, now);
+    }
+    memcpy(into + header, payload, payload_len);
+    return header + payload_len;
+}
+
+int kl_forward(kl_slot *s, const uint8_t *payload, int payload_len, uint16_t seq, uint32_t ts,
+               int marker, double now) {
+    uint16_t o_seq;
+    uint32_t o_ts;
+    if (!s->out) return KL_NOROUTE;
+    if (payload_len < 0 || payload_len + 20 > KL_MAX) return KL_TOOBIG;
+    if (!kl_map(s, seq, ts, now, &o_seq, &o_ts)) return KL_OLD;
+    if (s->restarted < 0) s->restarted = o_seq;
+    /* Built where it is kept for NACKs (video), else in the out's scratch (audio). */
+    kl_kept *kept = s->keep ? &s->keep[o_seq % KL_KEEP] : NULL;
+    if (kept && !kept->data && !(kept->data = malloc(KL_MAX))) kept = NULL;
+    uint8_t *packet = kept ? kept->data : s->out->built;
+    int len = build(s, payload, payload_len, o_seq, o_ts, marker, now, packet);
+    if (kept) {
+        kept->len = len;
+        kept->seq = o_seq;
+    }
+    s->built_seq = o_seq;
+    s->packets++;
+    s->octets += payload_len;
+    if (marker || s->audio) {
+        s->sr_rtp = o_ts;
+        s->sr_at = now;
+    }
+    if (s->bucket) {
+        if (s->audio) kl_take(s->bucket, len, now);
+        else if (!kl_try(s->bucket, len, now)) return KL_WAIT; /* it waits in keep */
+    }
+    return kl_out_send(s->out, packet, len, 0, now);
+}
+
+/* One published packet to every slot that shows its stream and is neither paused nor
+   waiting for a keyframe (Python keeps that list): ``results[i]`` is slot i's answer; the
+   return value counts the slots Python must look at (KL_WAIT, KL_NOROUTE). */
+int kl_fan(kl_slot **slots, int n, const uint8_t *payload, int payload_len, uint16_t seq,
+           uint32_t ts, int marker, double now, uint8_t *results) {
+    int flagged = 0;
+    for (int i = 0; i < n; i++) {
+        int result = kl_forward(slots[i], payload, payload_len, seq, ts, marker, now);
+        results[i] = (uint8_t)result;
+        if (result == KL_WAIT || result == KL_NOROUTE) flagged++;
+    }
+    return flagged;
+}
+
+kl_slot *kl_slot_new(void) {
+    kl_slot *s = calloc(1, sizeof(kl_slot));
+    if (s) {
+        s->fresh = 1;
+        s->restarted = -1;
+    }
+    return s;
+}
+
+int kl_keep(kl_slot *s, int on) {
+    if (on && !s->keep) {
+        s->keep = calloc(KL_KEEP, sizeof(kl_kept));
+        return s->keep ? 0 : -1;
+    }
+    return 0;
+}
+
+int kl_kept_packet(kl_slot *s, uint16_t seq, const uint8_t **data) {
+    if (!s->keep) return 0;
+    kl_kept *kept = &s->keep[seq % KL_KEEP];
+    if (!kept->data || kept->len == 0 || kept->seq != seq) return 0;
+    *data = kept->data;
+    return kept->len;
+}
+
+void kl_slot_free(kl_slot *s) {
+    if (!s) return;
+    if (s->keep) {
+        for (int i = 0; i < KL_KEEP; i++) free(s->keep[i].data);
+        free(s->keep);
+    }
+    free(s);
+}

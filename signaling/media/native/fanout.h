@@ -1,0 +1,84 @@
+/* The interface of fanout.c, also read by cffi (build.py): plain declarations only. */
+
+#define KL_KEEP 256   /* packets kept per video slot for NACKs (forwarding.HISTORY) */
+#define KL_MAX 1484   /* the largest RTP packet built or sent, header included: with SRTP's
+                         tag, a datagram of at most 1,500 bytes (what aiortc's pylibsrtp opens) */
+#define KL_TRAILER 16 /* room for SRTP's tag (SRTP_MAX_TRAILER_LEN) */
+
+/* kl_forward's and kl_out_send's results */
+#define KL_SENT 0
+#define KL_WAIT 1     /* built and kept (video), but the pacer's bucket is empty: Python queues it */
+#define KL_OLD 2      /* from before the slot's switch: nothing to send */
+#define KL_NOROUTE 3  /* no keys or no socket (yet, or any more) */
+#define KL_TOOBIG 4
+#define KL_FAILED 5   /* protect or sendto failed (counted in the out) */
+
+extern const double KL_BURST_S;
+extern const double KL_MAX_WAIT_S;
+extern const int KL_MIN_BURST;
+extern const int KL_SEND_TIME_AT;
+
+typedef struct kl_bucket {
+    double rate;         /* bytes/s */
+    double tokens;
+    double at;
+    int started;
+    int queued;          /* packets in Python's queue */
+    double queued_bytes;
+} kl_bucket;
+
+typedef struct kl_out {
+    void *srtp;          /* srtp_t */
+    int fd;              /* a dup of the ICE socket, -1: none */
+    unsigned char addr[128]; /* struct sockaddr_storage */
+    int addr_len;
+    unsigned long long sent, dropped, errors;
+    uint8_t built[KL_MAX]; /* scratch: a packet that is not kept (audio) is built here */
+    uint8_t buf[KL_MAX + KL_TRAILER];
+} kl_out;
+
+typedef struct kl_kept {
+    uint8_t *data;
+    int len;
+    uint16_t seq;
+} kl_kept;
+
+typedef struct kl_slot {
+    kl_out *out;
+    kl_bucket *bucket;   /* NULL: unpaced */
+    uint32_t ssrc;
+    uint8_t payload_type;
+    uint8_t send_time_id; /* abs-send-time's extension id, 0: none */
+    uint8_t audio;
+    uint8_t fresh;        /* the next packet starts a new source's numbering */
+    uint32_t clock_rate;
+    uint16_t seq_offset, next_seq, base;
+    uint32_t ts_offset, last_ts;
+    double last_at;
+    int has_last;
+    unsigned long long packets, octets;
+    uint32_t sr_rtp;
+    double sr_at;
+    int restarted;        /* the first number sent since the last keyframe wait, -1: none */
+    uint16_t built_seq;   /* the number of the last packet built (KL_WAIT: it is in keep) */
+    kl_kept *keep;        /* NULL: keeps nothing (audio) */
+} kl_slot;
+
+int kl_init(void);
+void kl_refill(kl_bucket *b, double now);
+void kl_take(kl_bucket *b, int size, double now);
+int kl_try(kl_bucket *b, int size, double now);
+kl_out *kl_out_new(void);
+int kl_out_keys(kl_out *out, int profile, const uint8_t *key, int key_len);
+void kl_out_route(kl_out *out, int fd, const void *addr, int addr_len);
+void kl_out_free(kl_out *out);
+int kl_out_send(kl_out *out, const uint8_t *rtp, int len, int restamp, double now);
+int kl_map(kl_slot *s, uint16_t seq, uint32_t ts, double now, uint16_t *out_seq, uint32_t *out_ts);
+int kl_forward(kl_slot *s, const uint8_t *payload, int payload_len, uint16_t seq, uint32_t ts,
+               int marker, double now);
+kl_slot *kl_slot_new(void);
+int kl_fan(kl_slot **slots, int n, const uint8_t *payload, int payload_len, uint16_t seq,
+           uint32_t ts, int marker, double now, uint8_t *results);
+int kl_keep(kl_slot *s, int on);
+int kl_kept_packet(kl_slot *s, uint16_t seq, const uint8_t **data);
+void kl_slot_free(kl_slot *s);

@@ -1,0 +1,189 @@
+"""The native packet path (signaling/media/native/fanout.c) on its own, through real UDP
+sockets: what it sends is SRTP that libsrtp (pylibsrtp, as aiortc's receive side) opens
+to exactly the packet a slot should send; bad sizes, keys and routes are refused cleanly."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import struct
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pylibsrtp import Policy, Session
+
+from signaling.media.native import ffi, lib
+from signaling.media.wire import sockaddr
+
+PROFILES = {  # libsrtp profile -> master key + salt length
+    Policy.SRTP_PROFILE_AES128_CM_SHA1_80: 30,
+    Policy.SRTP_PROFILE_AEAD_AES_128_GCM: 28,
+    Policy.SRTP_PROFILE_AEAD_AES_256_GCM: 44,
+}
+SSRC, PT = 0x1234_5678, 96
+
+
+@pytest.fixture
+def receiver() -> Iterator[socket.socket]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(5)
+    yield sock
+    sock.close()
+
+
+def out_to(receiver: socket.socket, profile: int, key: bytes) -> Any:
+    out = ffi.gc(lib.kl_out_new(), lib.kl_out_free)
+    assert lib.kl_out_keys(out, profile, key, len(key)) == 0
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sender.bind(("127.0.0.1", 0))
+    address = sockaddr(*receiver.getsockname())
+    lib.kl_out_route(out, os.dup(sender.fileno()), address, len(address))
+    sender.close()  # C sends on its own duplicate
+    return out
+
+
+def opener(profile: int, key: bytes) -> Session:
+    policy = Policy(key=key, ssrc_type=Policy.SSRC_ANY_INBOUND, srtp_profile=profile)
+    return Session(policy)
+
+
+def slot(out: Any, *, audio: bool = False, send_time_id: int = 0, bucket: Any = None) -> Any:
+    core = ffi.gc(lib.kl_slot_new(), lib.kl_slot_free)
+    core.out, core.ssrc, core.payload_type = out, SSRC, PT
+    core.audio, core.send_time_id, core.clock_rate = audio, send_time_id, 90_000
+    if bucket is not None:
+        core.bucket = bucket
+    assert lib.kl_keep(core, not audio) == 0
+    return core
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_a_forwarded_packet_opens_with_the_same_keys_to_the_renumbered_packet(
+    receiver: socket.socket, profile: int
+) -> None:
+    key = bytes(range(PROFILES[profile]))
+    out = out_to(receiver, profile, key)
+    core = slot(out)
+    session = opener(profile, key)
+    payload = bytes(random.Random(profile).randrange(256) for _ in range(1100))
+    for n, (seq, ts) in enumerate([(40_000, 7_000), (40_001, 10_000)]):
+        assert lib.kl_forward(core, payload, len(payload), seq, ts, n == 1, 5.0) == lib.KL_SENT
+        packet = session.unprotect(receiver.recv(2048))
+        first, second, out_seq, out_ts, ssrc = struct.unpack("!BBHII", packet[:12])
+        assert (first, second & 0x7F, second >> 7) == (0x80, PT, n)
+        assert (out_seq, out_ts, ssrc) == (n, 1 + 3000 * n, SSRC)  # the slot's own numbering
+        assert packet[12:] == payload
+    assert (core.packets, core.octets, core.sr_rtp) == (2, 2 * len(payload), 3001)
+    assert (out.sent, out.dropped, out.errors) == (2, 0, 0)
+
+
+def test_abs_send_time_is_written_at_build_and_again_when_a_packet_is_sent_later(
+    receiver: socket.socket,
+) -> None:
+    profile = Policy.SRTP_PROFILE_AES128_CM_SHA1_80
+    key = bytes(30)
+    out, session = out_to(receiver, profile, key), opener(profile, key)
+    core = slot(out, send_time_id=3)
+    assert lib.kl_forward(core, b"\x10abc", 4, 1, 1, 1, 2.0) == lib.KL_SENT
+    packet = session.unprotect(receiver.recv(2048))
+    assert packet[0] == 0x90 and packet[12:17] == bytes([0xBE, 0xDE, 0, 1, 0x32])
+    assert int.from_bytes(packet[17:20], "big") == 2 * 262144
+    assert packet[20:] == b"\x10abc"
+    # A resend from history leaves stamped anew.
+    size = lib.kl_kept_packet(core, 0, kept := ffi.new("uint8_t **"))
+    assert size == 24
+    kept_packet = ffi.buffer(kept[0], size)[:]
+    assert lib.kl_out_send(out, kept_packet, size, 1, 3.5) == lib.KL_SENT
+    # (a receiver that had the packet would refuse it as a replay: a NACKed one never came)
+    again = opener(profile, key).unprotect(receiver.recv(2048))
+    assert int.from_bytes(again[17:20], "big") == int(3.5 * 262144)
+    assert again[:17] == packet[:17] and again[20:] == packet[20:]
+
+
+def test_history_holds_the_last_256_packets_by_their_own_number(receiver: socket.socket) -> None:
+    key = bytes(30)
+    out = out_to(receiver, Policy.SRTP_PROFILE_AES128_CM_SHA1_80, key)  # owned here
+    core = slot(out)
+    for seq in range(300):
+        lib.kl_forward(core, bytes([seq % 256]) * 10, 10, seq, seq * 3000, 1, seq / 30)
+    kept = ffi.new("uint8_t **")
+    assert lib.kl_kept_packet(core, 43, kept) == 0  # overwritten by 299
+    assert lib.kl_kept_packet(core, 299, kept) == 22
+    assert ffi.buffer(kept[0], 22)[12:] == bytes([299 % 256]) * 10
+    assert lib.kl_kept_packet(core, 299 + 256, kept) == 0  # same place, another number
+    audio = slot(out, audio=True)
+    lib.kl_forward(audio, b"x", 1, 1, 1, 0, 1.0)
+    assert lib.kl_kept_packet(audio, 0, kept) == 0  # audio keeps nothing
+
+
+def test_an_empty_bucket_leaves_video_to_the_queue_and_audio_goes_anyway(
+    receiver: socket.socket,
+) -> None:
+    key = bytes(30)
+    out = out_to(receiver, Policy.SRTP_PROFILE_AES128_CM_SHA1_80, key)
+    bucket = ffi.new("kl_bucket *")
+    bucket.rate = 1000.0  # bytes/s: the bucket starts with MIN_BURST, 2,600 bytes
+    video, audio = slot(out, bucket=bucket), slot(out, audio=True, bucket=bucket)
+    payload = bytes(1200)
+    results = [lib.kl_forward(video, payload, 1200, n, 0, 0, 1.0) for n in range(3)]
+    assert results == [lib.KL_SENT, lib.KL_SENT, lib.KL_WAIT]
+    kept = ffi.new("uint8_t **")  # built and kept, not sent: Python queues it from there
+    assert video.built_seq == 2 and lib.kl_kept_packet(video, 2, kept) == 1212
+    assert lib.kl_forward(audio, b"a" * 100, 100, 1, 0, 0, 1.0) == lib.KL_SENT
+    assert bucket.tokens == 2600 - 2 * 1212 - 112  # audio took its bytes too
+    bucket.queued = 1  # Python queued the third: later video waits behind it, whatever tokens
+    bucket.tokens = 1e6
+    assert lib.kl_forward(video, payload, 1200, 3, 0, 0, 1.0) == lib.KL_WAIT
+    assert out.sent == 3
+
+
+def test_bad_sizes_keys_and_routes_are_refused(receiver: socket.socket) -> None:
+    profile = Policy.SRTP_PROFILE_AES128_CM_SHA1_80
+    out = ffi.gc(lib.kl_out_new(), lib.kl_out_free)
+    for bad_key in (b"", bytes(29), bytes(31), bytes(64)):
+        assert lib.kl_out_keys(out, profile, bad_key, len(bad_key)) == -1
+    assert lib.kl_out_keys(out, 9999, bytes(30), 30) == -1  # no such profile
+    core = slot(out)
+    assert lib.kl_forward(core, b"x", 1, 1, 1, 1, 1.0) == lib.KL_NOROUTE  # no keys, no socket
+    routed = out_to(receiver, profile, bytes(30))
+    core = slot(routed)
+    largest = lib.KL_MAX - 20  # the payload of the largest packet, abs-send-time or not
+    assert lib.kl_forward(core, bytes(largest + 1), largest + 1, 2, 2, 1, 1.0) == lib.KL_TOOBIG
+    assert lib.kl_forward(core, bytes(largest), largest, 2, 2, 1, 1.0) == lib.KL_SENT
+    assert lib.kl_out_send(routed, b"short", 5, 0, 1.0) == lib.KL_TOOBIG  # no RTP header
+    assert lib.kl_out_send(routed, bytes(1485), 1485, 0, 1.0) == lib.KL_TOOBIG
+    fds = len(os.listdir("/proc/self/fd"))
+    lib.kl_out_route(routed, -1, ffi.NULL, 0)  # the transport left CONNECTED
+    assert len(os.listdir("/proc/self/fd")) == fds - 1  # its duplicate closed
+    assert lib.kl_forward(core, b"x", 1, 3, 3, 1, 1.0) == lib.KL_NOROUTE
+    too_long = bytes(200)
+    lib.kl_out_route(routed, os.dup(receiver.fileno()), too_long, len(too_long))
+    assert routed.fd == -1 and len(os.listdir("/proc/self/fd")) == fds - 1
+
+
+def test_random_packets_never_crash_and_always_get_an_answer(receiver: socket.socket) -> None:
+    rng = random.Random(11)
+    profile = Policy.SRTP_PROFILE_AEAD_AES_128_GCM
+    key = bytes(28)
+    out = out_to(receiver, profile, key)
+    core = slot(out, send_time_id=rng.randrange(1, 15))
+    answers, received = set(), 0
+    for n in range(2000):
+        size = rng.choice([0, 1, 2, rng.randrange(1500), 1464, 1465, 1600])
+        payload = rng.randbytes(size)
+        seq, ts = rng.randrange(1 << 16), rng.randrange(1 << 32)
+        if rng.random() < 0.05:
+            core.fresh = 1
+        lib.kl_out_keys(out, profile, key, len(key))  # a new sender, as the receiver is
+        answer = lib.kl_forward(core, payload, size, seq, ts, rng.randrange(2), n / 50)
+        answers.add(answer)
+        if answer == lib.KL_SENT:
+            # every datagram opens (both ends fresh: random numbers make no stream)
+            packet = opener(profile, key).unprotect(receiver.recv(2048))
+            assert packet[20:] == payload
+            received += 1
+    assert answers == {lib.KL_SENT, lib.KL_OLD, lib.KL_TOOBIG}
+    assert received == out.sent > 500 and out.dropped == out.errors == 0
