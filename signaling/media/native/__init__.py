@@ -10,7 +10,7 @@ try:
 except ImportError as error:  # pragma: no cover - a machine that skipped scripts/setup
     raise ImportError(
         "Kelas's native packet path is not built: run scripts/setup "
-        "(or .venv/bin/python -m signaling.media.native.build)"
+        "(or .venv/bin/python signaling/media/native/build.py)"
     ) from error
 
 if lib.kl_init() != 0:  # pragma: no cover

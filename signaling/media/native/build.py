@@ -1,6 +1,6 @@
 """Build Kelas's native packet path (fanout.c) with cffi against Debian's libsrtp2.
 
-Run by scripts/setup: ``python -m signaling.media.native.build``. It writes the extension
+Run by scripts/setup: ``python signaling/media/native/build.py``. It writes the extension
 module ``_fanout`` next to this file; it needs gcc, Python's headers and libsrtp2-dev.
 """
 
