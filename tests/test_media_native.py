@@ -50,14 +50,35 @@ def opener(profile: int, key: bytes) -> Session:
     return Session(policy)
 
 
-def slot(out: Any, *, audio: bool = False, send_time_id: int = 0, bucket: Any = None) -> Any:
+def slot(
+    out: Any, *, audio: bool = False, send_time_id: int = 0, bucket: Any = None,
+    history: Any = None,
+) -> Any:  # fmt: skip
     core = ffi.gc(lib.kl_slot_new(), lib.kl_slot_free)
     core.out, core.ssrc, core.payload_type = out, SSRC, PT
     core.audio, core.send_time_id, core.clock_rate = audio, send_time_id, 90_000
     if bucket is not None:
         core.bucket = bucket
-    assert lib.kl_keep(core, not audio) == 0
+    if history is not None:
+        core.history = history
     return core
+
+
+def history() -> Any:
+    return ffi.gc(lib.kl_history_new(), lib.kl_history_free)
+
+
+def forward(
+    core: Any, kept: Any, payload: bytes, seq: int, ts: int, marker: int, now: float
+) -> int:
+    """What Source.on_rtp does for one slot: keep the packet, then forward it."""
+    lib.kl_history_add(kept, payload, len(payload), seq, ts, marker)
+    return int(lib.kl_forward(core, payload, len(payload), seq, ts, marker, now))
+
+
+def rebuilt(core: Any, seq: int, now: float) -> bytes:
+    into = ffi.new("uint8_t[]", lib.KL_MAX)
+    return ffi.buffer(into, lib.kl_rebuild(core, seq, now, into))[:]
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
@@ -86,37 +107,52 @@ def test_abs_send_time_is_written_at_build_and_again_when_a_packet_is_sent_later
     profile = Policy.SRTP_PROFILE_AES128_CM_SHA1_80
     key = bytes(30)
     out, session = out_to(receiver, profile, key), opener(profile, key)
-    core = slot(out, send_time_id=3)
-    assert lib.kl_forward(core, b"\x10abc", 4, 1, 1, 1, 2.0) == lib.KL_SENT
+    kept = history()
+    core = slot(out, send_time_id=3, history=kept)
+    assert forward(core, kept, b"\x10abc", 1, 1, 1, 2.0) == lib.KL_SENT
     packet = session.unprotect(receiver.recv(2048))
     assert packet[0] == 0x90 and packet[12:17] == bytes([0xBE, 0xDE, 0, 1, 0x32])
     assert int.from_bytes(packet[17:20], "big") == 2 * 262144
     assert packet[20:] == b"\x10abc"
-    # A resend from history leaves stamped anew.
-    size = lib.kl_kept_packet(core, 0, kept := ffi.new("uint8_t **"))
-    assert size == 24
-    kept_packet = ffi.buffer(kept[0], size)[:]
-    assert lib.kl_out_send(out, kept_packet, size, 1, 3.5) == lib.KL_SENT
+    # A resend, built again from history, and stamped anew when it leaves.
+    kept_packet = rebuilt(core, 0, 3.0)
+    assert len(kept_packet) == 24 and int.from_bytes(kept_packet[17:20], "big") == 3 * 262144
+    assert lib.kl_out_send(out, kept_packet, 24, 1, 3.5) == lib.KL_SENT
     # (a receiver that had the packet would refuse it as a replay: a NACKed one never came)
     again = opener(profile, key).unprotect(receiver.recv(2048))
     assert int.from_bytes(again[17:20], "big") == int(3.5 * 262144)
     assert again[:17] == packet[:17] and again[20:] == packet[20:]
 
 
-def test_history_holds_the_last_256_packets_by_their_own_number(receiver: socket.socket) -> None:
+def test_a_source_keeps_its_last_256_packets_and_each_slot_resends_with_its_numbers(
+    receiver: socket.socket,
+) -> None:
     key = bytes(30)
     out = out_to(receiver, Policy.SRTP_PROFILE_AES128_CM_SHA1_80, key)  # owned here
-    core = slot(out)
-    for seq in range(300):
-        lib.kl_forward(core, bytes([seq % 256]) * 10, 10, seq, seq * 3000, 1, seq / 30)
-    kept = ffi.new("uint8_t **")
-    assert lib.kl_kept_packet(core, 43, kept) == 0  # overwritten by 299
-    assert lib.kl_kept_packet(core, 299, kept) == 22
-    assert ffi.buffer(kept[0], 22)[12:] == bytes([299 % 256]) * 10
-    assert lib.kl_kept_packet(core, 299 + 256, kept) == 0  # same place, another number
+    kept = history()
+    first, second = slot(out, history=kept), slot(out, history=kept)
+    for seq in range(1000, 1300):
+        lib.kl_history_add(kept, bytes([seq % 256]) * 10, 10, seq, seq * 3000, 1)
+        lib.kl_forward(first, bytes([seq % 256]) * 10, 10, seq, seq * 3000, 1, seq / 30)
+        if seq >= 1200:  # the second joined later: its numbers start at 0 there
+            lib.kl_forward(second, bytes([seq % 256]) * 10, 10, seq, seq * 3000, 1, seq / 30)
+    assert rebuilt(first, 43, 50.0) == b""  # source's 1043: overwritten by 1299
+    again = rebuilt(first, 299, 50.0)
+    assert struct.unpack("!HI", again[2:8]) == (299, 1 + 299 * 3000)
+    assert again[12:] == bytes([1299 % 256]) * 10
+    again = rebuilt(second, 99, 50.0)  # the same packet, in the second slot's numbering
+    assert struct.unpack("!HI", again[2:8]) == (99, 1 + 99 * 3000)
+    assert again[12:] == bytes([1299 % 256]) * 10
+    assert rebuilt(second, 65535, 50.0) == b""  # before it joined
+    assert rebuilt(first, 300, 50.0) == b""  # not sent yet
+    second.fresh = 1  # switched: until its next packet, no number of it maps to anything
+    assert rebuilt(second, 99, 50.0) == b""
+    lib.kl_history_add(kept, bytes(1500), 1500, 1300, 0, 1)  # too big to keep
+    lib.kl_forward(first, bytes(1500), 1500, 1300, 0, 1, 60.0)
+    assert rebuilt(first, 300, 60.0) == b""
     audio = slot(out, audio=True)
     lib.kl_forward(audio, b"x", 1, 1, 1, 0, 1.0)
-    assert lib.kl_kept_packet(audio, 0, kept) == 0  # audio keeps nothing
+    assert rebuilt(audio, 0, 1.0) == b""  # audio keeps nothing
 
 
 def test_an_empty_bucket_leaves_video_to_the_queue_and_audio_goes_anyway(
@@ -126,12 +162,13 @@ def test_an_empty_bucket_leaves_video_to_the_queue_and_audio_goes_anyway(
     out = out_to(receiver, Policy.SRTP_PROFILE_AES128_CM_SHA1_80, key)
     bucket = ffi.new("kl_bucket *")
     bucket.rate = 1000.0  # bytes/s: the bucket starts with MIN_BURST, 2,600 bytes
-    video, audio = slot(out, bucket=bucket), slot(out, audio=True, bucket=bucket)
+    kept = history()
+    video, audio = slot(out, bucket=bucket, history=kept), slot(out, audio=True, bucket=bucket)
     payload = bytes(1200)
-    results = [lib.kl_forward(video, payload, 1200, n, 0, 0, 1.0) for n in range(3)]
+    results = [forward(video, kept, payload, n, 0, 0, 1.0) for n in range(3)]
     assert results == [lib.KL_SENT, lib.KL_SENT, lib.KL_WAIT]
-    kept = ffi.new("uint8_t **")  # built and kept, not sent: Python queues it from there
-    assert video.built_seq == 2 and lib.kl_kept_packet(video, 2, kept) == 1212
+    # Built, not sent: Python builds it again from history and queues it.
+    assert video.built_seq == 2 and len(rebuilt(video, 2, 1.0)) == 1212
     assert lib.kl_forward(audio, b"a" * 100, 100, 1, 0, 0, 1.0) == lib.KL_SENT
     assert bucket.tokens == 2600 - 2 * 1212 - 112  # audio took its bytes too
     bucket.queued = 1  # Python queued the third: later video waits behind it, whatever tokens

@@ -2,13 +2,14 @@
 subscribers' slots, rewriting only SSRC, sequence number, timestamp and payload type.
 
 Nothing is decoded, depacketised or re-encoded. Each packet is serialised once per
-subscriber as a 12-byte header plus the untouched payload and protected once by that
-subscriber's SRTP context. Loss is repaired end to end, within a budget (repair.py): the
-browser NACKs a slot, the slot answers from its own history as far as the subscriber's
-resend budget allows, gaps that came from upstream are NACKed to the publisher (and again on
-a timer), and keyframe requests are merged per publisher. A slot can be paused (the
-subscriber's downlink budget, budget.py): it then sends nothing, and starts again from a
-keyframe.
+subscriber as a 12-byte header (20 with abs-send-time) plus the untouched payload and
+protected once by that subscriber's SRTP context, in C (native/fanout.c), in one call for
+all the slots that flow. Loss is repaired end to end, within a budget (repair.py): the
+browser NACKs a slot, the slot answers from its source's history (the packet built again
+with the slot's numbering) as far as the subscriber's resend budget allows, gaps that came
+from upstream are NACKed to the publisher (and again on a timer), and keyframe requests are
+merged per publisher. A slot can be paused (the subscriber's downlink budget, budget.py): it
+then sends nothing, and starts again from a keyframe.
 """
 
 from __future__ import annotations
@@ -46,11 +47,13 @@ from signaling.media.wire import Out
 
 log = logging.getLogger(__name__)
 Kind = Literal["audio", "video", "screen"]
-# Packets kept per video slot for retransmission: some 2 s of video at 1 Mbit/s, long past
+# Packets kept per video source for retransmission: some 2 s of video at 1 Mbit/s, long past
 # any use (a browser's NACKs stop mattering after a few round trips). Audio keeps none:
-# aiortc's Opus negotiates no NACK. History was a third of a full class's memory at 512.
-HISTORY = int(lib.KL_KEEP)  # kept in C (native/fanout.c)
-KL_WAIT, KL_NOROUTE = int(lib.KL_WAIT), int(lib.KL_NOROUTE)
+# aiortc's Opus negotiates no NACK. Kept once per source, not per slot (native/fanout.c:
+# a resend is built again with the slot's numbering): per slot, history was most of a
+# full class's memory.
+HISTORY = int(lib.KL_KEEP)
+KL_WAIT, KL_NOROUTE, KL_MAX = int(lib.KL_WAIT), int(lib.KL_NOROUTE), int(lib.KL_MAX)
 REMB_EVERY_S = 1.0
 BITRATE_ALPHA = 0.3  # weight of a new sample of a stream's bitrate: keyframes come in bursts
 ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
@@ -132,7 +135,7 @@ class Slot:
     def __post_init__(self) -> None:
         self.out = Out.of(self.sender.transport)
         c = self.c = ffi.gc(lib.kl_slot_new(), lib.kl_slot_free)
-        if c == ffi.NULL or lib.kl_keep(c, self.kind != "audio") != 0:  # pragma: no cover
+        if c == ffi.NULL:  # pragma: no cover
             raise MemoryError
         c.out, c.ssrc, c.payload_type = self.out.c, self.ssrc, self.payload_type
         c.send_time_id, c.clock_rate = self.send_time_id, self.clock_rate
@@ -140,7 +143,7 @@ class Slot:
         if self.paced is not None:
             c.bucket = self.paced.pacer.bucket
         self._resent_at = [-math.inf] * (HISTORY if self.kind != "audio" else 0)
-        self._kept = ffi.new("uint8_t **")
+        self._scratch = ffi.new("uint8_t[]", KL_MAX)  # a packet built again (kl_rebuild)
         self._leave = self._leave_now  # bound once: the pacer is handed it per packet
 
     @property
@@ -200,8 +203,7 @@ class Slot:
         if self.source is not None:
             self.source.slots.discard(self)
             self.source.regroup()
-        self.source = source
-        self.c.fresh = 1
+        self._show(source)
         log.debug("%s shows %s", self.label, f"user {source.publisher_id}" if source else "nobody")
         if source is not None:
             source.slots.add(self)
@@ -236,12 +238,17 @@ class Slot:
         if self.source is not None:
             self.source.slots.discard(self)
             self.source.regroup()
-        self.source = source
+        self._show(source)
         source.slots.add(self)
         source.regroup()
-        self.c.fresh = 1
         log.debug("%s switches layer", self.label)
         self.forward(packet, True, now)
+
+    def _show(self, source: Source | None) -> None:
+        self.source = source
+        self.c.fresh = 1
+        history = source.history if source is not None else None
+        self.c.history = history if history is not None else ffi.NULL
 
     def _cancel_switch(self) -> None:
         if self.pending is not None:
@@ -297,10 +304,10 @@ class Slot:
 
     def wait(self, now: float) -> None:
         """The packet just built found the pacer's bucket empty (KL_WAIT): it waits in the
-        pacer's queue, from the slot's history (only video waits, and video keeps)."""
-        size = lib.kl_kept_packet(self.c, self.c.built_seq, self._kept)
+        pacer's queue, built again from its source's history (only video waits)."""
+        size = lib.kl_rebuild(self.c, self.c.built_seq, now, self._scratch)
         if size and self.paced is not None:
-            data = ffi.buffer(self._kept[0], size)[:]
+            data = ffi.buffer(self._scratch, size)[:]
             self.paced.queue(self._leave, data, now, stamp=self.send_time_id != 0)
 
     def waits(self) -> bool:
@@ -321,7 +328,7 @@ class Slot:
         refused = 0
         for seq in lost:
             index = seq % HISTORY
-            size = lib.kl_kept_packet(self.c, seq & 0xFFFF, self._kept)
+            size = lib.kl_rebuild(self.c, seq & 0xFFFF, now, self._scratch)
             if (
                 not size
                 or (seq - restarted) & 0xFFFF >= 0x8000
@@ -332,7 +339,7 @@ class Slot:
                 refused += 1
                 continue
             self._resent_at[index] = now
-            self._out(ffi.buffer(self._kept[0], size)[:], now, resend=True)
+            self._out(ffi.buffer(self._scratch, size)[:], now, resend=True)
         if refused:
             log.debug("%s: %d of %d resends refused", self.label, refused, len(lost))
             self.await_keyframe()
@@ -397,8 +404,15 @@ class Source:
     _unused: list[Slot] = field(default_factory=list)  # flowing, and nothing sent yet
     _fan: Any = None
     _results: Any = None
+    history: Any = None  # what it received, for its slots' NACKs (video; kl_history)
     _last_remb: float = 0.0
     _measured: tuple[int, float] | None = None  # octets_in and when, at the last measure
+
+    def __post_init__(self) -> None:
+        if self.kind != "audio":
+            self.history = ffi.gc(lib.kl_history_new(), lib.kl_history_free)
+            if self.history == ffi.NULL:  # pragma: no cover
+                raise MemoryError
 
     def want_keyframe(self) -> None:
         self.keyframes.want()
@@ -469,11 +483,14 @@ class Source:
             await self._keyframe_requests(keyframe)
         if not self._regrouped:
             self._group()
+        payload = packet.payload
+        if self.history is not None:
+            lib.kl_history_add(self.history, payload, len(payload), packet.sequence_number,
+                               packet.timestamp, packet.marker)  # fmt: skip
         for slot in self._others:
             slot.forward(packet, keyframe, now)
         flowing = self._flowing
         if flowing:
-            payload = packet.payload
             flagged = lib.kl_fan(
                 self._fan, len(flowing), payload, len(payload), packet.sequence_number,
                 packet.timestamp, packet.marker, now, self._results,

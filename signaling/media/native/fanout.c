@@ -198,15 +198,8 @@ int kl_forward(kl_slot *s, const uint8_t *payload, int payload_len, uint16_t seq
     if (payload_len < 0 || payload_len + 20 > KL_MAX) return KL_TOOBIG;
     if (!kl_map(s, seq, ts, now, &o_seq, &o_ts)) return KL_OLD;
     if (s->restarted < 0) s->restarted = o_seq;
-    /* Built where it is kept for NACKs (video), else in the out's scratch (audio). */
-    kl_kept *kept = s->keep ? &s->keep[o_seq % KL_KEEP] : NULL;
-    if (kept && !kept->data && !(kept->data = malloc(KL_MAX))) kept = NULL;
-    uint8_t *packet = kept ? kept->data : s->out->built;
+    uint8_t *packet = s->out->built;
     int len = build(s, payload, payload_len, o_seq, o_ts, marker, now, packet);
-    if (kept) {
-        kept->len = len;
-        kept->seq = o_seq;
-    }
     s->built_seq = o_seq;
     s->packets++;
     s->octets += payload_len;
@@ -216,7 +209,7 @@ int kl_forward(kl_slot *s, const uint8_t *payload, int payload_len, uint16_t seq
     }
     if (s->bucket) {
         if (s->audio) kl_take(s->bucket, len, now);
-        else if (!kl_try(s->bucket, len, now)) return KL_WAIT; /* it waits in keep */
+        else if (!kl_try(s->bucket, len, now)) return KL_WAIT; /* Python rebuilds it */
     }
     return kl_out_send(s->out, packet, len, 0, now);
 }
@@ -244,27 +237,43 @@ kl_slot *kl_slot_new(void) {
     return s;
 }
 
-int kl_keep(kl_slot *s, int on) {
-    if (on && !s->keep) {
-        s->keep = calloc(KL_KEEP, sizeof(kl_kept));
-        return s->keep ? 0 : -1;
-    }
-    return 0;
+void kl_slot_free(kl_slot *s) { free(s); }
+
+kl_history *kl_history_new(void) { return calloc(1, sizeof(kl_history)); }
+
+void kl_history_free(kl_history *h) {
+    if (!h) return;
+    for (int i = 0; i < KL_KEEP; i++) free(h->ring[i].payload);
+    free(h);
 }
 
-int kl_kept_packet(kl_slot *s, uint16_t seq, const uint8_t **data) {
-    if (!s->keep) return 0;
-    kl_kept *kept = &s->keep[seq % KL_KEEP];
-    if (!kept->data || kept->len == 0 || kept->seq != seq) return 0;
-    *data = kept->data;
-    return kept->len;
+void kl_history_add(kl_history *h, const uint8_t *payload, int payload_len, uint16_t seq,
+                    uint32_t ts, int marker) {
+    kl_kept *kept = &h->ring[seq % KL_KEEP];
+    kept->len = 0; /* forgotten, unless it fits */
+    if (payload_len < 0 || payload_len + 20 > KL_MAX) return;
+    if (kept->cap < payload_len) {
+        uint8_t *grown = realloc(kept->payload, payload_len);
+        if (!grown) return;
+        kept->payload = grown;
+        kept->cap = payload_len;
+    }
+    memcpy(kept->payload, payload, payload_len);
+    kept->len = payload_len;
+    kept->seq = seq;
+    kept->ts = ts;
+    kept->marker = (uint8_t)(marker != 0);
 }
 
-void kl_slot_free(kl_slot *s) {
-    if (!s) return;
-    if (s->keep) {
-        for (int i = 0; i < KL_KEEP; i++) free(s->keep[i].data);
-        free(s->keep);
-    }
-    free(s);
+/* The packet the slot sent as ``seq``, built again into ``into`` (KL_MAX bytes) from its
+   source's history: its length, or 0 when it is no longer kept or came from before the
+   slot's last switch (its number then meant another source's packet). */
+int kl_rebuild(kl_slot *s, uint16_t seq, double now, uint8_t *into) {
+    if (!s->history || s->fresh) return 0;
+    uint16_t source_seq = (uint16_t)(seq - s->seq_offset);
+    if ((uint16_t)(source_seq - s->base) >= 0x8000) return 0;
+    kl_kept *kept = &s->history->ring[source_seq % KL_KEEP];
+    if (kept->len == 0 || kept->seq != source_seq) return 0;
+    return build(s, kept->payload, kept->len, seq, kept->ts + s->ts_offset, kept->marker, now,
+                 into);
 }

@@ -1,13 +1,13 @@
 /* The interface of fanout.c, also read by cffi (build.py): plain declarations only. */
 
-#define KL_KEEP 256   /* packets kept per video slot for NACKs (forwarding.HISTORY) */
+#define KL_KEEP 256   /* packets kept per video source for NACKs (forwarding.HISTORY) */
 #define KL_MAX 1484   /* the largest RTP packet built or sent, header included: with SRTP's
                          tag, a datagram of at most 1,500 bytes (what aiortc's pylibsrtp opens) */
 #define KL_TRAILER 16 /* room for SRTP's tag (SRTP_MAX_TRAILER_LEN) */
 
 /* kl_forward's and kl_out_send's results */
 #define KL_SENT 0
-#define KL_WAIT 1     /* built and kept (video), but the pacer's bucket is empty: Python queues it */
+#define KL_WAIT 1     /* built (video), but the pacer's bucket is empty: Python queues it */
 #define KL_OLD 2      /* from before the slot's switch: nothing to send */
 #define KL_NOROUTE 3  /* no keys or no socket (yet, or any more) */
 #define KL_TOOBIG 4
@@ -37,11 +37,19 @@ typedef struct kl_out {
     uint8_t buf[KL_MAX + KL_TRAILER];
 } kl_out;
 
+/* What a video source received, once for all the slots that show it: a NACK is answered
+   by building the packet again, with the slot's numbering. */
 typedef struct kl_kept {
-    uint8_t *data;
-    int len;
-    uint16_t seq;
+    uint8_t *payload;
+    int len, cap;
+    uint16_t seq;        /* the source's own number */
+    uint32_t ts;
+    uint8_t marker;
 } kl_kept;
+
+typedef struct kl_history {
+    kl_kept ring[KL_KEEP];
+} kl_history;
 
 typedef struct kl_slot {
     kl_out *out;
@@ -60,8 +68,8 @@ typedef struct kl_slot {
     uint32_t sr_rtp;
     double sr_at;
     int restarted;        /* the first number sent since the last keyframe wait, -1: none */
-    uint16_t built_seq;   /* the number of the last packet built (KL_WAIT: it is in keep) */
-    kl_kept *keep;        /* NULL: keeps nothing (audio) */
+    uint16_t built_seq;   /* the slot's number of the last packet built (KL_WAIT: rebuild it) */
+    kl_history *history;  /* of the source shown (video), NULL: no resends (audio) */
 } kl_slot;
 
 int kl_init(void);
@@ -79,6 +87,9 @@ int kl_forward(kl_slot *s, const uint8_t *payload, int payload_len, uint16_t seq
 kl_slot *kl_slot_new(void);
 int kl_fan(kl_slot **slots, int n, const uint8_t *payload, int payload_len, uint16_t seq,
            uint32_t ts, int marker, double now, uint8_t *results);
-int kl_keep(kl_slot *s, int on);
-int kl_kept_packet(kl_slot *s, uint16_t seq, const uint8_t **data);
 void kl_slot_free(kl_slot *s);
+kl_history *kl_history_new(void);
+void kl_history_free(kl_history *h);
+void kl_history_add(kl_history *h, const uint8_t *payload, int payload_len, uint16_t seq,
+                    uint32_t ts, int marker);
+int kl_rebuild(kl_slot *s, uint16_t seq, double now, uint8_t *into);
