@@ -12,7 +12,8 @@ import collections
 import re
 from pathlib import Path
 
-WAITING = "EpollSelector.select "
+# The event loop waiting: asyncio's selector, or (with --native) uvloop's epoll_wait.
+WAITING = ("EpollSelector.select ", "epoll_wait ", "__GI_epoll_wait ", "__epoll_wait ")
 TRUNK = (
     "<module> ",
     "_run_code ",

@@ -7,7 +7,8 @@ Run from the repository root (a full default run takes 7-10 minutes):
         [--janus el1[,default]]
         [--seconds 15] [--settle 3] [--joins-at-once 1]
         [--player replay|mediaplayer] [--keyframe-interval S] [--max-others 15]
-        [--profile fanout-64,class-12 --profile-dir DIR --profile-seconds 20] [--keep]
+        [--profile fanout-64,class-12 --profile-dir DIR --profile-seconds 20
+         [--profile-native]] [--keep]
 
 py-spy is only needed for --profile (``.venv/bin/pip install py-spy``); the Janus baselines
 need Debian's ``janus`` and ``gcc`` (scripts/setup installs them; ``--janus ""`` skips them).
@@ -211,6 +212,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--profile", default="", help="runs to profile, e.g. fanout-64,class-12")
     parser.add_argument("--profile-seconds", type=float, default=15.0)
+    parser.add_argument(
+        "--profile-native", action="store_true",
+        help="with C frames (the native packet path, libsrtp, the kernel calls)",
+    )  # fmt: skip
     parser.add_argument("--profile-dir", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument(
@@ -492,6 +497,7 @@ async def main_async(args: argparse.Namespace) -> int:
         idle_seconds=args.idle_seconds,
         profile=frozenset(p.strip() for p in args.profile.split(",") if p.strip()),
         profile_seconds=args.profile_seconds,
+        profile_native=args.profile_native,
         profile_dir=args.profile_dir,
         max_others=args.max_others,
         others_timeout=args.others_timeout,

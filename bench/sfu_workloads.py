@@ -108,6 +108,7 @@ class Options:
     profile: frozenset[str]  # workload slugs to profile with py-spy after their window
     profile_seconds: float
     profile_dir: Path | None
+    profile_native: bool = False  # C frames too (py-spy --native: it stops the process to look)
     max_others: float  # % of a core other processes may use before a window starts
     others_timeout: float
     joins_at_once: int = 1  # Kelas runs: bots that join together, each batch after the last
@@ -301,7 +302,9 @@ async def py_spy(pid: int, slug: str, options: Options) -> Path:
         process = subprocess.Popen(
             [
                 str(Path(sys.executable).with_name("py-spy")),
-                *("record", "--nonblocking", "--format", "raw", "--rate", "50"),
+                "record",
+                *(("--native",) if options.profile_native else ("--nonblocking",)),
+                *("--format", "raw", "--rate", "50"),
                 *("-d", str(int(options.profile_seconds)), "-o", str(out), "--pid", str(pid)),
             ],
             stdout=messages,
