@@ -25,6 +25,7 @@ TRUNK = (
     "BaseEventLoop._run_once ",
     "Handle._run ",
 )
+LOOP_THREAD = "Loop__run "  # uvloop's run loop, in a --native stack
 FRAME = re.compile(r"^(?P<function>.*?) \((?P<path>[^():]*)(?::\d+)?\)$")
 
 
@@ -53,6 +54,10 @@ def summary(path: Path, top: int = 15) -> str:
     """The functions with the most samples on top of the stack (self) and anywhere in it
     (total), as % of the samples that were not waiting in the event loop's epoll."""
     stacks = read(path)
+    if any(f.startswith(LOOP_THREAD) for frames, _ in stacks for f in frames):
+        # --native samples every thread, idle ones too (aiortc's decoder threads wait on a
+        # lock): only the event loop's thread counts.
+        stacks = [(f, n) for f, n in stacks if any(x.startswith(LOOP_THREAD) for x in f)]
     samples = sum(count for _, count in stacks) or 1
     busy = [(frames, count) for frames, count in stacks if not frames[-1].startswith(WAITING)]
     total = sum(count for _, count in busy) or 1

@@ -108,7 +108,7 @@ class Options:
     profile: frozenset[str]  # workload slugs to profile with py-spy after their window
     profile_seconds: float
     profile_dir: Path | None
-    profile_native: bool = False  # C frames too (py-spy --native: it stops the process to look)
+    profile_native: bool  # C frames too (py-spy --native: it stops the process to look)
     max_others: float  # % of a core other processes may use before a window starts
     others_timeout: float
     joins_at_once: int = 1  # Kelas runs: bots that join together, each batch after the last
