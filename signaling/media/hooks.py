@@ -44,6 +44,7 @@ REQUIRED = [
     (StunProtocol, "datagram_received"),  # replaced once: the ICE gate
     (RTCDtlsTransport, "_recv_next"),  # wrapped per transport: one bad datagram, not the loop
     (CandidatePair, "remote_addr"),  # a succeeded pair's address is trusted
+    (Connection, "check_incoming"),  # and one that sent an authenticated binding request
     (CandidatePair.State, "SUCCEEDED"),
     # simulcast.py: the layers' SSRCs, which no offer names, routed by the section's mid
     (RtpRouter, "route_rtp"),
