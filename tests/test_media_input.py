@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from aioice import stun as ice_stun
 from aiortc import RTCCertificate, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcconfiguration import RTCBundlePolicy, RTCConfiguration
 from babel.messages.extract import extract_from_dir
@@ -209,6 +210,56 @@ async def test_junk_from_anywhere_is_dropped_counted_and_reported_once(
     warnings = [r for r in caplog.records if r.name == "signaling.media.guard"]
     assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
     assert tracebacks(caplog) == []
+
+
+def binding_request(username: str, password: str) -> bytes:
+    """An ICE connectivity check as the browser (the controlling side) sends it."""
+    message = ice_stun.Message(
+        message_method=ice_stun.Method.BINDING, message_class=ice_stun.Class.REQUEST
+    )
+    message.attributes["USERNAME"] = username
+    message.attributes["PRIORITY"] = 1_853_824_767
+    message.attributes["ICE-CONTROLLING"] = 1
+    message.add_message_integrity(password.encode())
+    message.add_fingerprint()
+    return bytes(message)
+
+
+@SQLITE_ONLY
+async def test_an_address_that_passed_an_ice_check_of_its_own_is_trusted_and_no_other(
+    school: School,
+) -> None:
+    """Chromium may send media on a pair it checked itself (an authenticated binding request
+    the server answered) while aioice, done with its own checks, never marked that pair
+    succeeded: its media is taken. A request without the right password proves nothing."""
+    async with publishing(school) as (tutor, _student):
+        peer = server_peer(school, tutor)
+        connection = peer.pc.getTransceivers()[0].receiver.transport.transport._connection
+        protocol = connection._nominated[1].protocol
+        server = (protocol.local_candidate.host, protocol.local_candidate.port)
+        username = f"{connection.local_username}:{connection.remote_username}"
+        loop = asyncio.get_running_loop()
+        family = socket.AF_INET6 if ":" in server[0] else socket.AF_INET
+        with socket.socket(family, socket.SOCK_DGRAM) as sock:
+            sock.bind((server[0], 0))
+            sock.setblocking(False)
+            source = sock.getsockname()[:2]
+
+            async def answer(request: bytes) -> ice_stun.Message:
+                await loop.sock_sendto(sock, request, server)
+                return ice_stun.parse_message(await asyncio.wait_for(loop.sock_recv(sock, 2048), 5))
+
+            assert not peer.gate.trusts(protocol, source)
+            refused = await answer(binding_request(username, "not-the-password-at-all"))
+            assert refused.message_class == ice_stun.Class.ERROR
+            assert not peer.gate.trusts(protocol, source)
+            wrong_user = await answer(binding_request("someone:else", connection.local_password))
+            assert wrong_user.message_class == ice_stun.Class.ERROR
+            assert not peer.gate.trusts(protocol, source)
+            accepted = await answer(binding_request(username, connection.local_password))
+            assert accepted.message_class == ice_stun.Class.RESPONSE
+            assert peer.gate.trusts(protocol, source)
+            assert not peer.gate.trusts(protocol, (source[0], source[1] + 1))  # that address only
 
 
 @SQLITE_ONLY
