@@ -570,17 +570,20 @@ def slot_report_sender(
 ) -> Callable[[list[Any]], Awaitable[None]]:
     """Replaces aiortc's sender RTCP output: a slot that never forwarded anything has nothing
     to report, and the reports of dozens of idle slots per person cost real CPU. An SR says
-    what the slot forwarded (its counts, and its last frame's RTP timestamp with the NTP time
-    it left at, for lip sync), filled in here rather than in the sender at every packet.
+    what the slot forwarded: its counts, and for lip sync the NTP time it is sent at with the
+    RTP timestamp of that instant, carried on from the last frame's at the stream's clock rate
+    (RFC 3550 6.4.1, as libwebrtc does), so a stream that stalled still reports a true pair.
     Each SR that leaves is ``sent(ssrc, ntp)``: the round trip is measured from it."""
 
     async def send(packets: list[Any]) -> None:
         if slot.packets:
             for packet in packets:
                 if isinstance(packet, RtcpSrPacket):
+                    now = time.monotonic()
+                    ahead = round((now - slot.sr_at) * slot.clock_rate)
                     packet.sender_info = RtcpSenderInfo(
-                        ntp_timestamp=ntp_at(slot.sr_at),
-                        rtp_timestamp=slot.sr_rtp,
+                        ntp_timestamp=ntp_at(now),
+                        rtp_timestamp=(slot.sr_rtp + ahead) & 0xFFFFFFFF,
                         packet_count=slot.packets & 0xFFFFFFFF,
                         octet_count=slot.octets & 0xFFFFFFFF,
                     )

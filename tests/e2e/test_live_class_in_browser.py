@@ -137,3 +137,20 @@ async def test_the_class_page_offers_join_only_in_the_window(
     stranger = await login_as(browser, live_url, users["Citra Coordinator"].email)
     await stranger.goto(f"/classes/{lesson_id}")
     await expect(stranger.get_by_role("link", name="Observe the class")).to_be_visible()
+
+
+async def test_the_control_with_the_keyboards_focus_keeps_it_when_the_controls_are_redrawn(
+    browser: Browser, live_url: str, database_url: str
+) -> None:
+    """The controls are drawn anew at each reading of the connection (every few seconds): a
+    keyboard user on "Mute me" stays on it, and Enter there mutes."""
+    lesson_id, users = await class_with_people(database_url)
+    page = await enter(browser, live_url, "Tari Tutor", users["Tari Tutor"], lesson_id)
+    await page.wait_for_function("() => window.kelasLive?.media != null && window.kelasLive.mic")
+    await page.locator("#controls #mic").focus()
+    old = await page.locator("#controls #mic").element_handle()
+    await page.wait_for_function("(old) => !old.isConnected", arg=old)  # redrawn
+    assert await page.evaluate("() => document.activeElement?.id") == "mic"
+    await page.keyboard.press("Enter")
+    await page.wait_for_function("() => window.kelasLive.mic === false")
+    await expect(page.locator("#controls #mic")).to_be_focused()

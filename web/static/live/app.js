@@ -618,15 +618,18 @@ function renderControls() {
   }
   if (isTutor()) {
     buttons.push(
-      button(state.sharing ? T.stop_sharing : T.share_screen, toggleScreen, { class: "secondary" }),
+      button(state.sharing ? T.stop_sharing : T.share_screen, toggleScreen, {
+        class: "secondary",
+        id: "share-screen",
+      }),
     );
     buttons.push(button(T.note, openNoteBox, { class: "secondary", id: "note", "aria-keyshortcuts": "n" }));
-    buttons.push(button(T.mute_all, () => call("control:mute_all"), { class: "secondary" }));
+    buttons.push(button(T.mute_all, () => call("control:mute_all"), { class: "secondary", id: "mute-all" }));
     buttons.push(
       button(
         state.room?.locked ? T.unlock : T.lock,
         () => call("control:lock", { locked: !state.room?.locked }),
-        { class: "secondary" },
+        { class: "secondary", id: "lock-room" },
       ),
     );
     buttons.push(
@@ -657,7 +660,12 @@ function renderControls() {
   );
   const own = ownIndicator();
   if (own) buttons.push(own);
-  $("#controls").replaceChildren(...buttons);
+  // Each event can draw the controls anew: the control that had the keyboard's focus keeps it
+  // (by its id), or a keyboard user who tabbed to "Mute me" would press Enter on nothing.
+  const controls = $("#controls");
+  const focused = controls.contains(document.activeElement) ? document.activeElement.id : "";
+  controls.replaceChildren(...buttons);
+  if (focused) document.getElementById(focused)?.focus();
   $("#locked").hidden = !state.room?.locked;
 }
 
