@@ -155,26 +155,55 @@ def test_a_source_keeps_its_last_256_packets_and_each_slot_resends_with_its_numb
     assert rebuilt(audio, 0, 1.0) == b""  # audio keeps nothing
 
 
-def test_an_empty_bucket_leaves_video_to_the_queue_and_audio_goes_anyway(
+def test_an_empty_bucket_holds_video_in_order_and_audio_goes_anyway(
     receiver: socket.socket,
 ) -> None:
     key = bytes(30)
     out = out_to(receiver, Policy.SRTP_PROFILE_AES128_CM_SHA1_80, key)
-    bucket = ffi.new("kl_bucket *")
-    bucket.rate = 1000.0  # bytes/s: the bucket starts with MIN_BURST, 2,600 bytes
+    bucket = ffi.gc(lib.kl_bucket_new(), lib.kl_bucket_free)
+    bucket.rate, bucket.out = 1000.0, out  # bytes/s: the bucket starts with MIN_BURST, 2,600
     kept = history()
-    video, audio = slot(out, bucket=bucket, history=kept), slot(out, audio=True, bucket=bucket)
+    video = slot(out, bucket=bucket, history=kept, send_time_id=3)
+    audio = slot(out, audio=True, bucket=bucket)
     payload = bytes(1200)
     results = [forward(video, kept, payload, n, 0, 0, 1.0) for n in range(3)]
     assert results == [lib.KL_SENT, lib.KL_SENT, lib.KL_WAIT]
-    # Built, not sent: Python builds it again from history and queues it.
-    assert video.built_seq == 2 and len(rebuilt(video, 2, 1.0)) == 1212
+    assert (bucket.queued, bucket.queued_bytes) == (1, 1220)  # built, held in C
     assert lib.kl_forward(audio, b"a" * 100, 100, 1, 0, 0, 1.0) == lib.KL_SENT
-    assert bucket.tokens == 2600 - 2 * 1212 - 112  # audio took its bytes too
-    bucket.queued = 1  # Python queued the third: later video waits behind it, whatever tokens
-    bucket.tokens = 1e6
+    assert bucket.tokens == 2600 - 2 * 1220 - 112  # audio took its bytes too
+    bucket.tokens = 1e6  # later video waits behind what is held, whatever the tokens
     assert lib.kl_forward(video, payload, 1200, 3, 0, 0, 1.0) == lib.KL_WAIT
-    assert out.sent == 3
+    assert out.sent == 3 and bucket.queued == 2
+    left = ffi.new("uint16_t[]", 4)
+    assert lib.kl_drain(bucket, 2.0, left, 4) == 2 and list(left)[:2] == [2, 3]
+    assert out.sent == 5 and bucket.queued == 0 and bucket.queued_bytes == 0
+    # (a fresh opener each: the two slots share an SSRC here, so their numbers interleave)
+    packets = [
+        opener(Policy.SRTP_PROFILE_AES128_CM_SHA1_80, key).unprotect(receiver.recv(2048))
+        for _ in range(5)
+    ]
+    video_seqs = [
+        struct.unpack("!H", p[2:4])[0] for p in packets if p[1] & 0x7F == PT and len(p) > 200
+    ]
+    assert video_seqs[-2:] == [video_seqs[0] + 2, video_seqs[0] + 3]
+    # What waited carries the abs-send-time of when it left, not of when it was built.
+    assert packets[-1][17:20] == (int(2.0 * 262144) & 0xFFFFFF).to_bytes(3, "big")
+    assert packets[0][17:20] == (int(1.0 * 262144) & 0xFFFFFF).to_bytes(3, "big")
+
+
+def test_what_waits_is_dropped_without_a_way_out_and_freed_on_clear() -> None:
+    bucket = ffi.gc(lib.kl_bucket_new(), lib.kl_bucket_free)
+    bucket.rate = 1000.0
+    packet = struct.pack("!BBHII", 0x80, PT, 7, 0, SSRC) + bytes(100)
+    assert lib.kl_hold(bucket, packet, len(packet), 0, 0, 0.0) == 0
+    assert lib.kl_hold(bucket, packet[:11], 11, 0, 0, 0.0) == -1  # not RTP
+    assert lib.kl_hold(bucket, bytes(1500), 1500, 0, 0, 0.0) == -1  # too big
+    assert lib.kl_drain(bucket, 1.0, ffi.NULL, 0) == 1 and bucket.queued == 0  # no out: dropped
+    for _ in range(3):
+        lib.kl_hold(bucket, packet, len(packet), 0, 1, 0.0)
+    lib.kl_bucket_clear(bucket)
+    assert (bucket.queued, bucket.queued_bytes, bucket.resends) == (0, 0, ffi.NULL)
+    assert lib.kl_drain(bucket, 2.0, ffi.NULL, 0) == 0
 
 
 def test_bad_sizes_keys_and_routes_are_refused(receiver: socket.socket) -> None:

@@ -4,11 +4,16 @@ passed in), and on the event loop with real packets through a real socket."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import struct
 import time
+from types import SimpleNamespace
 
 import pytest
+from pylibsrtp import Policy, Session
 
+from signaling.media.native import ffi, lib
 from signaling.media.pacer import (
     MAX_WAIT_S,
     MIN_BURST,
@@ -17,22 +22,27 @@ from signaling.media.pacer import (
     Pacer,
     pace,
 )
+from signaling.media.wire import sockaddr
 
 PACKET = 1200
 
 
+def rtp(seq: int, size: int = PACKET) -> bytes:
+    return struct.pack("!BBHII", 0x80, 96, seq, 0, 1) + bytes(size - 12)
+
+
 def leave_times(rate: float, offers: list[tuple[float, int, bool]], until: float) -> list[float]:
     """When each offered packet (time, size, resend) leaves, stepping every millisecond."""
-    pacer: Pacer[int] = Pacer(rate=rate)
+    pacer = Pacer(rate=rate)
     left: dict[int, float] = {}
     pending = sorted(enumerate(offers), key=lambda o: o[1][0])
     step = 0.0
     while step <= until:
         while pending and pending[0][1][0] <= step:
             index, (_, size, resend) = pending.pop(0)
-            if pacer.offer(index, size, step, resend):
+            if pacer.offer(rtp(index, size), step, resend=resend):
                 left[index] = step
-        for index in pacer.due(step):
+        for index in pacer.due(step, seen=len(offers)):
             left[index] = step
         step = round(step + 0.001, 6)
     return [left.get(i, float("nan")) for i in range(len(offers))]
@@ -67,11 +77,12 @@ def test_resends_overtake_queued_media() -> None:
 
 
 def test_audio_takes_from_the_bucket_without_waiting() -> None:
-    pacer: Pacer[int] = Pacer(rate=125_000)
+    pacer = Pacer(rate=125_000)
     for _ in range(10):
         pacer.take(PACKET, 0.0)  # audio: left at once
-    assert not pacer.offer(1, PACKET, 0.0)  # video behind it waits for the bucket
-    assert pacer.due(0.0) == [] and pacer.due(0.1) == [1]
+    assert not pacer.offer(rtp(1), 0.0)  # video behind it waits for the bucket
+    assert pacer.due(0.0, seen=1) == [] and pacer.due(0.1, seen=1) == [1]
+    assert len(pacer) == 0 and pacer.queued_bytes == 0
 
 
 @pytest.mark.parametrize(
@@ -89,14 +100,20 @@ def test_the_pace(estimate: int | None, forwarded: float, planned: float, expect
 
 
 async def test_on_the_event_loop_a_burst_leaves_in_order_at_the_pace() -> None:
-    """Through a real UDP socket: 40 packets offered at once at 400 kbit/s (50 kB/s) leave in
-    order, the first at once and the last some 0.2 s later (the queue rule), each stamped
-    again when it left after waiting."""
+    """Through a real UDP socket, SRTP-protected by the subscriber's way out: 40 packets
+    offered at once at 400 kbit/s (50 kB/s) leave in order, the first at once and the last
+    some 0.2 s later (the queue rule); what waited carries the abs-send-time it left at."""
     receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     receiver.bind(("127.0.0.1", 0))
     receiver.setblocking(False)
     sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    address = receiver.getsockname()
+    sender.bind(("127.0.0.1", 0))
+    key, profile = bytes(range(30)), Policy.SRTP_PROFILE_AES128_CM_SHA1_80
+    out = SimpleNamespace(c=ffi.gc(lib.kl_out_new(), lib.kl_out_free))
+    assert lib.kl_out_keys(out.c, profile, key, len(key)) == 0
+    address = sockaddr(*receiver.getsockname())
+    lib.kl_out_route(out.c, os.dup(sender.fileno()), address, len(address))
+    opened = Session(Policy(key=key, ssrc_type=Policy.SSRC_ANY_INBOUND, srtp_profile=profile))
     loop = asyncio.get_running_loop()
     arrived: list[tuple[float, bytes]] = []
     done = asyncio.Event()
@@ -107,7 +124,7 @@ async def test_on_the_event_loop_a_burst_leaves_in_order_at_the_pace() -> None:
                 data = receiver.recv(2048)
             except BlockingIOError:
                 return
-            arrived.append((time.monotonic(), data))
+            arrived.append((time.monotonic(), opened.unprotect(data)))
             if len(arrived) == 40:
                 done.set()
 
@@ -116,25 +133,33 @@ async def test_on_the_event_loop_a_burst_leaves_in_order_at_the_pace() -> None:
 
     def leave(data: bytes, stamp: bool) -> None:
         stamps.append(stamp)
-        sender.sendto(data, address)
+        assert lib.kl_out_send(out.c, data, len(data), stamp, time.monotonic()) == lib.KL_SENT
 
     paced = PacedWire(time.monotonic)
+    paced.attach(out)
     paced.set_pace(400_000)
     start = time.monotonic()
     try:
         for n in range(40):
-            body = n.to_bytes(2, "big") + bytes(PACKET - 2)
-            paced.send(leave, body, time.monotonic(), audio=False, stamp=True)
+            # abs-send-time as C builds it (id 3), zero until stamped
+            header = struct.pack("!BBHIIHHB3x", 0x90, 96, n, 0, 1, 0xBEDE, 1, 0x32)
+            paced.send(
+                leave, header + bytes(PACKET - 20), time.monotonic(), audio=False, stamp=True
+            )
         await asyncio.wait_for(done.wait(), 5)
     finally:
         loop.remove_reader(receiver.fileno())
         paced.close()
         receiver.close()
         sender.close()
-    assert [int.from_bytes(d[:2], "big") for _, d in arrived] == list(range(40))
+    assert [struct.unpack("!H", d[2:4])[0] for _, d in arrived] == list(range(40))
     assert arrived[0][0] - start < 0.05
     spread = arrived[-1][0] - arrived[0][0]
     assert 0.1 <= spread <= 1.0, spread  # 48 kB at 50 kB/s, hurried by the queue rule
-    # The bucket let the first packets go as they came, stamped when built; the rest waited.
-    assert stamps[: MIN_BURST // PACKET] == [False] * (MIN_BURST // PACKET)
-    assert all(stamps[MIN_BURST // PACKET + 1 :])
+    # The bucket let the first packets go as they came, as built; the rest waited in C and
+    # were stamped when they left.
+    went = MIN_BURST // PACKET
+    assert stamps == [False] * went
+    assert all(d[17:20] == bytes(3) for _, d in arrived[:went])
+    assert all(d[17:20] != bytes(3) for _, d in arrived[went:])
+    assert len(paced.pacer) == 0

@@ -141,6 +141,7 @@ class Slot:
         c.send_time_id, c.clock_rate = self.send_time_id, self.clock_rate
         c.audio = self.kind == "audio"
         if self.paced is not None:
+            self.paced.attach(self.out)
             c.bucket = self.paced.pacer.bucket
         self._resent_at = [-math.inf] * (HISTORY if self.kind != "audio" else 0)
         self._scratch = ffi.new("uint8_t[]", KL_MAX)  # a packet built again (kl_rebuild)
@@ -296,19 +297,17 @@ class Slot:
             packet.marker, now,
         )  # fmt: skip
         if result == KL_WAIT:
-            self.wait(now)
+            self.held()
         elif result == KL_NOROUTE:
             self.disconnected()
         if not self.used.is_set() and self.c.packets:
             self.used.set()
 
-    def wait(self, now: float) -> None:
-        """The packet just built found the pacer's bucket empty (KL_WAIT): it waits in the
-        pacer's queue, built again from its source's history (only video waits)."""
-        size = lib.kl_rebuild(self.c, self.c.built_seq, now, self._scratch)
-        if size and self.paced is not None:
-            data = ffi.buffer(self._scratch, size)[:]
-            self.paced.queue(self._leave, data, now, stamp=self.send_time_id != 0)
+    def held(self) -> None:
+        """The packet just built found the pacer's bucket empty (KL_WAIT): C holds it in the
+        pacer's queue (only video waits), whose timer must run."""
+        if self.paced is not None:
+            self.paced.arm()
 
     def waits(self) -> bool:
         """Whether a keyframe from its source would show something now: the slot waits
@@ -507,7 +506,7 @@ class Source:
         results = self._results
         for index, slot in enumerate(list(self._flowing)):
             if results[index] == KL_WAIT:
-                slot.wait(now)
+                slot.held()
             elif results[index] == KL_NOROUTE:
                 slot.disconnected()
 

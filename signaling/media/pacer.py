@@ -24,16 +24,17 @@ A packet that waited is stamped with its abs-send-time again when it leaves: a b
 estimates its link from those stamps (its REMB), and a stamp from before the wait would show
 it the pacer's queue as a congested link.
 
-The bucket and the queue are pure (``Pacer.offer``, ``Pacer.due``: times are passed in);
-``PacedWire`` runs them on the event loop.
+The bucket and the queue are C's (native/fanout.c): a packet is held as built, and leaves
+protected by the subscriber's way out (``PacedWire.attach``), so a paced packet costs no
+Python. ``Pacer`` passes the times in (its tests are table-driven); ``PacedWire`` runs it on
+the event loop, one C call per step.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from signaling.media.native import ffi, lib
 
@@ -46,8 +47,6 @@ PACE_LIMITED = 1.5
 PACE_FREE = 2.5
 PACE_FLOOR_BPS = 300_000
 
-Item = TypeVar("Item")
-
 
 def pace(estimate: int | None, forwarded_bps: float, planned_bps: float) -> float:
     """The pace for a subscriber, in bits/s of RTP payload (as the estimate counts)."""
@@ -56,16 +55,16 @@ def pace(estimate: int | None, forwarded_bps: float, planned_bps: float) -> floa
     return max(PACE_FREE * max(forwarded_bps, planned_bps), PACE_FLOOR_BPS)
 
 
-class Pacer(Generic[Item]):
-    """A token bucket (``bucket``, C's ``kl_bucket``) and a queue of ``(item, size)``;
-    ``rate`` in bytes/s. A slot's packets take from the same bucket in C, and leave there
-    only while this queue is empty (order is kept)."""
+class Pacer:
+    """A token bucket and its queue (C's ``kl_bucket``), ``rate`` in bytes/s. A slot's packets
+    take from the same bucket in C, and wait there when it is empty; they leave only while
+    nothing waits (order is kept)."""
 
     def __init__(self, rate: float = PACE_FLOOR_BPS / 8) -> None:
-        self.bucket: Any = ffi.new("kl_bucket *")
+        self.bucket: Any = ffi.gc(lib.kl_bucket_new(), lib.kl_bucket_free)
+        if self.bucket == ffi.NULL:  # pragma: no cover
+            raise MemoryError
         self.bucket.rate = rate
-        self._resends: deque[tuple[Item, int, float]] = deque()
-        self._media: deque[tuple[Item, int, float]] = deque()
 
     @property
     def rate(self) -> float:
@@ -86,82 +85,67 @@ class Pacer(Generic[Item]):
         """``size`` bytes that left without waiting (audio)."""
         lib.kl_take(self.bucket, size, now)
 
-    def offer(self, item: Item, size: int, now: float, resend: bool = False) -> bool:
-        """Whether ``item`` may leave now; if not, it waits (``due``)."""
-        if lib.kl_try(self.bucket, size, now):
+    def offer(self, rtp: bytes, now: float, *, resend: bool = False, restamp: bool = False) -> bool:
+        """Whether the RTP packet ``rtp`` may leave now; if not, it waits (``restamp``: its
+        abs-send-time is set when it leaves)."""
+        if lib.kl_try(self.bucket, len(rtp), now):
             return True
-        self.wait(item, size, now, resend)
+        lib.kl_hold(self.bucket, rtp, len(rtp), restamp, resend, now)
         return False
 
-    def wait(self, item: Item, size: int, now: float, resend: bool = False) -> None:
-        """Queue ``item`` (C found the bucket empty, or ``offer`` did)."""
-        (self._resends if resend else self._media).append((item, size, now))
-        self.bucket.queued += 1
-        self.bucket.queued_bytes += size
-
-    def due(self, now: float) -> list[Item]:
-        """What may leave now, in order: resends first."""
-        bucket = self.bucket
-        lib.kl_refill(bucket, now)
-        leaving: list[Item] = []
-        for queue in (self._resends, self._media):
-            # Within the bucket, and whatever has waited MAX_WAIT_S already.
-            while queue and (bucket.tokens > 0 or now - queue[0][2] >= MAX_WAIT_S):
-                item, size, _ = queue.popleft()
-                bucket.tokens -= size
-                bucket.queued -= 1
-                bucket.queued_bytes -= size
-                leaving.append(item)
-        return leaving
+    def due(self, now: float, seen: int = 0) -> list[int]:
+        """Let leave what may leave now; the sequence numbers of the first ``seen`` of them."""
+        left = ffi.new("uint16_t[]", seen) if seen else ffi.NULL
+        count = lib.kl_drain(self.bucket, now, left, seen)
+        return [int(left[i]) for i in range(min(count, seen))]
 
     def clear(self) -> None:
-        self._resends.clear()
-        self._media.clear()
-        self.bucket.queued = 0
-        self.bucket.queued_bytes = 0
+        lib.kl_bucket_clear(self.bucket)
 
 
 Leave = Callable[[bytes, bool], None]  # send a packet; True: stamp its abs-send-time anew
 
 
 class PacedWire:
-    """One subscriber's pacer on the event loop: packets of all their slots, each with the
-    slot's way of sending it (``Leave``)."""
+    """One subscriber's pacer on the event loop, for the packets of all their slots: what
+    waits leaves by their way out (``attach``)."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
-        self.pacer: Pacer[tuple[Leave, bytes, bool]] = Pacer()
+        self.pacer = Pacer()
         self._clock = clock
         self._timer: asyncio.TimerHandle | None = None
+        self._out: Any = None  # kept: C sends by it
+
+    def attach(self, out: Any) -> None:
+        """The subscriber's way out (wire.Out, one per bundled transport)."""
+        if self._out is not out:
+            self._out = out
+            self.pacer.bucket.out = out.c
 
     def set_pace(self, bits_per_second: float) -> None:
         self.pacer.rate = bits_per_second / 8
 
     def send(self, leave: Leave, data: bytes, now: float, *, audio: bool, stamp: bool,
              resend: bool = False) -> None:  # fmt: skip
-        """Send ``data`` now or when the pace allows. ``stamp``: it carries abs-send-time,
-        stamped when it was built; a resend is stamped again whenever it leaves."""
+        """Send ``data`` now (by ``leave``) or when the pace allows. ``stamp``: it carries
+        abs-send-time, stamped when it was built; a resend is stamped again when it leaves,
+        and so is whatever waited."""
         if audio:
             self.pacer.take(len(data), now)
             leave(data, stamp and resend)
-        elif self.pacer.offer((leave, data, stamp), len(data), now, resend):
+        elif self.pacer.offer(data, now, resend=resend, restamp=stamp):
             leave(data, stamp and resend)
         else:
-            self._arm()
+            self.arm()
 
-    def queue(self, leave: Leave, data: bytes, now: float, *, stamp: bool) -> None:
-        """A packet that C built and found no room for in the bucket (kl_forward's KL_WAIT):
-        it waits its turn."""
-        self.pacer.wait((leave, data, stamp), len(data), now)
-        self._arm()
-
-    def _arm(self) -> None:
+    def arm(self) -> None:
+        """Something waits (C's kl_forward held it, or ``send`` did): step until it left."""
         if self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(STEP_S, self._step)
 
     def _step(self) -> None:
         self._timer = None
-        for leave, data, stamp in self.pacer.due(self._clock()):
-            leave(data, stamp)
+        self.pacer.due(self._clock())
         if self.pacer:
             self._timer = asyncio.get_running_loop().call_later(STEP_S, self._step)
 

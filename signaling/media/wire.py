@@ -84,9 +84,10 @@ class Out:
 
     def follow(self) -> None:
         """Send by the pair that is nominated now: the browser (the controlling side) may
-        nominate another pair after DTLS came up. Called about once a second (Peer.measure)."""
+        nominate another pair after DTLS came up, or have none for a moment. Called about once
+        a second (Peer.measure)."""
         dtls = self._dtls()
-        if self._pair is not None and dtls is not None:
+        if dtls is not None and dtls._state is State.CONNECTED:
             if dtls.transport._connection._nominated.get(COMPONENT) is not self._pair:
                 self._route(dtls)
 
@@ -95,7 +96,11 @@ class Out:
         transport = getattr(getattr(pair, "protocol", None), "transport", None)
         sock = transport.get_extra_info("socket") if transport is not None else None
         if pair is None or sock is None:
-            log.error("a connected transport without an ICE socket: no media out")
+            # ICE closing under a connected DTLS (consent lost): nothing to send by, and the
+            # DTLS state follows. Should a pair come, follow() takes it.
+            log.warning("a connected transport without an ICE socket: no media out for now")
+            self._pair = None
+            lib.kl_out_route(self.c, -1, ffi.NULL, 0)
             return
         self._pair = pair
         address = sockaddr(*pair.remote_addr[:2])

@@ -24,7 +24,15 @@ const int KL_SEND_TIME_AT = 17;    /* abs-send-time's 3 bytes in a packet built 
 
 int kl_init(void) { return srtp_init() == srtp_err_status_ok ? 0 : -1; }
 
-/* ---- the pacer's bucket (pacer.py keeps the queue) ---- */
+/* ---- the pacer: its bucket, and the packets that wait for it ---- */
+
+typedef struct kl_held {
+    struct kl_held *next;
+    double at;           /* when it began to wait */
+    int len;
+    uint8_t restamp;     /* its abs-send-time is set again when it leaves */
+    uint8_t data[];      /* the RTP packet as built, unprotected */
+} kl_held;
 
 void kl_refill(kl_bucket *b, double now) {
     double rate = b->rate;
@@ -53,6 +61,74 @@ int kl_try(kl_bucket *b, int size, double now) {
         return 1;
     }
     return 0;
+}
+
+kl_bucket *kl_bucket_new(void) { return calloc(1, sizeof(kl_bucket)); }
+
+void kl_bucket_clear(kl_bucket *b) {
+    kl_held *lists[2] = {b->resends, b->media};
+    for (int i = 0; i < 2; i++) {
+        for (kl_held *h = lists[i], *next; h; h = next) {
+            next = h->next;
+            free(h);
+        }
+    }
+    b->resends = b->resends_last = b->media = b->media_last = NULL;
+    b->queued = 0;
+    b->queued_bytes = 0;
+}
+
+void kl_bucket_free(kl_bucket *b) {
+    if (!b) return;
+    kl_bucket_clear(b);
+    free(b);
+}
+
+/* ``rtp`` waits its turn (a copy): 0, or -1 when it is too big or memory ran out. */
+int kl_hold(kl_bucket *b, const uint8_t *rtp, int len, int restamp, int resend, double now) {
+    if (len < 12 || len > KL_MAX) return -1;
+    kl_held *h = malloc(sizeof(kl_held) + len);
+    if (!h) return -1;
+    h->next = NULL;
+    h->at = now;
+    h->len = len;
+    h->restamp = (uint8_t)(restamp != 0);
+    memcpy(h->data, rtp, len);
+    kl_held **first = resend ? &b->resends : &b->media;
+    kl_held **last = resend ? &b->resends_last : &b->media_last;
+    if (*last) (*last)->next = h;
+    else *first = h;
+    *last = h;
+    b->queued++;
+    b->queued_bytes += len;
+    return 0;
+}
+
+int kl_out_send(kl_out *out, const uint8_t *rtp, int len, int restamp, double now);
+
+/* What may leave now leaves, in order, resends first: within the bucket, and whatever has
+   waited KL_MAX_WAIT_S already. Returns how many left; ``left`` (up to ``cap``, may be
+   NULL) gets their sequence numbers. The number still waiting is ``b->queued``. */
+int kl_drain(kl_bucket *b, double now, uint16_t *left, int cap) {
+    int count = 0;
+    kl_refill(b, now);
+    kl_held **lists[2][2] = {{&b->resends, &b->resends_last}, {&b->media, &b->media_last}};
+    for (int i = 0; i < 2; i++) {
+        kl_held **first = lists[i][0];
+        while (*first && (b->tokens > 0 || now - (*first)->at >= KL_MAX_WAIT_S)) {
+            kl_held *h = *first;
+            *first = h->next;
+            if (!*first) *lists[i][1] = NULL;
+            b->tokens -= h->len;
+            b->queued--;
+            b->queued_bytes -= h->len;
+            if (b->out) kl_out_send(b->out, h->data, h->len, h->restamp, now);
+            if (left && count < cap) left[count] = (uint16_t)((h->data[2] << 8) | h->data[3]);
+            count++;
+            free(h);
+        }
+    }
+    return count;
 }
 
 /* ---- a subscriber's way out ---- */
@@ -200,7 +276,6 @@ int kl_forward(kl_slot *s, const uint8_t *payload, int payload_len, uint16_t seq
     if (s->restarted < 0) s->restarted = o_seq;
     uint8_t *packet = s->out->built;
     int len = build(s, payload, payload_len, o_seq, o_ts, marker, now, packet);
-    s->built_seq = o_seq;
     s->packets++;
     s->octets += payload_len;
     if (marker || s->audio) {
@@ -209,7 +284,11 @@ int kl_forward(kl_slot *s, const uint8_t *payload, int payload_len, uint16_t seq
     }
     if (s->bucket) {
         if (s->audio) kl_take(s->bucket, len, now);
-        else if (!kl_try(s->bucket, len, now)) return KL_WAIT; /* Python rebuilds it */
+        else if (!kl_try(s->bucket, len, now)) {
+            /* it waits its turn; memory gone: it is lost, as on a full link */
+            kl_hold(s->bucket, packet, len, s->send_time_id != 0, 0, now);
+            return KL_WAIT;
+        }
     }
     return kl_out_send(s->out, packet, len, 0, now);
 }

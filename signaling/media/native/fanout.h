@@ -7,7 +7,7 @@
 
 /* kl_forward's and kl_out_send's results */
 #define KL_SENT 0
-#define KL_WAIT 1     /* built (video), but the pacer's bucket is empty: Python queues it */
+#define KL_WAIT 1     /* built (video), and waits in the pacer's queue: Python arms its timer */
 #define KL_OLD 2      /* from before the slot's switch: nothing to send */
 #define KL_NOROUTE 3  /* no keys or no socket (yet, or any more) */
 #define KL_TOOBIG 4
@@ -18,13 +18,20 @@ extern const double KL_MAX_WAIT_S;
 extern const int KL_MIN_BURST;
 extern const int KL_SEND_TIME_AT;
 
+struct kl_out;
+struct kl_held;
+
+/* A subscriber's pacer: a token bucket and the packets that wait for it (resends first).
+   A waiting packet is kept as built (renumbered, unprotected) and leaves by ``out``. */
 typedef struct kl_bucket {
     double rate;         /* bytes/s */
     double tokens;
     double at;
     int started;
-    int queued;          /* packets in Python's queue */
+    int queued;          /* packets waiting */
     double queued_bytes;
+    struct kl_out *out;  /* the subscriber's way out, NULL: what waits is dropped */
+    struct kl_held *resends, *resends_last, *media, *media_last;
 } kl_bucket;
 
 typedef struct kl_out {
@@ -68,7 +75,6 @@ typedef struct kl_slot {
     uint32_t sr_rtp;
     double sr_at;
     int restarted;        /* the first number sent since the last keyframe wait, -1: none */
-    uint16_t built_seq;   /* the slot's number of the last packet built (KL_WAIT: rebuild it) */
     kl_history *history;  /* of the source shown (video), NULL: no resends (audio) */
 } kl_slot;
 
@@ -76,6 +82,11 @@ int kl_init(void);
 void kl_refill(kl_bucket *b, double now);
 void kl_take(kl_bucket *b, int size, double now);
 int kl_try(kl_bucket *b, int size, double now);
+kl_bucket *kl_bucket_new(void);
+void kl_bucket_clear(kl_bucket *b);
+void kl_bucket_free(kl_bucket *b);
+int kl_hold(kl_bucket *b, const uint8_t *rtp, int len, int restamp, int resend, double now);
+int kl_drain(kl_bucket *b, double now, uint16_t *left, int cap);
 kl_out *kl_out_new(void);
 int kl_out_keys(kl_out *out, int profile, const uint8_t *key, int key_len);
 void kl_out_route(kl_out *out, int fd, const void *addr, int addr_len);
