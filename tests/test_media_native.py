@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from aiortc.rtp import RtcpPacket, RtcpSdesPacket, RtcpSrPacket
 from pylibsrtp import Policy, Session
 
 from signaling.media.native import ffi, lib
@@ -204,6 +205,69 @@ def test_what_waits_is_dropped_without_a_way_out_and_freed_on_clear() -> None:
     lib.kl_bucket_clear(bucket)
     assert (bucket.queued, bucket.queued_bytes, bucket.resends) == (0, 0, ffi.NULL)
     assert lib.kl_drain(bucket, 2.0, ffi.NULL, 0) == 0
+
+
+def test_sender_reports_say_each_slots_counts_and_the_rtp_time_of_the_report(
+    receiver: socket.socket,
+) -> None:
+    """RFC 3550 6.4.1: one datagram, for each slot asked for an SR and an SDES with the
+    CNAME; the RTP time is the slot's last frame's, carried on to the report's time at the
+    clock rate; it opens with the same keys, and aiortc's receivers read it."""
+    profile, key = Policy.SRTP_PROFILE_AES128_CM_SHA1_80, bytes(range(30))
+    out = out_to(receiver, profile, key)
+    video, audio = slot(out), slot(out, audio=True)
+    audio.ssrc, audio.clock_rate = 0x0BAD_CAFE, 48_000
+    lib.kl_forward(video, bytes(1000), 1000, 5, 90_000, 1, 10.0)
+    for n in range(3):
+        lib.kl_forward(audio, bytes(100), 100, n, 960 * n, 0, 10.0)
+    for _ in range(4):
+        receiver.recv(2048)  # the RTP
+    ntp = (3_000_000_000 << 32) | (1 << 31)
+    array = ffi.new("kl_slot *[]", [video, audio])
+    assert lib.kl_reports(out, array, 2, ntp, 10.5, b"kelas-cname", 11) == 1
+    packets = RtcpPacket.parse(opener(profile, key).unprotect_rtcp(receiver.recv(2048)))
+    assert [type(p) for p in packets] == [RtcpSrPacket, RtcpSdesPacket] * 2
+    sr_video, sdes_video, sr_audio, sdes_audio = packets
+    assert (sr_video.ssrc, sr_audio.ssrc) == (SSRC, 0x0BAD_CAFE)
+    assert sr_video.sender_info.ntp_timestamp == ntp == sr_audio.sender_info.ntp_timestamp
+    base_video = sr_video.sender_info.rtp_timestamp - 45_000  # 0.5 s on at 90 kHz
+    base_audio = sr_audio.sender_info.rtp_timestamp - 24_000  # at 48 kHz
+    assert (base_video, base_audio) == (video.sr_rtp, audio.sr_rtp)
+    assert (sr_video.sender_info.packet_count, sr_video.sender_info.octet_count) == (1, 1000)
+    assert (sr_audio.sender_info.packet_count, sr_audio.sender_info.octet_count) == (3, 300)
+    assert [(c.ssrc, c.items) for sdes in (sdes_video, sdes_audio) for c in sdes.chunks] == [
+        (SSRC, [(1, b"kelas-cname")]),
+        (0x0BAD_CAFE, [(1, b"kelas-cname")]),
+    ]
+
+
+def test_many_slots_report_in_datagrams_that_fit_and_bad_calls_are_refused(
+    receiver: socket.socket,
+) -> None:
+    profile, key = Policy.SRTP_PROFILE_AEAD_AES_128_GCM, bytes(28)
+    out = out_to(receiver, profile, key)
+    slots = [slot(out) for _ in range(40)]
+    for n, core in enumerate(slots):
+        core.ssrc = 1000 + n
+        lib.kl_forward(core, b"x", 1, 1, 1, 1, 1.0)
+        receiver.recv(2048)  # its RTP
+    array = ffi.new("kl_slot *[]", slots)
+    cname = b"c" * 255
+    sent = lib.kl_reports(out, array, 40, 1 << 32, 1.0, cname, 255)
+    assert sent > 1
+    opened, reported = opener(profile, key), []
+    for _ in range(sent):
+        datagram = receiver.recv(4096)
+        assert len(datagram) <= 1200
+        packets = RtcpPacket.parse(opened.unprotect_rtcp(datagram))
+        reported += [p.ssrc for p in packets if isinstance(p, RtcpSrPacket)]
+        names = [c for p in packets if isinstance(p, RtcpSdesPacket) for c in p.chunks]
+        assert [c.ssrc for c in names] == reported[-len(names) :]
+        assert all(c.items == [(1, cname)] for c in names)
+    assert reported == [1000 + n for n in range(40)]
+    assert lib.kl_reports(out, array, 1, 0, 1.0, bytes(256), 256) == -lib.KL_TOOBIG
+    unrouted = ffi.gc(lib.kl_out_new(), lib.kl_out_free)
+    assert lib.kl_reports(unrouted, array, 1, 0, 1.0, b"c", 1) == -lib.KL_NOROUTE
 
 
 def test_bad_sizes_keys_and_routes_are_refused(receiver: socket.socket) -> None:

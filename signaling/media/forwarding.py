@@ -14,7 +14,6 @@ then sends nothing, and starts again from a keyframe.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import time
@@ -31,7 +30,6 @@ from aiortc.rtp import (
     RtcpPsfbPacket,
     RtcpRrPacket,
     RtcpRtpfbPacket,
-    RtcpSenderInfo,
     RtcpSrPacket,
     RtpPacket,
     unpack_remb_fci,
@@ -126,7 +124,6 @@ class Slot:
     _paused: bool = False  # by the subscriber's downlink budget (or their audio-only choice)
     out: Out = field(init=False)  # the subscriber's way out (their DTLS transport, bundled)
     c: Any = field(init=False)  # the kl_slot
-    used: asyncio.Event = field(default_factory=asyncio.Event)  # set at the first packet sent
     _connected: bool = False
     _resent_at: list[float] = field(init=False)
     loss: int = 0  # the subscriber's latest fraction lost for this slot, in 1/256
@@ -300,8 +297,6 @@ class Slot:
             self.held()
         elif result == KL_NOROUTE:
             self.disconnected()
-        if not self.used.is_set() and self.c.packets:
-            self.used.set()
 
     def held(self) -> None:
         """The packet just built found the pacer's bucket empty (KL_WAIT): C holds it in the
@@ -400,7 +395,6 @@ class Source:
     _regrouped: bool = False
     _flowing: list[Slot] = field(default_factory=list)
     _others: list[Slot] = field(default_factory=list)
-    _unused: list[Slot] = field(default_factory=list)  # flowing, and nothing sent yet
     _fan: Any = None
     _results: Any = None
     history: Any = None  # what it received, for its slots' NACKs (video; kl_history)
@@ -423,7 +417,6 @@ class Source:
     def _group(self) -> None:
         self._flowing = [slot for slot in self.slots if slot.flowing]
         self._others = [slot for slot in self.slots if not slot.flowing and not slot.paused]
-        self._unused = [slot for slot in self._flowing if not slot.used.is_set()]
         self._fan = ffi.new("kl_slot *[]", [slot.c for slot in self._flowing])
         self._results = ffi.new("uint8_t[]", len(self._flowing))
         self._regrouped = True
@@ -496,8 +489,6 @@ class Source:
             )  # fmt: skip
             if flagged:
                 self._flagged(now)
-            if self._unused:
-                self._first_sent()
         if keyframe and self.joining:
             for slot in list(self.joining):
                 slot.take_over(self, packet, now)
@@ -509,11 +500,6 @@ class Source:
                 slot.held()
             elif results[index] == KL_NOROUTE:
                 slot.disconnected()
-
-    def _first_sent(self) -> None:
-        for slot in [slot for slot in self._unused if slot.packets]:
-            slot.used.set()  # its RTCP loop starts (hooks.rtcp_when_used)
-            self._unused.remove(slot)
 
     async def _keyframe_requests(self, keyframe: bool) -> None:
         """Ask the publisher for a keyframe when someone wants one or any slot still waits,
@@ -562,31 +548,19 @@ def slot_rtcp_handler(
     return handle
 
 
-def slot_report_sender(
-    slot: Slot,
-    original: Callable[[list[Any]], Awaitable[None]],
-    sent: Callable[[int, int], None],
-) -> Callable[[list[Any]], Awaitable[None]]:
-    """Replaces aiortc's sender RTCP output: a slot that never forwarded anything has nothing
-    to report, and the reports of dozens of idle slots per person cost real CPU. An SR says
-    what the slot forwarded: its counts, and for lip sync the NTP time it is sent at with the
-    RTP timestamp of that instant, carried on from the last frame's at the stream's clock rate
-    (RFC 3550 6.4.1, as libwebrtc does), so a stream that stalled still reports a true pair.
-    Each SR that leaves is ``sent(ssrc, ntp)``: the round trip is measured from it."""
-
-    async def send(packets: list[Any]) -> None:
-        if slot.packets:
-            for packet in packets:
-                if isinstance(packet, RtcpSrPacket):
-                    now = time.monotonic()
-                    ahead = round((now - slot.sr_at) * slot.clock_rate)
-                    packet.sender_info = RtcpSenderInfo(
-                        ntp_timestamp=ntp_at(now),
-                        rtp_timestamp=(slot.sr_rtp + ahead) & 0xFFFFFFFF,
-                        packet_count=slot.packets & 0xFFFFFFFF,
-                        octet_count=slot.octets & 0xFFFFFFFF,
-                    )
-                    sent(packet.ssrc, packet.sender_info.ntp_timestamp)
-            await original(packets)
-
-    return send
+def send_reports(slots: list[Slot], cname: bytes, sent: Callable[[int, int], None]) -> None:
+    """The sender reports of one subscriber's slots (RFC 3550 6.4.1), in as few datagrams as
+    fit (C's kl_reports): for each slot that forwarded something, the NTP time the report is
+    sent at with the RTP timestamp of that instant, carried on from its last frame at its
+    clock rate (as libwebrtc does; a browser lines up voice and picture by them), and its
+    counts. A slot that never forwarded has nothing to report. Each SR is ``sent(ssrc,
+    ntp)``: the round trip is measured from it."""
+    used = [slot for slot in slots if slot.packets]
+    if not used:
+        return
+    now = time.monotonic()
+    ntp = ntp_at(now)
+    array = ffi.new("kl_slot *[]", [slot.c for slot in used])
+    if lib.kl_reports(used[0].out.c, array, len(used), ntp, now, cname, len(cname)) > 0:
+        for slot in used:
+            sent(slot.ssrc, ntp)

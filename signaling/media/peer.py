@@ -8,9 +8,11 @@ People joining and leaving never renegotiate: the server re-points slots.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import ipaddress
 import logging
+import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -38,11 +40,11 @@ from signaling.media.forwarding import (
     Kind,
     Slot,
     Source,
-    slot_report_sender,
+    send_reports,
     slot_rtcp_handler,
 )
 from signaling.media.guard import Gate, protect
-from signaling.media.hooks import report_upstream, rtcp_when_used, without_bitrate_estimators
+from signaling.media.hooks import no_rtcp_loop, report_upstream, without_bitrate_estimators
 from signaling.media.pacer import PacedWire, pace
 from signaling.media.quality import Block, Estimate
 from signaling.media.simulcast import (
@@ -79,8 +81,6 @@ class IdleTrack(MediaStreamTrack):
     def __init__(self, kind: str) -> None:
         super().__init__()
         self.kind = kind
-        import asyncio
-
         self._never: asyncio.Future[None] = asyncio.get_event_loop().create_future()
 
     async def recv(self) -> None:  # type: ignore[override]
@@ -105,9 +105,17 @@ class Peer:
     downlink: Downlink = field(default_factory=Downlink)  # what their link carries
     budget: Budget = field(default_factory=Budget)  # which videos they get (budget.py)
     paced: PacedWire = field(default_factory=lambda: PacedWire(time.monotonic))  # pacer.py
+    _reports: asyncio.TimerHandle | None = None
 
     def sent(self, ssrc: int, ntp: int) -> None:
         self.quality.sent(ssrc, ntp, time.monotonic())
+
+    def report(self) -> None:
+        """Send the slots' sender reports (one batch, C's), then again in 0.5 to 1.5 s: RFC
+        3550 6.2's randomised interval, about a second as aiortc and libwebrtc send them."""
+        self._reports = asyncio.get_running_loop().call_later(0.5 + random.random(), self.report)
+        cname = getattr(self.pc, "_RTCPeerConnection__cname", "")  # the answer's a=ssrc cname
+        send_reports(self.all_slots(), cname.encode()[:255], self.sent)
 
     def heard(self, block: Block) -> None:
         now = time.monotonic()
@@ -122,6 +130,9 @@ class Peer:
         for slot in self.all_slots():
             slot.attach(None)
         self.paced.close()
+        if self._reports is not None:
+            self._reports.cancel()
+            self._reports = None
         try:
             await self.pc.close()
         except Exception:
@@ -347,8 +358,7 @@ async def negotiate(
             downlink=peer.downlink, paced=peer.paced,
             send_time_id=next((e.id for e in extensions if e.uri == ABS_SEND_TIME), 0),
         )  # fmt: skip
-        sender._run_rtcp = rtcp_when_used(sender, slot.used)  # type: ignore[method-assign]
-        sender._send_rtcp = slot_report_sender(slot, sender._send_rtcp, peer.sent)  # type: ignore[method-assign,assignment]
+        sender._run_rtcp = no_rtcp_loop(sender)  # type: ignore[method-assign]
         sender._handle_rtcp_packet = slot_rtcp_handler(  # type: ignore[method-assign,assignment]
             slot, sender._handle_rtcp_packet, peer.heard
         )
@@ -363,6 +373,7 @@ async def negotiate(
     except Exception as exc:
         log.info("user %s: no answer to the media offer: %r", peer.user_id, exc)
         raise InvalidInput("The media offer could not be answered.") from None
+    peer.report()  # the first SRs go out once slots have forwarded something
     return answer_layers(munge_answer(pc.localDescription.sdp), 1, layers)
 
 

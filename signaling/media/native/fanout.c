@@ -307,6 +307,89 @@ int kl_fan(kl_slot **slots, int n, const uint8_t *payload, int payload_len, uint
     return flagged;
 }
 
+/* ---- sender reports ---- */
+
+#define KL_RTCP_BUDGET 1100 /* bytes of RTCP per datagram, before SRTCP's index and tag */
+
+static uint8_t *put32(uint8_t *p, uint32_t v) {
+    p[0] = v >> 24;
+    p[1] = v >> 16;
+    p[2] = v >> 8;
+    p[3] = v;
+    return p + 4;
+}
+
+static int sdes_chunk_len(int cname_len) { return (4 + 2 + cname_len + 1 + 3) & ~3; }
+
+/* One datagram of RTCP for ``slots[0..n)``: for each, the compound of RFC 3550 6.1 that
+   aiortc or a browser sends per sender, an SR (6.4.1) and an SDES with its CNAME (6.5), one
+   after another; SRTCP-protected and sent. (One SDES per slot: aiortc's parser misreads an
+   SDES of several chunks.) */
+static int send_reports(kl_out *out, kl_slot **slots, int n, uint64_t ntp, double now,
+                        const uint8_t *cname, int cname_len) {
+    uint8_t packet[KL_RTCP_BUDGET + 64];
+    uint8_t *p = packet;
+    int chunk = sdes_chunk_len(cname_len);
+    int words = (4 + chunk) / 4 - 1;
+    for (int i = 0; i < n; i++) {
+        kl_slot *s = slots[i];
+        double ahead = (now - s->sr_at) * s->clock_rate; /* the RTP time of ``now`` */
+        uint32_t rtp = s->sr_rtp + (uint32_t)(int64_t)(ahead + 0.5);
+        *p++ = 0x80;
+        *p++ = 200;
+        *p++ = 0;
+        *p++ = 6;
+        p = put32(p, s->ssrc);
+        p = put32(p, (uint32_t)(ntp >> 32));
+        p = put32(p, (uint32_t)ntp);
+        p = put32(p, rtp);
+        p = put32(p, (uint32_t)s->packets);
+        p = put32(p, (uint32_t)s->octets);
+        *p++ = 0x81;
+        *p++ = 202;
+        *p++ = (uint8_t)(words >> 8);
+        *p++ = (uint8_t)words;
+        uint8_t *start = p;
+        p = put32(p, s->ssrc);
+        *p++ = 1; /* CNAME */
+        *p++ = (uint8_t)cname_len;
+        memcpy(p, cname, cname_len);
+        p += cname_len;
+        memset(p, 0, start + chunk - p); /* the end item, and padding */
+        p = start + chunk;
+    }
+    int len = (int)(p - packet);
+    if (srtp_protect_rtcp((srtp_t)out->srtp, packet, &len) != srtp_err_status_ok) {
+        out->errors++;
+        return KL_FAILED;
+    }
+    if (sendto(out->fd, packet, len, MSG_DONTWAIT, (const struct sockaddr *)&out->addr,
+               out->addr_len) < 0) {
+        out->dropped++;
+        return KL_FAILED;
+    }
+    return KL_SENT;
+}
+
+/* Sender reports for the slots of one subscriber, in as few datagrams as fit: the NTP time
+   ``ntp`` (of ``now``) with each slot's RTP time of that instant, carried on from its last
+   frame at its clock rate, and its counts. Returns the datagrams sent, or -KL_NOROUTE,
+   -KL_TOOBIG (a CNAME over 255 bytes). */
+int kl_reports(kl_out *out, kl_slot **slots, int n, uint64_t ntp, double now,
+               const uint8_t *cname, int cname_len) {
+    if (out->fd < 0 || !out->srtp) return -KL_NOROUTE;
+    if (cname_len < 0 || cname_len > 255) return -KL_TOOBIG;
+    int per_slot = 28 + 4 + sdes_chunk_len(cname_len);
+    int fit = KL_RTCP_BUDGET / per_slot; /* at least 3 */
+    int sent = 0;
+    for (int first = 0; first < n; first += fit) {
+        int count = n - first < fit ? n - first : fit;
+        if (send_reports(out, slots + first, count, ntp, now, cname, cname_len) == KL_SENT)
+            sent++;
+    }
+    return sent;
+}
+
 kl_slot *kl_slot_new(void) {
     kl_slot *s = calloc(1, sizeof(kl_slot));
     if (s) {

@@ -99,6 +99,8 @@ kl_slot *kl_slot_new(void);
 int kl_fan(kl_slot **slots, int n, const uint8_t *payload, int payload_len, uint16_t seq,
            uint32_t ts, int marker, double now, uint8_t *results);
 void kl_slot_free(kl_slot *s);
+int kl_reports(kl_out *out, kl_slot **slots, int n, uint64_t ntp, double now,
+               const uint8_t *cname, int cname_len);
 kl_history *kl_history_new(void);
 void kl_history_free(kl_history *h);
 void kl_history_add(kl_history *h, const uint8_t *payload, int payload_len, uint16_t seq,
