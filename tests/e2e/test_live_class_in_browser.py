@@ -18,6 +18,15 @@ from tests.e2e.live_class import (
     until,
 )
 
+SENDER_REPORTS = """async () => {
+  const stats = await window.kelasLive.media.pc.getStats();
+  const read = { audio: 0, video: 0 };
+  stats.forEach((s) => {
+    if (s.type === "remote-outbound-rtp" && s.reportsSent > 0 && s.packetsSent > 0) read[s.kind]++;
+  });
+  return read.audio >= 2 && read.video >= 2;
+}"""
+
 
 async def test_tutor_and_two_students_see_and_hear_each_other(
     browser: Browser, live_url: str, database_url: str
@@ -51,7 +60,10 @@ async def test_tutor_and_two_students_see_and_hear_each_other(
     # Audio arrives, with energy, on an unmuted element.
     for page in pages.values():
         await until(page, "async () => (await probe.audibleStreams()) >= 2")
+    # Chromium reads the server's sender reports (RTCP SR, which lip sync needs) for each
+    # of the two others' voices and pictures, with counts of what was sent.
     tutor, sinta, bayu = pages["Tari Tutor"], pages["Sinta Student"], pages["Bayu Student"]
+    await until(tutor, SENDER_REPORTS)
     # Everyone's tone is loud: the server sees speech in the audio-level header extension.
     await expect(tutor.locator("#people li.speaking")).to_have_count(3)
     # Chat arrives.
