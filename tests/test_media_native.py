@@ -1,6 +1,7 @@
 """The native packet path (signaling/media/native/fanout.c) on its own, through real UDP
-sockets: what it sends is SRTP that libsrtp (pylibsrtp, as aiortc's receive side) opens
-to exactly the packet a slot should send; bad sizes, keys and routes are refused cleanly."""
+sockets: what it sends, protected with an outbound session as aiortc makes it, is SRTP that
+libsrtp (pylibsrtp, as aiortc's receive side) opens to exactly the packet a slot should
+send; bad sizes, missing keys and routes are refused cleanly."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 from aiortc.rtp import RtcpPacket, RtcpSdesPacket, RtcpSrPacket
 from pylibsrtp import Policy, Session
 
-from signaling.media.native import ffi, lib
+from signaling.media.native import ffi, lib, srtp_of
 from signaling.media.wire import sockaddr
 
 PROFILES = {  # libsrtp profile -> master key + salt length
@@ -35,9 +36,17 @@ def receiver() -> Iterator[socket.socket]:
     sock.close()
 
 
+def outbound(profile: int, key: bytes) -> Session:
+    """An outbound session as aiortc's DTLS transport makes it (its ``_tx_srtp``)."""
+    policy = Policy(key=key, ssrc_type=Policy.SSRC_ANY_OUTBOUND, srtp_profile=profile)
+    policy.allow_repeat_tx, policy.window_size = True, 1024
+    return Session(policy)
+
+
 def out_to(receiver: socket.socket, profile: int, key: bytes) -> Any:
-    out = ffi.gc(lib.kl_out_new(), lib.kl_out_free)
-    assert lib.kl_out_keys(out, profile, key, len(key)) == 0
+    session = outbound(profile, key)
+    out = ffi.gc(lib.kl_out_new(), lambda out, kept=session: lib.kl_out_free(out))
+    out.srtp = srtp_of(session)  # the session lives as long as the out (the destructor's)
     sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sender.bind(("127.0.0.1", 0))
     address = sockaddr(*receiver.getsockname())
@@ -273,11 +282,12 @@ def test_many_slots_report_in_datagrams_that_fit_and_bad_calls_are_refused(
 def test_bad_sizes_keys_and_routes_are_refused(receiver: socket.socket) -> None:
     profile = Policy.SRTP_PROFILE_AES128_CM_SHA1_80
     out = ffi.gc(lib.kl_out_new(), lib.kl_out_free)
-    for bad_key in (b"", bytes(29), bytes(31), bytes(64)):
-        assert lib.kl_out_keys(out, profile, bad_key, len(bad_key)) == -1
-    assert lib.kl_out_keys(out, 9999, bytes(30), 30) == -1  # no such profile
     core = slot(out)
     assert lib.kl_forward(core, b"x", 1, 1, 1, 1, 1.0) == lib.KL_NOROUTE  # no keys, no socket
+    session = outbound(profile, bytes(30))
+    out.srtp = srtp_of(session)
+    assert lib.kl_forward(core, b"x", 1, 1, 1, 1, 1.0) == lib.KL_NOROUTE  # keys, no socket
+    out.srtp = ffi.NULL
     routed = out_to(receiver, profile, bytes(30))
     core = slot(routed)
     largest = lib.KL_MAX - 20  # the payload of the largest packet, abs-send-time or not
@@ -307,7 +317,8 @@ def test_random_packets_never_crash_and_always_get_an_answer(receiver: socket.so
         seq, ts = rng.randrange(1 << 16), rng.randrange(1 << 32)
         if rng.random() < 0.05:
             core.fresh = 1
-        lib.kl_out_keys(out, profile, key, len(key))  # a new sender, as the receiver is
+        session = outbound(profile, key)  # a new sender, as the receiver is
+        out.srtp = srtp_of(session)
         answer = lib.kl_forward(core, payload, size, seq, ts, rng.randrange(2), n / 50)
         answers.add(answer)
         if answer == lib.KL_SENT:

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 from pylibsrtp import Policy, Session
 
-from signaling.media.native import ffi, lib
+from signaling.media.native import ffi, lib, srtp_of
 from signaling.media.pacer import (
     MAX_WAIT_S,
     MIN_BURST,
@@ -109,8 +109,9 @@ async def test_on_the_event_loop_a_burst_leaves_in_order_at_the_pace() -> None:
     sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sender.bind(("127.0.0.1", 0))
     key, profile = bytes(range(30)), Policy.SRTP_PROFILE_AES128_CM_SHA1_80
+    session = Session(Policy(key=key, ssrc_type=Policy.SSRC_ANY_OUTBOUND, srtp_profile=profile))
     out = SimpleNamespace(c=ffi.gc(lib.kl_out_new(), lib.kl_out_free))
-    assert lib.kl_out_keys(out.c, profile, key, len(key)) == 0
+    out.c.srtp = srtp_of(session)
     address = sockaddr(*receiver.getsockname())
     lib.kl_out_route(out.c, os.dup(sender.fileno()), address, len(address))
     opened = Session(Policy(key=key, ssrc_type=Policy.SSRC_ANY_INBOUND, srtp_profile=profile))

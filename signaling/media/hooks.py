@@ -27,7 +27,7 @@ from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci
-from pylibsrtp import Policy, Session
+from pylibsrtp import Session
 
 PINNED = "1.16.0"
 REQUIRED = [
@@ -37,7 +37,7 @@ REQUIRED = [
     (RTCRtpReceiver, "_send_rtcp"),  # REMB to the publisher
     (RTCRtpSender, "_handle_rtcp_packet"),  # replaced per sender: NACK, PLI, reports (quality)
     (RTCRtpSender, "_run_rtcp"),  # replaced per slot sender: quiet (C sends the SRs)
-    (RTCDtlsTransport, "_setup_srtp"),  # makes its SRTP sessions (keyed_srtp_sessions)
+    (RTCDtlsTransport, "_setup_srtp"),  # makes its SRTP sessions: C protects with _tx_srtp
     (RTCRtpReceiver, "_run_rtcp"),  # its RRs to the publisher read our statistics (reports.py)
     # guard.py: where datagrams enter
     (StunProtocol, "datagram_received"),  # replaced once: the ICE gate
@@ -113,36 +113,19 @@ def check() -> None:
     video = getattr(aiortc.codecs, "HEADER_EXTENSIONS", {}).get("video")
     if not isinstance(video, list) or not hasattr(aiortc.rtp.HeaderExtensions, "rtp_stream_id"):
         missing.append("aiortc.codecs.HEADER_EXTENSIONS['video'] / rtp_stream_id parsing")
-    if not {"Session", "Policy"} <= set(RTCDtlsTransport._setup_srtp.__code__.co_names):
-        missing.append("RTCDtlsTransport._setup_srtp making pylibsrtp Sessions")
+    # wire.py: C protects with the transport's outbound pylibsrtp Session (its srtp_t).
+    if not {"Session", "Policy", "_tx_srtp", "allow_repeat_tx"} <= set(
+        RTCDtlsTransport._setup_srtp.__code__.co_names
+    ):
+        missing.append("RTCDtlsTransport._setup_srtp making _tx_srtp, a pylibsrtp Session")
+    if "_srtp" not in Session.__init__.__code__.co_names:
+        missing.append("pylibsrtp.Session._srtp")
     reads = RTCRtpReceiver._run_rtcp.__code__.co_names
     missing += [
         f"RTCRtpReceiver._run_rtcp reading {name}" for name in REPORTED if name not in reads
     ]
     if missing:
         raise RuntimeError("aiortc internals missing: " + ", ".join(missing))
-
-
-class KeyedSession(Session):
-    """aiortc's outbound SRTP session, which also says what it was made with: wire.py
-    protects forwarded packets in C with the same profile and key."""
-
-    kelas_keys: tuple[int, bytes] | None = None
-
-    def __init__(self, policy: Policy | None = None) -> None:
-        super().__init__(policy)
-        if policy is not None and policy.ssrc_type == Policy.SSRC_ANY_OUTBOUND:
-            key = policy.key
-            if key is not None:
-                self.kelas_keys = (policy.srtp_profile, bytes(key))
-
-
-def keyed_srtp_sessions() -> None:
-    """Make DTLS transports build KeyedSessions (idempotent; aiortc looks the class up in
-    its module when a handshake completes)."""
-    module: Any = aiortc.rtcdtlstransport
-    if module.Session is not KeyedSession:
-        module.Session = KeyedSession
 
 
 def no_rtcp_loop(sender: RTCRtpSender) -> Callable[[], Coroutine[Any, Any, None]]:

@@ -118,7 +118,6 @@ class Sfu:
         (repair.py)."""
         hooks.check()
         negotiate_rid()  # simulcast: aiortc negotiates the layers' rid extension
-        hooks.keyed_srtp_sessions()  # wire.py: forwarded packets are protected in C
         self._stun_urls = tuple(stun_urls)
         self._last_n = last_n
         self._keyframe_every_s = keyframe_every_s

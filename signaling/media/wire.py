@@ -3,17 +3,18 @@
 aiortc sends an RTP packet through four coroutines (the DTLS transport's ``_send_rtp``, the
 ICE transport, aioice's connection and its protocol) before the socket's ``sendto``; at one
 publisher to 64 subscribers that path was the largest cost per forwarded packet (issue 11).
-An :class:`Out` holds, in C, the two things a forwarded packet needs: an SRTP session made
-with the keys of the subscriber's DTLS handshake (the very keys aiortc's own outbound
-session has, recorded by hooks.keyed_srtp_sessions), and the datagram socket and address of
-the ICE pair that aioice nominated. Both are set when the transport connects, and dropped
-when it leaves that state: no packet leaves before the handshake or after it closed. The
-browser may nominate another pair later (it is the controlling side): ``follow`` moves to it.
+An :class:`Out` holds, in C, the two things a forwarded packet needs: aiortc's own outbound
+SRTP session of the subscriber's DTLS transport (made with the keys of its handshake; C
+protects with it through pylibsrtp's libsrtp, native/__init__.py), and the datagram socket
+and address of the ICE pair that aioice nominated. Both are set when the transport
+connects, and dropped when it leaves that state: no packet leaves before the handshake or
+after it closed. The browser may nominate another pair later (it is the controlling side):
+``follow`` moves to it.
 
-Only RTP for the slots' SSRCs goes this way, and all of it does (forwarded packets and
-resends alike), so no two SRTP sessions ever protect one stream; aiortc's session keeps
-protecting the RTCP. The socket is a duplicate of aioice's, so closing the connection never
-leaves C with a number the kernel gave to another socket.
+One session protects everything the subscriber gets, whoever builds it: the slots' RTP
+(forwarded and resent) and their sender reports in C, the RTCP of aiortc's receivers in
+Python; libsrtp keeps one stream per SSRC in it. The socket is a duplicate of aioice's, so
+closing the connection never leaves C with a number the kernel gave to another socket.
 
 The server gathers host and server-reflexive candidates only (no TURN of its own: browsers
 relay), so a pair's protocol is aioice's plain UDP one; the SFU never sees any other.
@@ -29,8 +30,9 @@ import weakref
 from typing import Any
 
 from aiortc.rtcdtlstransport import RTCDtlsTransport, State
+from pylibsrtp import Session
 
-from signaling.media.native import ffi, lib
+from signaling.media.native import ffi, lib, srtp_of
 
 log = logging.getLogger(__name__)
 COMPONENT = 1  # RTP and RTCP share the one component (rtcp-mux, bundle)
@@ -63,6 +65,7 @@ class Out:
         if self.c == ffi.NULL:  # pragma: no cover
             raise MemoryError
         self._pair: Any = None  # the ICE pair it sends by
+        self._session: Session | None = None  # aiortc's outbound SRTP session, C's too
         dtls.on("statechange", self._changed)
         self._changed()
 
@@ -73,14 +76,13 @@ class Out:
     def _changed(self) -> None:
         dtls = self._dtls()
         if dtls is not None and dtls._state is State.CONNECTED:
-            keys = getattr(dtls._tx_srtp, "kelas_keys", None)
-            if keys is None or lib.kl_out_keys(self.c, keys[0], keys[1], len(keys[1])) != 0:
-                log.error("a connected transport without usable SRTP keys: no media out")
-                return
+            self._session = dtls._tx_srtp  # kept: C protects with it
+            self.c.srtp = srtp_of(self._session)
             self._route(dtls)
         else:
             self._pair = None
             lib.kl_out_route(self.c, -1, ffi.NULL, 0)
+            self.c.srtp, self._session = ffi.NULL, None
 
     def follow(self) -> None:
         """Send by the pair that is nominated now: the browser (the controlling side) may

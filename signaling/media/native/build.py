@@ -1,7 +1,8 @@
-"""Build Kelas's native packet path (fanout.c) with cffi against Debian's libsrtp2.
+"""Build Kelas's native packet path (fanout.c) with cffi.
 
 Run by scripts/setup: ``python signaling/media/native/build.py``. It writes the extension
-module ``_fanout`` next to this file; it needs gcc, Python's headers and libsrtp2-dev.
+module ``_fanout`` next to this file; it needs gcc and Python's headers. It links no SRTP
+library: it protects with pylibsrtp's libsrtp (the one aiortc uses), handed in at import.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ def builder() -> FFI:
         "signaling.media.native._fanout",
         '#include "fanout.c"',
         include_dirs=[str(HERE)],
-        libraries=["srtp2"],
         extra_compile_args=["-O2", "-Wall", "-Werror", "-std=c11", "-D_GNU_SOURCE"],
     )
     return ffi

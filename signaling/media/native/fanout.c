@@ -3,7 +3,7 @@
    Python keeps the policy (which slot shows whom, pauses, keyframe waits, resend budgets,
    the pace); this file does the per-packet work that ran through a dozen Python calls:
    renumber, build the header, keep the packet for NACKs, take it from the subscriber's
-   pacer bucket, SRTP-protect it (libsrtp, with the keys of aiortc's DTLS handshake) and
+   pacer bucket, SRTP-protect it (with aiortc's own outbound libsrtp session, pylibsrtp's) and
    send it on the subscriber's ICE socket. See fanout.h for the interface, wire.py and
    forwarding.py for its use. */
 
@@ -13,7 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
-#include <srtp2/srtp.h>
 
 #include "fanout.h"
 
@@ -22,7 +21,16 @@ const double KL_MAX_WAIT_S = 0.25; /* nothing waits longer in the pacer's queue 
 const int KL_MIN_BURST = 2 * 1300; /* bytes: two full packets, whatever the pace */
 const int KL_SEND_TIME_AT = 17;    /* abs-send-time's 3 bytes in a packet built here */
 
-int kl_init(void) { return srtp_init() == srtp_err_status_ok ? 0 : -1; }
+/* libsrtp's srtp_protect and srtp_protect_rtcp, as pylibsrtp (which aiortc uses) built
+   them: one libsrtp in the process, and every session is aiortc's. 0 is srtp_err_status_ok. */
+typedef int (*kl_protect_fn)(void *session, void *header, int *len);
+static kl_protect_fn protect_rtp, protect_rtcp;
+
+int kl_init(void *rtp, void *rtcp) {
+    protect_rtp = (kl_protect_fn)rtp;
+    protect_rtcp = (kl_protect_fn)rtcp;
+    return rtp && rtcp ? 0 : -1;
+}
 
 /* ---- the pacer: its bucket, and the packets that wait for it ---- */
 
@@ -139,31 +147,6 @@ kl_out *kl_out_new(void) {
     return out;
 }
 
-int kl_out_keys(kl_out *out, int profile, const uint8_t *key, int key_len) {
-    srtp_policy_t policy;
-    memset(&policy, 0, sizeof policy);
-    if (srtp_crypto_policy_set_from_profile_for_rtp(&policy.rtp, profile) != srtp_err_status_ok ||
-        srtp_crypto_policy_set_from_profile_for_rtcp(&policy.rtcp, profile) != srtp_err_status_ok)
-        return -1;
-    int wanted = (int)(srtp_profile_get_master_key_length(profile) +
-                       srtp_profile_get_master_salt_length(profile));
-    if (key_len != wanted) return -1;
-    uint8_t copy[64];
-    if (key_len > (int)sizeof copy) return -1;
-    memcpy(copy, key, key_len);
-    policy.ssrc.type = ssrc_any_outbound;
-    policy.key = copy;
-    policy.window_size = 1024;
-    policy.allow_repeat_tx = 1; /* a resend protects the same packet again */
-    if (out->srtp) {
-        srtp_dealloc((srtp_t)out->srtp);
-        out->srtp = NULL;
-    }
-    int rc = srtp_create((srtp_t *)&out->srtp, &policy) == srtp_err_status_ok ? 0 : -1;
-    memset(copy, 0, sizeof copy);
-    return rc;
-}
-
 void kl_out_route(kl_out *out, int fd, const void *addr, int addr_len) {
     if (out->fd >= 0) close(out->fd);
     out->fd = -1;
@@ -179,7 +162,6 @@ void kl_out_route(kl_out *out, int fd, const void *addr, int addr_len) {
 void kl_out_free(kl_out *out) {
     if (!out) return;
     kl_out_route(out, -1, NULL, 0);
-    if (out->srtp) srtp_dealloc((srtp_t)out->srtp);
     free(out);
 }
 
@@ -196,7 +178,7 @@ int kl_out_send(kl_out *out, const uint8_t *rtp, int len, int restamp, double no
     memcpy(out->buf, rtp, len);
     if (restamp && len >= KL_SEND_TIME_AT + 3) stamp(out->buf, now);
     int protected_len = len;
-    if (srtp_protect((srtp_t)out->srtp, out->buf, &protected_len) != srtp_err_status_ok) {
+    if (protect_rtp(out->srtp, out->buf, &protected_len) != 0) {
         out->errors++;
         return KL_FAILED;
     }
@@ -359,7 +341,7 @@ static int send_reports(kl_out *out, kl_slot **slots, int n, uint64_t ntp, doubl
         p = start + chunk;
     }
     int len = (int)(p - packet);
-    if (srtp_protect_rtcp((srtp_t)out->srtp, packet, &len) != srtp_err_status_ok) {
+    if (protect_rtcp(out->srtp, packet, &len) != 0) {
         out->errors++;
         return KL_FAILED;
     }

@@ -35,7 +35,7 @@ typedef struct kl_bucket {
 } kl_bucket;
 
 typedef struct kl_out {
-    void *srtp;          /* srtp_t */
+    void *srtp;          /* srtp_t: aiortc's outbound session (borrowed), NULL: none */
     int fd;              /* a dup of the ICE socket, -1: none */
     unsigned char addr[128]; /* struct sockaddr_storage */
     int addr_len;
@@ -78,7 +78,7 @@ typedef struct kl_slot {
     kl_history *history;  /* of the source shown (video), NULL: no resends (audio) */
 } kl_slot;
 
-int kl_init(void);
+int kl_init(void *protect_rtp, void *protect_rtcp);
 void kl_refill(kl_bucket *b, double now);
 void kl_take(kl_bucket *b, int size, double now);
 int kl_try(kl_bucket *b, int size, double now);
@@ -88,7 +88,6 @@ void kl_bucket_free(kl_bucket *b);
 int kl_hold(kl_bucket *b, const uint8_t *rtp, int len, int restamp, int resend, double now);
 int kl_drain(kl_bucket *b, double now, uint16_t *left, int cap);
 kl_out *kl_out_new(void);
-int kl_out_keys(kl_out *out, int profile, const uint8_t *key, int key_len);
 void kl_out_route(kl_out *out, int fd, const void *addr, int addr_len);
 void kl_out_free(kl_out *out);
 int kl_out_send(kl_out *out, const uint8_t *rtp, int len, int restamp, double now);
