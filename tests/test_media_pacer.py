@@ -126,7 +126,7 @@ async def test_on_the_event_loop_a_burst_leaves_in_order_at_the_pace() -> None:
             except BlockingIOError:
                 return
             arrived.append((time.monotonic(), opened.unprotect(data)))
-            if len(arrived) == 40:
+            if sum(struct.unpack("!H", d[2:4])[0] < 1000 for _, d in arrived) == 40:
                 done.set()
 
     loop.add_reader(receiver.fileno(), readable)
@@ -136,31 +136,38 @@ async def test_on_the_event_loop_a_burst_leaves_in_order_at_the_pace() -> None:
         stamps.append(stamp)
         assert lib.kl_out_send(out.c, data, len(data), stamp, time.monotonic()) == lib.KL_SENT
 
-    paced = PacedWire(time.monotonic)
-    paced.attach(out)
-    paced.set_pace(400_000)
+    paced, gone = PacedWire(time.monotonic), PacedWire(time.monotonic)
+    for wire in (paced, gone):  # two subscribers: one timer steps both (pacer._Steps)
+        wire.attach(out)
+        wire.set_pace(400_000)
     start = time.monotonic()
     try:
         for n in range(40):
-            # abs-send-time as C builds it (id 3), zero until stamped
-            header = struct.pack("!BBHIIHHB3x", 0x90, 96, n, 0, 1, 0xBEDE, 1, 0x32)
-            paced.send(
-                leave, header + bytes(PACKET - 20), time.monotonic(), audio=False, stamp=True
-            )
+            for wire, seq, ssrc in ((paced, n, 1), (gone, 1000 + n, 2)):
+                # abs-send-time as C builds it (id 3), zero until stamped
+                header = struct.pack("!BBHIIHHB3x", 0x90, 96, seq, 0, ssrc, 0xBEDE, 1, 0x32)
+                data = header + bytes(PACKET - 20)
+                wire.send(leave, data, time.monotonic(), audio=False, stamp=True)
+        assert len(gone.pacer) > 0
+        gone.close()  # that subscriber left: what waited for them never leaves
+        assert len(gone.pacer) == 0
         await asyncio.wait_for(done.wait(), 5)
     finally:
         loop.remove_reader(receiver.fileno())
         paced.close()
         receiver.close()
         sender.close()
+    went = MIN_BURST // PACKET
+    arrived_gone = [d for _, d in arrived if struct.unpack("!H", d[2:4])[0] >= 1000]
+    assert len(arrived_gone) == went  # only what left before the close
+    arrived = [(at, d) for at, d in arrived if struct.unpack("!H", d[2:4])[0] < 1000]
     assert [struct.unpack("!H", d[2:4])[0] for _, d in arrived] == list(range(40))
     assert arrived[0][0] - start < 0.05
     spread = arrived[-1][0] - arrived[0][0]
     assert 0.1 <= spread <= 1.0, spread  # 48 kB at 50 kB/s, hurried by the queue rule
     # The bucket let the first packets go as they came, as built; the rest waited in C and
     # were stamped when they left.
-    went = MIN_BURST // PACKET
-    assert stamps == [False] * went
+    assert stamps == [False] * 2 * went
     assert all(d[17:20] == bytes(3) for _, d in arrived[:went])
     assert all(d[17:20] != bytes(3) for _, d in arrived[went:])
     assert len(paced.pacer) == 0
