@@ -52,6 +52,7 @@ Kind = Literal["audio", "video", "screen"]
 # full class's memory.
 HISTORY = int(lib.KL_KEEP)
 KL_WAIT, KL_NOROUTE, KL_MAX = int(lib.KL_WAIT), int(lib.KL_NOROUTE), int(lib.KL_MAX)
+_REBUILT = ffi.new("uint8_t[]", KL_MAX)  # a resend built again (kl_rebuild), copied at once
 REMB_EVERY_S = 1.0
 BITRATE_ALPHA = 0.3  # weight of a new sample of a stream's bitrate: keyframes come in bursts
 ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
@@ -141,7 +142,6 @@ class Slot:
             self.paced.attach(self.out)
             c.bucket = self.paced.pacer.bucket
         self._resent_at = [-math.inf] * (HISTORY if self.kind != "audio" else 0)
-        self._scratch = ffi.new("uint8_t[]", KL_MAX)  # a packet built again (kl_rebuild)
         self._leave = self._leave_now  # bound once: the pacer is handed it per packet
 
     @property
@@ -322,7 +322,7 @@ class Slot:
         refused = 0
         for seq in lost:
             index = seq % HISTORY
-            size = lib.kl_rebuild(self.c, seq & 0xFFFF, now, self._scratch)
+            size = lib.kl_rebuild(self.c, seq & 0xFFFF, now, _REBUILT)
             if (
                 not size
                 or (seq - restarted) & 0xFFFF >= 0x8000
@@ -333,7 +333,7 @@ class Slot:
                 refused += 1
                 continue
             self._resent_at[index] = now
-            self._out(ffi.buffer(self._scratch, size)[:], now, resend=True)
+            self._out(ffi.buffer(_REBUILT, size)[:], now, resend=True)
         if refused:
             log.debug("%s: %d of %d resends refused", self.label, refused, len(lost))
             self.await_keyframe()
@@ -355,10 +355,11 @@ class Slot:
             self.disconnected()
 
     def disconnected(self) -> None:
-        # Not connected (yet, or any more): start again from a keyframe.
-        if not self.waiting_keyframe:
+        # Not connected (yet, or any more): video starts again from a keyframe; audio just
+        # goes on once it is (nothing to log for each of its packets meanwhile).
+        if self.kind != "audio" and not self.waiting_keyframe:
             log.debug("%s: not connected, waiting for a keyframe", self.label)
-        self.waiting_keyframe = self.kind != "audio"
+            self.waiting_keyframe = True
 
 
 @dataclass(eq=False)

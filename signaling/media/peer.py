@@ -106,6 +106,7 @@ class Peer:
     budget: Budget = field(default_factory=Budget)  # which videos they get (budget.py)
     paced: PacedWire = field(default_factory=lambda: PacedWire(time.monotonic))  # pacer.py
     _reports: asyncio.TimerHandle | None = None
+    _loop: asyncio.AbstractEventLoop | None = None  # (asking for it each second costs a getpid)
 
     def sent(self, ssrc: int, ntp: int) -> None:
         self.quality.sent(ssrc, ntp, time.monotonic())
@@ -113,7 +114,8 @@ class Peer:
     def report(self) -> None:
         """Send the slots' sender reports (one batch, C's), then again in 0.5 to 1.5 s: RFC
         3550 6.2's randomised interval, about a second as aiortc and libwebrtc send them."""
-        self._reports = asyncio.get_running_loop().call_later(0.5 + random.random(), self.report)
+        loop = self._loop = self._loop or asyncio.get_running_loop()
+        self._reports = loop.call_later(0.5 + random.random(), self.report)
         cname = getattr(self.pc, "_RTCPeerConnection__cname", "")  # the answer's a=ssrc cname
         send_reports(self.all_slots(), cname.encode()[:255], self.sent)
 
