@@ -489,12 +489,12 @@ class Source:
                 packet.timestamp, packet.marker, now, self._results,
             )  # fmt: skip
             if flagged:
-                self._flagged(now)
+                self._flagged()
         if keyframe and self.joining:
             for slot in list(self.joining):
                 slot.take_over(self, packet, now)
 
-    def _flagged(self, now: float) -> None:
+    def _flagged(self) -> None:
         results = self._results
         for index, slot in enumerate(list(self._flowing)):
             if results[index] == KL_WAIT:
