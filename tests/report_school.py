@@ -149,9 +149,10 @@ async def seed(school: Arranger) -> Seeded:
     l5 = await lesson("L5", 8, 60, budi, [s1])
     await join(l5, s1, 8, 0)
     late = at(monday + timedelta(days=8), 10, 3)
+    # One transaction: the app under test runs its own autopilot on the real clock, and it
+    # closes any open alert of a lesson that has ended (as this one has, weeks ago).
     async with school.maker.begin() as db:
         raised = await autopilot.watch(db, late, autopilot.Policy(), autopilot.Whereabouts())
-    async with school.maker.begin() as db:
         await autopilot.reassign(db, coordinator, raised.raised[0], citra.id, late)
     await join(l5, citra, 8, 5)
     await close(8, 61)
