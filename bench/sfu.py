@@ -162,6 +162,7 @@ from sfu_workloads import (
     relay_run,
 )
 
+from signaling.media.guard import install_ice_gate
 from signaling.media.hooks import without_bitrate_estimators
 
 REPO = Path(__file__).resolve().parents[1]
@@ -490,6 +491,9 @@ async def main_async(args: argparse.Namespace) -> int:
             print(speaking)
             return 0
     restrict_ice_to_loopback()
+    # The bots are aiortc peers: without this, aioice tries each of their SRTP packets as
+    # STUN, and loses one whose sequence number equals its length less 20 (guard.py).
+    install_ice_gate()
     options = Options(
         seconds=args.seconds,
         settle=args.settle,

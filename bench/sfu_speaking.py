@@ -91,7 +91,7 @@ async def _through(sfu: Sfu, room: Room, level: int, with_level: bool) -> float:
     packets = _packets(level)
     started = time.process_time()
     for packet in packets:
-        await source.on_rtp(packet)
+        source.on_rtp(packet)
     return time.process_time() - started
 
 

@@ -290,6 +290,42 @@ async def test_malformed_media_from_a_participant_itself_stops_no_one(
     assert tracebacks(caplog) == []
 
 
+@SQLITE_ONLY
+async def test_media_that_reads_as_a_stun_header_still_arrives(
+    school: School, caplog: pytest.LogCaptureFixture
+) -> None:
+    """aioice tries every datagram as STUN: an SRTP packet whose sequence number equals its
+    length less 20 (about one in 65,536) parsed as a STUN header, and an attribute in its
+    clear header extension of the wrong length made aioice raise and lose it, resends and
+    all. What is not STUN by its first byte (RFC 7983) is never tried as STUN."""
+    ssrc, seq = 0x5EED0001, 300
+    async with publishing(school) as (tutor, _student):
+        assert tutor.bot is not None
+        microphone = server_peer(school, tutor).pc.getTransceivers()[0].receiver
+        router = microphone.transport._rtp_router
+        pt = next(pt for pt, found in router.payload_type_table.items() if microphone in found)
+        session = tutor.bot.pc.getTransceivers()[0].sender.transport._tx_srtp
+        probe = struct.pack("!BBHII", 0x80, pt, 1, 0, 0x5EED0002) + bytes(100)
+        overhead = len(session.protect(probe)) - len(probe)
+        # A header extension (sent in the clear) holding a STUN LIFETIME of length 2 at
+        # byte 20, where a STUN message's first attribute would be; to RTP, padding and
+        # an element that no one negotiated (its id is 0).
+        extension = bytes(4) + b"\x00\x0d\x00\x02" + bytes(12)
+        header = struct.pack("!BBHIIHH", 0x90, pt, seq, 0, ssrc, 0xBEDE, len(extension) // 4)
+        packet = header + extension
+        packet += b"\x01" * (seq + 20 - overhead - len(packet))
+        protected = session.protect(packet)
+        assert len(protected) - 20 == seq
+        with pytest.raises(struct.error):
+            ice_stun.parse_message(protected)
+        await send_as(tutor, [protected])
+        # Routed (a new SSRC for the microphone's payload type is learnt), then dropped as
+        # a second stream: it reached the server's RTP path.
+        await tutor.bot.until(lambda: ssrc in router.ssrc_table)
+    assert tracebacks(caplog) == []
+    assert not [r for r in caplog.records if "could not read" in r.getMessage()]
+
+
 async def test_a_certificate_that_does_not_match_the_fingerprint_fails_cleanly(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

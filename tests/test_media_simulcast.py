@@ -59,24 +59,24 @@ def rtp(ssrc: int, seq: int, rid: str | None = None) -> RtpPacket:
     return packet
 
 
-async def test_each_ssrc_goes_to_the_layer_its_first_packet_names() -> None:
+def test_each_ssrc_goes_to_the_layer_its_first_packet_names() -> None:
     got: dict[str, list[int]] = {"h": [], "l": []}
 
     def to(rid: str):  # type: ignore[no-untyped-def]
-        async def on_rtp(packet: RtpPacket, arrival_time_ms: int = 0) -> None:
+        def on_rtp(packet: RtpPacket) -> None:
             got[rid].append(packet.ssrc)
 
         return on_rtp
 
     tally = Tally()
     handle = layered({"h": to("h"), "l": to("l")}, Gate("test", tally))
-    await handle(rtp(11, 1, "h"), 0)
-    await handle(rtp(22, 1, "l"), 0)
-    await handle(rtp(11, 2), 0)  # later packets need not name it
-    await handle(rtp(22, 2), 0)
-    await handle(rtp(33, 1), 0)  # names nothing: dropped
-    await handle(rtp(44, 1, "x"), 0)  # a layer not offered: dropped
-    await handle(rtp(55, 1, "h"), 0)  # a second stream for a layer that is not silent: dropped
+    handle(rtp(11, 1, "h"))
+    handle(rtp(22, 1, "l"))
+    handle(rtp(11, 2))  # later packets need not name it
+    handle(rtp(22, 2))
+    handle(rtp(33, 1))  # names nothing: dropped
+    handle(rtp(44, 1, "x"))  # a layer not offered: dropped
+    handle(rtp(55, 1, "h"))  # a second stream for a layer that is not silent: dropped
     assert got == {"h": [11, 11], "l": [22, 22]}
     assert tally.dropped == 3
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -368,9 +368,10 @@ class Source:
 
     publisher_id: int
     kind: Kind
-    request_keyframe: Callable[[int], Awaitable[None]]
-    request_retransmit: Callable[[int, list[int]], Awaitable[None]]
-    send_remb: Callable[[int, int], Awaitable[None]] | None = None
+    # RTCP to the publisher; called on the packet path, they send later (never wait)
+    request_keyframe: Callable[[int], None]
+    request_retransmit: Callable[[int, list[int]], None]
+    send_remb: Callable[[int, int], None] | None = None
     on_level: Callable[[int, int, int], None] | None = None  # publisher, -dBov, timestamp
     max_bitrate: int = 0  # the server's plan for this stream, sent upstream as REMB
     # A camera sent as simulcast (simulcast.py): this Source is its full layer, ``low`` its
@@ -445,8 +446,9 @@ class Source:
         fresh = (s.loss for s in self.slots if now - s.loss_at <= DOWNSTREAM_FRESH_S)
         return max(fresh, default=0)
 
-    async def on_rtp(self, packet: RtpPacket, arrival_time_ms: int = 0) -> None:
-        """Replaces aiortc's receiver handler: forward instead of jitter-buffering and decoding."""
+    def on_rtp(self, packet: RtpPacket) -> None:
+        """In place of aiortc's receiver handler (inbound.py): forward instead of
+        jitter-buffering and decoding."""
         (self.upstream.get(packet.ssrc) or self._stream(packet.ssrc)).add(packet.sequence_number)
         self.ssrc = packet.ssrc
         self.packets_in += 1
@@ -456,7 +458,7 @@ class Source:
             self._gaps.received(packet.sequence_number, now)
             lost = self._gaps.due(now, self.rtt)
             if lost:
-                await self.request_retransmit(packet.ssrc, lost)
+                self.request_retransmit(packet.ssrc, lost)
         if self.kind == "audio":
             # Who speaks, from the RFC 6464 level: only a microphone the room forwards (a
             # muted student is heard by nobody, and speaks to nobody).
@@ -468,12 +470,12 @@ class Source:
                 self._last_remb = now
                 low = self.low
                 layers = self.max_bitrate + (low.max_bitrate if low and low.sending else 0)
-                await self.send_remb(packet.ssrc, layers)
+                self.send_remb(packet.ssrc, layers)
         if not self.forwarding or not (self.slots or self.joining):
             return
         keyframe = self.kind != "audio" and vp8_keyframe_start(packet.payload)
         if self.kind != "audio":
-            await self._keyframe_requests(keyframe)
+            self._keyframe_requests(keyframe)
         if not self._regrouped:
             self._group()
         payload = packet.payload
@@ -502,7 +504,7 @@ class Source:
             elif results[index] == KL_NOROUTE:
                 slot.disconnected()
 
-    async def _keyframe_requests(self, keyframe: bool) -> None:
+    def _keyframe_requests(self, keyframe: bool) -> None:
         """Ask the publisher for a keyframe when someone wants one or any slot still waits,
         at most once per KeyframeRequests.every_s, sooner for someone who just joined
         (repair.py)."""
@@ -514,19 +516,19 @@ class Source:
             lambda: bool(self.joining) or any(slot.waits() for slot in self.slots),
         )
         if due and self.ssrc is not None:
-            await self.request_keyframe(self.ssrc)
+            self.request_keyframe(self.ssrc)
 
 
-def slot_rtcp_handler(
-    slot: Slot, original: Callable[[Any], Awaitable[None]], heard: Callable[[Block], None]
-) -> Callable[[Any], Awaitable[None]]:
-    """Replaces aiortc's sender RTCP handler: NACKs are answered from the slot's history and
-    keyframe requests go to the slot's current publisher (merged there); a REMB is the
-    subscriber's estimate of its link (downlink.py); the subscriber's report blocks about
-    this slot (in an RR, or in the SR of a browser that also sends) are ``heard`` for the
-    quality estimate, kept as this slot's loss (reports.py), and keep their usual path too."""
+def slot_rtcp_handler(slot: Slot, heard: Callable[[Block], None]) -> Callable[[Any], None]:
+    """In place of aiortc's sender RTCP handler (inbound.py): NACKs are answered from the
+    slot's history and keyframe requests go to the slot's current publisher (merged there);
+    a REMB is the subscriber's estimate of its link (downlink.py); the subscriber's report
+    blocks about this slot (in an RR, or in the SR of a browser that also sends) are
+    ``heard`` for the quality estimate, and kept as this slot's loss (reports.py). aiortc's
+    own handler is left out: it only kept statistics for getStats, which the server never
+    reads (its round trip needs SRs that aiortc no longer sends: C does)."""
 
-    async def handle(packet: Any) -> None:
+    def handle(packet: Any) -> None:
         if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
             slot.retransmit(packet.lost)
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_FIR, RTCP_PSFB_PLI):
@@ -538,13 +540,11 @@ def slot_rtcp_handler(
             except ValueError:
                 return
             slot.downlink.heard_remb(bitrate, time.monotonic())
-        else:
-            if isinstance(packet, RtcpRrPacket | RtcpSrPacket):
-                for r in packet.reports:
-                    if r.ssrc == slot.ssrc:
-                        slot.heard_loss(r.fraction_lost, time.monotonic())
-                        heard(Block(r.ssrc, r.fraction_lost, r.highest_sequence, r.lsr, r.dlsr))
-            await original(packet)
+        elif isinstance(packet, RtcpRrPacket | RtcpSrPacket):
+            for r in packet.reports:
+                if r.ssrc == slot.ssrc:
+                    slot.heard_loss(r.fraction_lost, time.monotonic())
+                    heard(Block(r.ssrc, r.fraction_lost, r.highest_sequence, r.lsr, r.dlsr))
 
     return handle
 

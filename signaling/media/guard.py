@@ -10,9 +10,12 @@ Datagrams enter at two places (hooks.py lists the internals), and each gets a ga
    that passed an ICE connectivity check (a succeeded candidate pair, or an authenticated
    binding request from that address), as libwebrtc does
    ("Received non-STUN packet from unknown address"): junk from anyone else never reaches
-   DTLS. STUN stays with aioice, whose errors on malformed attributes (a PRIORITY of the
-   wrong length raises struct.error) would otherwise go to the event loop's log, once per
-   datagram.
+   DTLS. What is not STUN is never tried as STUN: aioice does, and an SRTP packet whose
+   sequence number happened to equal its length less 20 parsed as a STUN header, raised, and
+   was lost (about once a minute per 1,000 packets/s, and its resends with it). Once DTLS
+   is up, SRTP and SRTCP go from here straight to the transport's lane (inbound.py). STUN
+   stays with aioice, whose errors on malformed attributes (a PRIORITY of the wrong length
+   raises struct.error) would otherwise go to the event loop's log, once per datagram.
 2. DTLS: aiortc's ``RTCDtlsTransport._recv_next``, one loop per peer connection, which reads
    what ICE took and dispatches on the first byte. An empty datagram made it raise
    IndexError, which ended the loop: the server's media for that person stopped while their
@@ -31,7 +34,8 @@ transports, and setLocalDescription, which opens the sockets. The ICE gate canno
 opens its sockets inside gathering and nothing per peer reaches a new socket before its first
 datagram. So it is one class-level hook, installed once by the first ``protect()``; it looks
 up the gate attached to the socket's ICE connection, and a connection without one (any other
-aiortc user in the process, like the test's own peers) behaves exactly as aioice's.
+aiortc user in the process, like the test's own peers) behaves as aioice's, except that
+what is not STUN is never tried as STUN (the benchmark's bots install it for that).
 """
 
 from __future__ import annotations
@@ -42,10 +46,12 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pylibsrtp
 from aioice.ice import CandidatePair, Connection, StunProtocol
+
+from signaling.media.inbound import LANE, close_lane, open_lane
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +122,7 @@ def protect(dtls_transports: set[Any], gate: Gate) -> None:
     """Guard these aiortc RTCDtlsTransports (and their ICE connections) with ``gate``.
 
     Call before the ICE connection gathers (opens its sockets)."""
-    _install_ice_gate()
+    install_ice_gate()
     for dtls in dtls_transports:
         ice = dtls.transport
         setattr(ice._connection, GATE, gate)
@@ -144,21 +150,36 @@ def _trusting(
     return check
 
 
-def _install_ice_gate() -> None:
+def install_ice_gate() -> None:
+    """Install the ICE gate (once per process; ``protect`` does). A connection without a
+    gate (any other aiortc user in the process: a test's or a bench's own peers) behaves as
+    aioice's, except that what is not STUN by its first byte is never tried as STUN."""
     original = StunProtocol.datagram_received
     if getattr(original, "_kelas", False):
         return
 
     def datagram_received(self: StunProtocol, data: bytes | str, addr: tuple[Any, ...]) -> None:
+        datagram = cast(bytes, data)  # a datagram protocol gets bytes
         gate: Gate | None = getattr(self.receiver, GATE, None)
         if gate is None:
+            if datagram and datagram[0] > 3:
+                self.receiver.data_received(datagram, self.local_candidate.component)
+                return
             return original(self, data, addr)
         source = (addr[0], addr[1])
-        if not data:
+        if not datagram:
             gate.drop("was empty", source)
             return
-        if data[0] > 3 and not gate.trusts(self, source):  # type: ignore[operator]
-            gate.drop("was not STUN and came from an address ICE has not checked", source)
+        first = datagram[0]
+        if first > 3:  # not STUN (RFC 7983): never tried as STUN, as aioice would
+            if not gate.trusts(self, source):
+                gate.drop("was not STUN and came from an address ICE has not checked", source)
+                return
+            lane = getattr(self.receiver, LANE, None)
+            if lane is not None and 127 < first < 192:
+                lane(datagram)  # SRTP or SRTCP, once DTLS is up (inbound.py)
+            else:
+                self.receiver.data_received(datagram, self.local_candidate.component)
             return
         try:
             original(self, data, addr)
@@ -203,8 +224,11 @@ def _srtp_counter(dtls: Any, gate: Gate) -> Callable[[], None]:
     """Once DTLS has set up SRTP, count the inbound packets that fail authentication."""
 
     def changed() -> None:
-        if dtls.state == "connected" and not isinstance(dtls._rx_srtp, _CountedSrtp):
+        if dtls.state != "connected":
+            close_lane(dtls)
+        elif not isinstance(dtls._rx_srtp, _CountedSrtp):
             dtls._rx_srtp = _CountedSrtp(dtls._rx_srtp, gate)
+            open_lane(dtls, gate)
 
     return changed
 

@@ -9,6 +9,7 @@ shape of each hook. Tests forward real media, and send junk datagrams, through e
 from __future__ import annotations
 
 import asyncio
+import dis
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -42,6 +43,10 @@ REQUIRED = [
     # guard.py: where datagrams enter
     (StunProtocol, "datagram_received"),  # replaced once: the ICE gate
     (RTCDtlsTransport, "_recv_next"),  # wrapped per transport: one bad datagram, not the loop
+    (Connection, "data_received"),  # what is not STUN goes on as aioice would (inbound.py)
+    # inbound.py: media taken at the socket, routed by aiortc's router to Kelas's handlers
+    (RtpRouter, "route_rtcp"),
+    (RTCRtpReceiver, "_handle_rtcp_packet"),  # a publisher's SRs and BYE: run at once
     (CandidatePair, "remote_addr"),  # a succeeded pair's address is trusted
     (Connection, "check_incoming"),  # and one that sent an authenticated binding request
     (CandidatePair.State, "SUCCEEDED"),
@@ -57,6 +62,7 @@ INSTANCE_ATTRIBUTES: list[tuple[type[Any], str]] = [
     (RTCIceTransport, "_connection"),
     (RTCIceTransport, "_recv"),  # wrapped per transport: only DTLS and SRTP go on
     (RTCDtlsTransport, "_rx_srtp"),  # wrapped per transport: SRTP that fails is counted
+    (RTCDtlsTransport, "_rtp_header_extensions_map"),  # inbound.py parses RTP with it
     # wire.py: forwarded packets are protected and sent in C, with the handshake's keys
     (RTCDtlsTransport, "_tx_srtp"),
     (RTCDtlsTransport, "_state"),
@@ -68,6 +74,7 @@ INSTANCE_ATTRIBUTES: list[tuple[type[Any], str]] = [
 ]
 # What RTCRtpSender.stop() waits for of its RTCP loop (a slot's loop starts only when used).
 SENDER_RTCP_EVENTS = ("rtcp_started", "rtcp_exited")
+AWAITS = {"GET_AWAITABLE", "GET_AITER", "GET_ANEXT", "BEFORE_ASYNC_WITH", "YIELD_VALUE"}
 # What aiortc's RR loop reads of each stream's statistics (reports.Upstream provides them).
 REPORTED = ("fraction_lost", "packets_lost", "max_seq", "jitter")
 
@@ -86,6 +93,8 @@ def check() -> None:
     ]
     if "transport" not in StunProtocol.connection_made.__code__.co_names:
         missing.append("StunProtocol.transport")
+    if "local_candidate" not in getattr(StunProtocol, "__annotations__", {}):
+        missing.append("StunProtocol.local_candidate")  # its component (guard.py)
     probe = RTCRtpTransceiver.__init__.__code__.co_names
     if any(name not in probe for name in ("_codecs", "_offerDirection", "_headerExtensions")):
         missing.append("RTCRtpTransceiver._codecs/_offerDirection/_headerExtensions")
@@ -124,6 +133,10 @@ def check() -> None:
     missing += [
         f"RTCRtpReceiver._run_rtcp reading {name}" for name in REPORTED if name not in reads
     ]
+    # inbound.py runs aiortc's receiver RTCP handler at once (inbound.at_once): it must
+    # await nothing.
+    if any(i.opname in AWAITS for i in dis.get_instructions(RTCRtpReceiver._handle_rtcp_packet)):
+        missing.append("RTCRtpReceiver._handle_rtcp_packet awaiting nothing")
     if missing:
         raise RuntimeError("aiortc internals missing: " + ", ".join(missing))
 

@@ -15,7 +15,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from aiortc import (
@@ -45,6 +45,7 @@ from signaling.media.forwarding import (
 )
 from signaling.media.guard import Gate, protect
 from signaling.media.hooks import no_rtcp_loop, report_upstream, without_bitrate_estimators
+from signaling.media.inbound import takes_rtcp, takes_rtp
 from signaling.media.pacer import PacedWire, pace
 from signaling.media.quality import Block, Estimate
 from signaling.media.simulcast import (
@@ -255,9 +256,7 @@ def encodable(sdp: str) -> bool:
     return True
 
 
-def one_stream(
-    on_rtp: Callable[[RtpPacket, int], Awaitable[None]], gate: Gate
-) -> Callable[[RtpPacket, int], Awaitable[None]]:
+def one_stream(on_rtp: Callable[[RtpPacket], None], gate: Gate) -> Callable[[RtpPacket], None]:
     """aiortc's router hands a publisher's receiver any SSRC whose payload type only that
     receiver uses. The browser sends one stream per media section; another SSRC would be
     spliced into the subscribers' slots as if it were the same stream (their SRTP replay
@@ -266,7 +265,7 @@ def one_stream(
     current: int | None = None
     last = 0.0
 
-    async def handle(packet: RtpPacket, arrival_time_ms: int = 0) -> None:
+    def handle(packet: RtpPacket) -> None:
         nonlocal current, last
         now = time.monotonic()
         if packet.ssrc != current:
@@ -275,7 +274,7 @@ def one_stream(
                 return
             current = packet.ssrc
         last = now
-        await on_rtp(packet, arrival_time_ms)
+        on_rtp(packet)
 
     return handle
 
@@ -341,7 +340,7 @@ async def negotiate(
             low.send_remb, low.upstream, low.full = None, source.upstream, source
             handler = layered({layers[0]: source.on_rtp, layers[1]: low.on_rtp}, peer.gate)
             route_by_mid(receiver.transport, transceiver.mid or "")
-        receiver._handle_rtp_packet = handler  # type: ignore[method-assign,assignment]
+        takes_rtp(receiver, handler)
         report_upstream(receiver, source.upstream)
     down = transceivers[3:]
     for index, transceiver in enumerate(down):
@@ -361,9 +360,7 @@ async def negotiate(
             send_time_id=next((e.id for e in extensions if e.uri == ABS_SEND_TIME), 0),
         )  # fmt: skip
         sender._run_rtcp = no_rtcp_loop(sender)  # type: ignore[method-assign]
-        sender._handle_rtcp_packet = slot_rtcp_handler(  # type: ignore[method-assign,assignment]
-            slot, sender._handle_rtcp_packet, peer.heard
-        )
+        takes_rtcp(sender, slot_rtcp_handler(slot, peer.heard))
         if kind == "audio":
             peer.audio_slots.append(slot)
         elif kind == "video":

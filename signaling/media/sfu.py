@@ -19,7 +19,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Protocol
 
 from aiortc import RTCPeerConnection
@@ -125,6 +125,7 @@ class Sfu:
         self._peers: dict[tuple[int, int], Peer] = {}
         self._voice: dict[tuple[int, int], float] = {}  # last loud packet
         self._sweeper: asyncio.Task[None] | None = None
+        self._upstream: set[asyncio.Task[None]] = set()  # RTCP on its way to publishers
         self._tally = Tally()
         self._waiting = Waiting()  # trickled candidates that came before their peer
         self._connecting: dict[tuple[int, int], int] = {}  # offers being answered, per person
@@ -385,16 +386,20 @@ class Sfu:
     def _source(self, room: Room, user_id: int, kind: Kind) -> Source:
         peer_key = (room.lesson_id, user_id)
 
-        async def keyframe(ssrc: int) -> None:
+        def upstream(send: Callable[[Any], Coroutine[Any, Any, None]]) -> None:
+            # RTCP to the publisher, by their receiver: a task, the packet path never waits
             peer = self._peers.get(peer_key)
             if peer is not None:
-                log.debug("class %s: keyframe asked of user %s (%s)", *peer_key, kind)
-                await _receiver(peer, kind)._send_rtcp_pli(ssrc)
+                task = asyncio.get_running_loop().create_task(send(_receiver(peer, kind)))
+                self._upstream.add(task)
+                task.add_done_callback(self._upstream.discard)
 
-        async def retransmit(ssrc: int, lost: list[int]) -> None:
-            peer = self._peers.get(peer_key)
-            if peer is not None:
-                await _receiver(peer, kind)._send_rtcp_nack(ssrc, lost)
+        def keyframe(ssrc: int) -> None:
+            log.debug("class %s: keyframe asked of user %s (%s)", *peer_key, kind)
+            upstream(lambda receiver: receiver._send_rtcp_pli(ssrc))
+
+        def retransmit(ssrc: int, lost: list[int]) -> None:
+            upstream(lambda receiver: receiver._send_rtcp_nack(ssrc, lost))
 
         def level(publisher: int, dbov: int, timestamp: int) -> None:
             if dbov > LOUD_DBOV:
@@ -404,10 +409,8 @@ class Sfu:
             if peer_key in self._voice or self._listener.speaking(room.lesson_id, publisher, True):
                 self._voice[peer_key] = now
 
-        async def remb(ssrc: int, bitrate: int) -> None:
-            peer = self._peers.get(peer_key)
-            if peer is not None:
-                await hooks.send_remb(_receiver(peer, kind), ssrc, bitrate)
+        def remb(ssrc: int, bitrate: int) -> None:
+            upstream(lambda receiver: hooks.send_remb(receiver, ssrc, bitrate))
 
         keyframes = KeyframeRequests(self._keyframe_every_s)
         if kind == "audio":

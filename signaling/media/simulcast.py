@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from aiortc.codecs import HEADER_EXTENSIONS
@@ -37,7 +37,7 @@ RID_SEND = re.compile(r"a=rid:([^\s]+) send")
 MAX_ROUTED = 8  # SSRCs a section may add by its mid: the layers, and a restart or two
 TAKEOVER_S = 2.0  # a stream's SSRC changes only after this silence (here, and one_stream)
 
-OnRtp = Callable[[RtpPacket, int], Awaitable[None]]
+OnRtp = Callable[[RtpPacket], None]
 
 
 def negotiate_rid() -> None:
@@ -113,7 +113,7 @@ def layered(layers: dict[str, OnRtp], gate: Gate) -> OnRtp:
     ssrc_of: dict[str, tuple[int, float]] = {}  # rid -> SSRC, last packet
     rid_of: dict[int, str] = {}
 
-    async def handle(packet: RtpPacket, arrival_time_ms: int = 0) -> None:
+    def handle(packet: RtpPacket) -> None:
         now = time.monotonic()
         rid = rid_of.get(packet.ssrc)
         if rid is None:
@@ -129,6 +129,6 @@ def layered(layers: dict[str, OnRtp], gate: Gate) -> OnRtp:
                 rid_of.pop(held[0], None)
             rid = rid_of[packet.ssrc] = named
         ssrc_of[rid] = (packet.ssrc, now)
-        await layers[rid](packet, arrival_time_ms)
+        layers[rid](packet)
 
     return handle

@@ -1,0 +1,133 @@
+"""Where a participant's SRTP and SRTCP are taken: at the socket, not four hops later.
+
+aiortc reads a media datagram in four hops: aioice's protocol tries it as STUN, puts it on
+its connection's queue, the DTLS transport's receive loop (a task) takes it from there, and
+awaits a handler for each packet in it. For a server that receives every publisher's
+packets and every subscriber's reports, those hops cost more than what is done with the
+packet (issue 11). So once a DTLS transport is connected, the ICE gate (guard.py) hands each
+SRTP or SRTCP datagram from a checked address straight to the transport's ``Lane``, which
+does what aiortc's loop would, at once:
+
+- unprotect it with aiortc's inbound session (the handshake's keys; guard._CountedSrtp
+  counts what fails, and drops it as aiortc does);
+- parse it as aiortc does (RtpPacket, RtcpPacket) and route it by aiortc's router;
+- call Kelas's handler, set with ``takes_rtp`` or ``takes_rtcp``: a publisher's receiver
+  takes RTP (forwarding's Source.on_rtp, through peer.one_stream or simulcast.layered), a
+  slot's sender takes RTCP (forwarding.slot_rtcp_handler). A publisher's receiver also gets
+  RTCP, their sender reports (the LSR of the server's receiver reports) and BYE: aiortc's
+  own handler, which awaits nothing (hooks.check makes sure), runs at once.
+
+RTP routed to a receiver Kelas does not read is dropped (aiortc would decode it). DTLS
+(after the handshake: an alert, close_notify) still goes aiortc's way, and so does media
+that came before the transport connected. Not kept: the DTLS transport's own datagram
+counts (its getStats), which Kelas never reads.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+import pylibsrtp
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtp import RtcpPacket, RtpPacket
+
+if TYPE_CHECKING:
+    from signaling.media.guard import Gate
+
+log = logging.getLogger(__name__)
+LANE = "_kelas_lane"  # the attribute of an aioice Connection that holds its transport's Lane
+TAKES_RTP = "_kelas_rtp"  # of a receiver: its handler of RTP
+TAKES_RTCP = "_kelas_rtcp"  # of a sender: its handler of RTCP
+
+
+def takes_rtp(receiver: Any, take: Callable[[RtpPacket], None]) -> None:
+    """``take`` handles the RTP routed to ``receiver`` (an RTCRtpReceiver), whichever path
+    it came by."""
+
+    async def handle(packet: RtpPacket, arrival_time_ms: int = 0) -> None:
+        take(packet)
+
+    setattr(receiver, TAKES_RTP, take)
+    receiver._handle_rtp_packet = handle
+
+
+def takes_rtcp(sender: Any, take: Callable[[Any], None]) -> None:
+    """``take`` handles the RTCP routed to ``sender`` (an RTCRtpSender), whichever path it
+    came by."""
+
+    async def handle(packet: Any) -> None:
+        take(packet)
+
+    setattr(sender, TAKES_RTCP, take)
+    sender._handle_rtcp_packet = handle
+
+
+def at_once(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run a coroutine that awaits nothing (aiortc's receiver RTCP handler) to its end."""
+    try:
+        coroutine.send(None)
+    except StopIteration:
+        return
+    coroutine.close()
+    raise RuntimeError("a handler that should not wait waited")
+
+
+class Lane:
+    """One connected DTLS transport's media, taken where it arrives."""
+
+    def __init__(self, dtls: RTCDtlsTransport, gate: Gate) -> None:
+        self._dtls = dtls
+        self._gate = gate
+
+    def __call__(self, data: bytes) -> None:
+        """An SRTP or SRTCP datagram (first byte 128-191) from a checked address. Never
+        raises: what fails is dropped and counted."""
+        srtp = self._dtls._rx_srtp
+        try:
+            if len(data) > 1 and 191 < data[1] < 209:  # RTCP, as aiortc tells (rtp.is_rtcp)
+                self._rtcp(srtp.unprotect_rtcp(data))
+            else:
+                self._rtp(srtp.unprotect(data))
+        except pylibsrtp.Error:
+            return  # counted (guard._CountedSrtp); aiortc drops it too
+        except Exception as exc:
+            log.debug("media of %s: a datagram failed", self._gate.label, exc_info=True)
+            self._gate.drop(f"raised {type(exc).__name__} in Kelas's receive path")
+
+    def _rtp(self, data: bytes) -> None:
+        dtls = self._dtls
+        try:
+            packet = RtpPacket.parse(data, dtls._rtp_header_extensions_map)
+        except ValueError:
+            return  # as aiortc: not RTP after all
+        receiver = dtls._rtp_router.route_rtp(packet)
+        take = getattr(receiver, TAKES_RTP, None)
+        if take is not None:
+            take(packet)
+
+    def _rtcp(self, data: bytes) -> None:
+        try:
+            packets = RtcpPacket.parse(data)
+        except ValueError:
+            return  # as aiortc
+        router = self._dtls._rtp_router
+        for packet in packets:
+            for recipient in router.route_rtcp(packet):
+                take = getattr(recipient, TAKES_RTCP, None)
+                if take is not None:
+                    take(packet)
+                elif hasattr(recipient, TAKES_RTP):  # a publisher's receiver: aiortc's own
+                    at_once(recipient._handle_rtcp_packet(packet))
+
+
+def open_lane(dtls: RTCDtlsTransport, gate: Gate) -> None:
+    """The transport is connected: its media takes the lane from now on."""
+    setattr(dtls.transport._connection, LANE, Lane(dtls, gate))
+
+
+def close_lane(dtls: RTCDtlsTransport) -> None:
+    connection = dtls.transport._connection
+    if hasattr(connection, LANE):
+        delattr(connection, LANE)
