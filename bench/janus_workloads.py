@@ -66,7 +66,8 @@ async def janus_run(
         await tutor.publish(room, camera, logs)
         await direct.connect(camera)
         for member in publishers[1:]:
-            await member.publish(room, media.camera("small"), logs)
+            size = "large" if workload.kind == "room" else "small"
+            await member.publish(room, media.camera(size), logs)
         for subscriber in subscribers:
             await subscriber.subscribe(room, [p for p in logs if p != subscriber.user_id], logs)
 

@@ -37,6 +37,10 @@ What it does:
      which makes the run a pure one-to-N measure of forwarding.
    - ``class``: the tutor (1 Mbit/s) and 5, 8 or 12 students (300 kbit/s) all publish audio and
      video, and everyone receives everyone else.
+   - ``room`` (not in the default run; ``--rooms``): as ``class``, but everyone sends the
+     tutor's camera (1 Mbit/s): the largest room one process carries. The bots share one
+     process: past some 20,000 packets a second they, not the server, fall behind, and
+     the run is reported short.
    - ``relay``: the baseline, aiortc's MediaRelay (decode once, encode per subscriber) in its
      own minimal server process (bench/relay_server.py), the same publisher to N subscribers.
    - Janus, the C baseline (``--janus``, default ``el1``): every ``fanout`` and ``class`` run
@@ -181,6 +185,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workloads", default="fanout,class,relay")
     parser.add_argument("--fanout", type=numbers, default=[1, 2, 4, 8, 16, 32, 64])
     parser.add_argument("--classes", type=numbers, default=[5, 8, 12])
+    parser.add_argument(
+        "--rooms", type=numbers, default=[8, 12], help="room runs: students beside the tutor"
+    )
     parser.add_argument("--relay", type=numbers, default=[1, 2, 4])
     parser.add_argument(
         "--janus",
@@ -237,14 +244,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.joins_at_once < 1:
         parser.error("--joins-at-once must be at least 1")
     kinds = {k.strip() for k in args.workloads.split(",") if k.strip()}
-    if kinds - {"fanout", "class", "relay", "budget", "speaking"}:
+    if kinds - {"fanout", "class", "room", "relay", "budget", "speaking"}:
         parser.error(f"unknown workloads: {', '.join(sorted(kinds))}")
     args.kinds = kinds
     try:
         args.janus = [JanusConfig(j.strip()) for j in args.janus.split(",") if j.strip()]
     except ValueError as exc:
         parser.error(str(exc))
-    if max(args.classes, default=0) > STUDENTS:
+    if max(args.classes + args.rooms, default=0) > STUDENTS:
         parser.error(f"a class holds at most {STUDENTS} students")
     if args.keyframe_interval is None:
         args.keyframe_interval = MEDIA_SECONDS if args.player == "replay" else 1.0
@@ -258,6 +265,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def workloads(args: argparse.Namespace) -> list[Workload]:
     planned = [Workload("fanout", n) for n in args.fanout if "fanout" in args.kinds]
     planned += [Workload("class", n) for n in args.classes if "class" in args.kinds]
+    planned += [Workload("room", n) for n in args.rooms if "room" in args.kinds]
     planned += [
         Workload(w.kind, w.size, server=janus.server)
         for janus in args.janus

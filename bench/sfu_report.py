@@ -198,7 +198,7 @@ def comparison_table(results: list[Result]) -> str:
                       key=lambda r: order.get(r.workload.target, 2))  # fmt: skip
         kelas = next((r for r in runs if r.workload.target == "kelas" and r.delivered), None)
         kind, size, _ = case
-        label = f"1->{size}" if kind == "fanout" else f"class 1+{size}"
+        label = f"1->{size}" if kind == "fanout" else f"{kind} 1+{size}"
         for r in runs:
             start = [label, r.workload.target, str(r.subscribers)]
             if not r.delivered:

@@ -39,7 +39,7 @@ QUIET_CPU = 3.0  # % of a core: below this for a second, the server has finished
 QUIET_TIMEOUT_S = 60.0
 LAG_TICK_S = 0.005
 
-Kind = Literal["fanout", "class", "budget", "relay"]
+Kind = Literal["fanout", "class", "room", "budget", "relay"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class Workload:
         return {
             "fanout": f"{self.server} 1->{self.size}",
             "class": f"{self.server} class 1+{self.size}",
+            "room": f"{self.server} room 1+{self.size}",
             "budget": f"{self.server} budget 1+{self.size}, {link}",
             "relay": f"relay 1->{self.size}",
         }[self.kind]
@@ -378,7 +379,9 @@ async def kelas_run(
 
         async def enter(member: ClassBot) -> None:
             await member.join(lesson_id)
-            small = media.camera("small") if workload.kind != "fanout" else None
+            small = None
+            if workload.kind != "fanout":  # a room: everyone sends what the tutor sends
+                small = media.camera("large" if workload.kind == "room" else "small")
             # In a budget run only the tutor speaks; the students' microphones are on and
             # silent, which Opus DTX makes nearly free.
             await member.publish(small, logs, quiet=budget)
