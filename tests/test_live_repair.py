@@ -224,3 +224,26 @@ async def test_publishers_hear_of_the_loss_their_subscribers_see(school: School)
     assert max(reported) <= DOWNSTREAM_CAP
     for member in (tutor, student):
         await member.close()
+
+
+async def test_the_servers_reports_to_a_publisher_answer_its_sender_reports(
+    school: School,
+) -> None:
+    """The publisher's SRs reach the server's receiver (aiortc's own handler, run at once on
+    the receive path: signaling/media/inbound.py), so its RRs carry the last SR's time and
+    the delay since (LSR, DLSR): the publisher's browser measures its round trip by them."""
+    tutor, student, _bot, _index = await tutor_and_student(school)
+    assert tutor.bot is not None
+    sender = tutor.bot.pc.getTransceivers()[0].sender
+    original = sender._handle_rtcp_packet
+    answered: list[tuple[int, int]] = []
+
+    async def handle(packet: Any) -> None:
+        if isinstance(packet, RtcpRrPacket):
+            answered.extend((r.lsr, r.dlsr) for r in packet.reports if r.ssrc == sender._ssrc)
+        await original(packet)
+
+    sender._handle_rtcp_packet = handle
+    await tutor.bot.until(lambda: any(lsr and dlsr for lsr, dlsr in answered))
+    for member in (tutor, student):
+        await member.close()
