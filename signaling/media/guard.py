@@ -227,8 +227,9 @@ def _srtp_counter(dtls: Any, gate: Gate) -> Callable[[], None]:
         if dtls.state != "connected":
             close_lane(dtls)
         elif not isinstance(dtls._rx_srtp, _CountedSrtp):
-            dtls._rx_srtp = _CountedSrtp(dtls._rx_srtp, gate)
-            open_lane(dtls, gate)
+            session = dtls._rx_srtp
+            dtls._rx_srtp = _CountedSrtp(session, gate)
+            open_lane(dtls, session, gate)
 
     return changed
 

@@ -20,6 +20,7 @@ import aiortc.codecs
 import aiortc.rtcdtlstransport
 import aiortc.rtcrtpreceiver
 import aiortc.rtp
+import pylibsrtp
 from aioice.ice import CandidatePair, Connection, StunProtocol
 from aiortc import RTCPeerConnection
 from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter
@@ -129,6 +130,8 @@ def check() -> None:
         missing.append("RTCDtlsTransport._setup_srtp making _tx_srtp, a pylibsrtp Session")
     if "_srtp" not in Session.__init__.__code__.co_names:
         missing.append("pylibsrtp.Session._srtp")
+    if not isinstance(getattr(pylibsrtp, "ERRORS", None), list):  # inbound.py: libsrtp's reasons
+        missing.append("pylibsrtp.ERRORS")
     reads = RTCRtpReceiver._run_rtcp.__code__.co_names
     missing += [
         f"RTCRtpReceiver._run_rtcp reading {name}" for name in REPORTED if name not in reads

@@ -8,8 +8,9 @@ packet (issue 11). So once a DTLS transport is connected, the ICE gate (guard.py
 SRTP or SRTCP datagram from a checked address straight to the transport's ``Lane``, which
 does what aiortc's loop would, at once:
 
-- unprotect it with aiortc's inbound session (the handshake's keys; guard._CountedSrtp
-  counts what fails, and drops it as aiortc does);
+- unprotect it with aiortc's inbound session (the handshake's keys), and drop what fails
+  as aiortc does, counted (as guard._CountedSrtp counts it on aiortc's path); RTP is
+  unprotected and its header read in C (native/fanout.c, kl_receive), in one call;
 - parse it as aiortc does (RtpPacket, RtcpPacket) and route it by aiortc's router;
 - call Kelas's handler, set with ``takes_rtp`` or ``takes_rtcp``: a publisher's receiver
   takes RTP (forwarding's Source.on_rtp, through peer.one_stream or simulcast.layered), a
@@ -32,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 import pylibsrtp
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtp import RtcpPacket, RtpPacket
+
+from signaling.media.native import ffi, lib, srtp_of
 
 if TYPE_CHECKING:
     from signaling.media.guard import Gate
@@ -77,9 +80,12 @@ def at_once(coroutine: Coroutine[Any, Any, None]) -> None:
 class Lane:
     """One connected DTLS transport's media, taken where it arrives."""
 
-    def __init__(self, dtls: RTCDtlsTransport, gate: Gate) -> None:
+    def __init__(self, dtls: RTCDtlsTransport, session: pylibsrtp.Session, gate: Gate) -> None:
         self._dtls = dtls
         self._gate = gate
+        self._session = session  # aiortc's inbound session: kept, C unprotects with it
+        self._srtp = srtp_of(session)
+        self._read: Any = ffi.new("kl_received *")
 
     def __call__(self, data: bytes) -> None:
         """An SRTP or SRTCP datagram (first byte 128-191) from a checked address. Never
@@ -89,7 +95,7 @@ class Lane:
             if len(data) > 1 and 191 < data[1] < 209:  # RTCP, as aiortc tells (rtp.is_rtcp)
                 self._rtcp(srtp.unprotect_rtcp(data))
             else:
-                self._rtp(srtp.unprotect(data))
+                self._rtp(data)
         except pylibsrtp.Error:
             return  # counted (guard._CountedSrtp); aiortc drops it too
         except Exception as exc:
@@ -97,11 +103,27 @@ class Lane:
             self._gate.drop(f"raised {type(exc).__name__} in Kelas's receive path")
 
     def _rtp(self, data: bytes) -> None:
+        buffer = bytearray(data)
+        read = self._read
+        status = lib.kl_receive(self._srtp, ffi.from_buffer(buffer), len(buffer), read)
+        if status > 0:
+            why = pylibsrtp.ERRORS[status] if status < len(pylibsrtp.ERRORS) else status
+            self._gate.drop(f"was SRTP that failed: {why}", quiet=str(why).startswith("replay"))
+            return
+        if status < 0:
+            self._gate.drop("was not RTP")  # aiortc drops it too, without a word
+            return
+        at = read.payload_at
+        packet = RtpPacket(
+            read.payload_type, read.marker, read.seq, read.timestamp, read.ssrc,
+            bytes(memoryview(buffer)[at : at + read.payload_len]),
+        )  # fmt: skip
         dtls = self._dtls
-        try:
-            packet = RtpPacket.parse(data, dtls._rtp_header_extensions_map)
-        except ValueError:
-            return  # as aiortc: not RTP after all
+        if read.has_extension:
+            at = read.extension_at
+            packet.extensions = dtls._rtp_header_extensions_map.get(
+                read.profile, bytes(memoryview(buffer)[at : at + read.extension_len])
+            )
         receiver = dtls._rtp_router.route_rtp(packet)
         take = getattr(receiver, TAKES_RTP, None)
         if take is not None:
@@ -122,9 +144,10 @@ class Lane:
                     at_once(recipient._handle_rtcp_packet(packet))
 
 
-def open_lane(dtls: RTCDtlsTransport, gate: Gate) -> None:
-    """The transport is connected: its media takes the lane from now on."""
-    setattr(dtls.transport._connection, LANE, Lane(dtls, gate))
+def open_lane(dtls: RTCDtlsTransport, session: pylibsrtp.Session, gate: Gate) -> None:
+    """The transport is connected: its media takes the lane from now on (``session``: its
+    inbound SRTP session, aiortc's)."""
+    setattr(dtls.transport._connection, LANE, Lane(dtls, session, gate))
 
 
 def close_lane(dtls: RTCDtlsTransport) -> None:

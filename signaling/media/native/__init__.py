@@ -34,6 +34,7 @@ if (
     lib.kl_init(
         _pointer(_binding.ffi.addressof(_binding.lib, "srtp_protect")),
         _pointer(_binding.ffi.addressof(_binding.lib, "srtp_protect_rtcp")),
+        _pointer(_binding.ffi.addressof(_binding.lib, "srtp_unprotect")),
     )
     != 0
 ):  # pragma: no cover

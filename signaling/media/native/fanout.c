@@ -24,12 +24,56 @@ const int KL_SEND_TIME_AT = 17;    /* abs-send-time's 3 bytes in a packet built 
 /* libsrtp's srtp_protect and srtp_protect_rtcp, as pylibsrtp (which aiortc uses) built
    them: one libsrtp in the process, and every session is aiortc's. 0 is srtp_err_status_ok. */
 typedef int (*kl_protect_fn)(void *session, void *header, int *len);
-static kl_protect_fn protect_rtp, protect_rtcp;
+static kl_protect_fn protect_rtp, protect_rtcp, unprotect_rtp;
 
-int kl_init(void *rtp, void *rtcp) {
+int kl_init(void *rtp, void *rtcp, void *unprotect) {
     protect_rtp = (kl_protect_fn)rtp;
     protect_rtcp = (kl_protect_fn)rtcp;
-    return rtp && rtcp ? 0 : -1;
+    unprotect_rtp = (kl_protect_fn)unprotect;
+    return rtp && rtcp && unprotect ? 0 : -1;
+}
+
+/* ---- an inbound packet ---- */
+
+/* Unprotect the SRTP packet in ``buf`` (``len`` bytes) in place with ``srtp`` (aiortc's
+   inbound session), then read its RTP header as aiortc's RtpPacket.parse does. Returns 0;
+   libsrtp's status (> 0) when it failed (authentication, replay); or -1 when it is not RTP
+   (too short, not version 2, CSRCs, extension or padding past its end). */
+int kl_receive(void *srtp, uint8_t *buf, int len, kl_received *out) {
+    if (len < 12 || len > KL_MAX + KL_TRAILER) return -1;
+    int status = unprotect_rtp(srtp, buf, &len);
+    if (status != 0) return status;
+    if (len < 12 || buf[0] >> 6 != 2) return -1;
+    int pos = 12 + 4 * (buf[0] & 0x0F);
+    if (len < pos) return -1;
+    out->has_extension = (buf[0] >> 4) & 1;
+    out->profile = 0;
+    out->extension_at = out->extension_len = 0;
+    if (out->has_extension) {
+        if (len < pos + 4) return -1;
+        out->profile = (uint16_t)((buf[pos] << 8) | buf[pos + 1]);
+        int words = (buf[pos + 2] << 8) | buf[pos + 3];
+        pos += 4;
+        if (len < pos + 4 * words) return -1;
+        out->extension_at = pos;
+        out->extension_len = 4 * words;
+        pos += 4 * words;
+    }
+    int end = len;
+    if (buf[0] & 0x20) { /* padding: its count is the last byte */
+        int padding = buf[len - 1];
+        if (padding == 0 || padding > len - pos) return -1;
+        end -= padding;
+    }
+    out->len = len;
+    out->marker = buf[1] >> 7;
+    out->payload_type = buf[1] & 0x7F;
+    out->seq = (uint16_t)((buf[2] << 8) | buf[3]);
+    out->timestamp = ((uint32_t)buf[4] << 24) | ((uint32_t)buf[5] << 16) | (buf[6] << 8) | buf[7];
+    out->ssrc = ((uint32_t)buf[8] << 24) | ((uint32_t)buf[9] << 16) | (buf[10] << 8) | buf[11];
+    out->payload_at = pos;
+    out->payload_len = end - pos;
+    return 0;
 }
 
 /* ---- the pacer: its bucket, and the packets that wait for it ---- */

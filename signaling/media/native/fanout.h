@@ -78,7 +78,19 @@ typedef struct kl_slot {
     kl_history *history;  /* of the source shown (video), NULL: no resends (audio) */
 } kl_slot;
 
-int kl_init(void *protect_rtp, void *protect_rtcp);
+/* What kl_receive read of an inbound RTP packet (RFC 3550 5.1, RFC 8285), offsets into it. */
+typedef struct kl_received {
+    int len;             /* the plain packet's length */
+    uint32_t ssrc, timestamp;
+    uint16_t seq;
+    uint8_t marker, payload_type, has_extension;
+    uint16_t profile;    /* the header extension's (0xBEDE: one-byte elements) */
+    int extension_at, extension_len;  /* its elements */
+    int payload_at, payload_len;      /* padding left out */
+} kl_received;
+
+int kl_init(void *protect_rtp, void *protect_rtcp, void *unprotect_rtp);
+int kl_receive(void *srtp, uint8_t *buf, int len, kl_received *out);
 void kl_refill(kl_bucket *b, double now);
 void kl_take(kl_bucket *b, int size, double now);
 int kl_try(kl_bucket *b, int size, double now);
