@@ -8,7 +8,7 @@ freezes (the longest one too), NACKs, keyframes. The figures go to test-artifact
 
 Two tests are marked xfail, not strict, only for a missed target (TargetMissed), and still
 record their figures; a class that does not work at all still fails. The slow links miss some
-targets (each reason says why); 5 % loss has met them in every run, but close to the bound.
+targets (each reason says why); 5 % loss meets them in most runs, but at the bound.
 The tutor's camera is simulcast (signaling/media/simulcast.py): the slow-link test checks
 that both layers are sent and that the wide link gets the full one meanwhile.
 """
@@ -107,8 +107,8 @@ def target_least(figures: dict[str, Any], key: str, least: float) -> None:
     strict=False,
     raises=TargetMissed,
     reason=(
-        "5 % loss: met in every run so far (audio concealed 2.3-4.9 %, longest freeze <= 0.19 s), "
-        "but concealment sits close to the 5 % bound on a loaded 2-core machine"
+        "5 % loss: audio concealed 2.3-5.6 % across runs (longest freeze <= 0.19 s): "
+        "concealment sits at the 5 % bound on a loaded 2-core machine, above it in some runs"
     ),
 )
 async def test_five_percent_loss_on_a_students_link(
