@@ -4,6 +4,7 @@ passed in), and on the event loop with real packets through a real socket."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import socket
 import struct
@@ -136,7 +137,7 @@ async def test_on_the_event_loop_a_burst_leaves_in_order_at_the_pace() -> None:
         stamps.append(stamp)
         assert lib.kl_out_send(out.c, data, len(data), stamp, time.monotonic()) == lib.KL_SENT
 
-    paced, gone = PacedWire(time.monotonic), PacedWire(time.monotonic)
+    paced, gone = PacedWire(), PacedWire()
     for wire in (paced, gone):  # two subscribers: one timer steps both (pacer._Steps)
         wire.attach(out)
         wire.set_pace(400_000)
@@ -171,3 +172,32 @@ async def test_on_the_event_loop_a_burst_leaves_in_order_at_the_pace() -> None:
     assert all(d[17:20] == bytes(3) for _, d in arrived[:went])
     assert all(d[17:20] != bytes(3) for _, d in arrived[went:])
     assert len(paced.pacer) == 0
+
+
+def test_the_steps_drain_every_waiting_bucket_and_let_go_of_the_empty_ones() -> None:
+    """kl_steps: the buckets that wait, stepped in one C call; a bucket leaves them once
+    nothing waits in it, when it is cleared, or when it is freed; steps freed first leave
+    their buckets unlisted (no dangling pointer either way)."""
+    steps = ffi.gc(lib.kl_steps_new(), lib.kl_steps_free)
+    pacers = [Pacer(rate=10_000) for _ in range(3)]  # 10 kB/s: two packets leave at once
+    for extra, pacer in enumerate(pacers):
+        for _ in range(3 + extra):
+            pacer.offer(bytes(1200), 0.0)
+        lib.kl_steps_add(steps, pacer.bucket)
+        lib.kl_steps_add(steps, pacer.bucket)  # once, however often it is said
+    assert steps.count == 3
+    assert [len(p) for p in pacers] == [1, 2, 3]
+    assert lib.kl_steps_run(steps, 0.05) == 2  # one more each: the first is empty, let go
+    assert [len(p) for p in pacers] == [0, 1, 2]
+    pacers[1].clear()  # a subscriber who left
+    assert steps.count == 1 and pacers[2].bucket.steps == steps
+    assert lib.kl_steps_run(steps, 0.5) == 0  # what waited MAX_WAIT_S leaves anyway
+    assert steps.first == ffi.NULL and steps.last == ffi.NULL
+    lib.kl_steps_add(steps, pacers[0].bucket)
+    lib.kl_steps_add(steps, pacers[2].bucket)
+    del pacers[0]
+    gc.collect()  # its bucket is freed: it unlists itself
+    assert steps.count == 1 and steps.first == pacers[1].bucket
+    del steps
+    gc.collect()  # the steps are freed first: the bucket is unlisted
+    assert pacers[1].bucket.steps == ffi.NULL

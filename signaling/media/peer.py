@@ -105,7 +105,7 @@ class Peer:
     measured: Callable[[protocol.Quality], None] = lambda quality: None
     downlink: Downlink = field(default_factory=Downlink)  # what their link carries
     budget: Budget = field(default_factory=Budget)  # which videos they get (budget.py)
-    paced: PacedWire = field(default_factory=lambda: PacedWire(time.monotonic))  # pacer.py
+    paced: PacedWire = field(default_factory=PacedWire)  # pacer.py
     _reports: asyncio.TimerHandle | None = None
     _loop: asyncio.AbstractEventLoop | None = None  # (asking for it each second costs a getpid)
 

@@ -117,7 +117,20 @@ int kl_try(kl_bucket *b, int size, double now) {
 
 kl_bucket *kl_bucket_new(void) { return calloc(1, sizeof(kl_bucket)); }
 
+static void unlist(kl_bucket *b) {
+    kl_steps *s = b->steps;
+    if (!s) return;
+    if (b->prev_waiting) b->prev_waiting->next_waiting = b->next_waiting;
+    else s->first = b->next_waiting;
+    if (b->next_waiting) b->next_waiting->prev_waiting = b->prev_waiting;
+    else s->last = b->prev_waiting;
+    b->next_waiting = b->prev_waiting = NULL;
+    b->steps = NULL;
+    s->count--;
+}
+
 void kl_bucket_clear(kl_bucket *b) {
+    unlist(b); /* nothing waits any more */
     kl_held *lists[2] = {b->resends, b->media};
     for (int i = 0; i < 2; i++) {
         for (kl_held *h = lists[i], *next; h; h = next) {
@@ -157,6 +170,42 @@ int kl_hold(kl_bucket *b, const uint8_t *rtp, int len, int restamp, int resend, 
 }
 
 int kl_out_send(kl_out *out, const uint8_t *rtp, int len, int restamp, double now);
+int kl_drain(kl_bucket *b, double now, uint16_t *left, int cap);
+
+/* ---- the pacers' steps ---- */
+
+kl_steps *kl_steps_new(void) { return calloc(1, sizeof(kl_steps)); }
+
+/* Buckets outlive their steps or not: each side unlists the other when it goes. */
+void kl_steps_free(kl_steps *s) {
+    if (!s) return;
+    while (s->first) unlist(s->first);
+    free(s);
+}
+
+/* ``b`` has something waiting: step it with the others (once, however often it is said). */
+void kl_steps_add(kl_steps *s, kl_bucket *b) {
+    if (b->steps == s) return;
+    unlist(b);
+    b->steps = s;
+    b->next_waiting = NULL;
+    b->prev_waiting = s->last;
+    if (s->last) s->last->next_waiting = b;
+    else s->first = b;
+    s->last = b;
+    s->count++;
+}
+
+/* One step: what may leave from each bucket leaves (kl_drain); a bucket with nothing left
+   waiting leaves the steps. Returns how many still wait. */
+int kl_steps_run(kl_steps *s, double now) {
+    for (kl_bucket *b = s->first, *next; b; b = next) {
+        next = b->next_waiting;
+        kl_drain(b, now, NULL, 0);
+        if (b->queued == 0) unlist(b);
+    }
+    return s->count;
+}
 
 /* What may leave now leaves, in order, resends first: within the bucket, and whatever has
    waited KL_MAX_WAIT_S already. Returns how many left; ``left`` (up to ``cap``, may be

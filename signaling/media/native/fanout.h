@@ -20,6 +20,7 @@ extern const int KL_SEND_TIME_AT;
 
 struct kl_out;
 struct kl_held;
+struct kl_steps;
 
 /* A subscriber's pacer: a token bucket and the packets that wait for it (resends first).
    A waiting packet is kept as built (renumbered, unprotected) and leaves by ``out``. */
@@ -32,7 +33,16 @@ typedef struct kl_bucket {
     double queued_bytes;
     struct kl_out *out;  /* the subscriber's way out, NULL: what waits is dropped */
     struct kl_held *resends, *resends_last, *media, *media_last;
+    struct kl_steps *steps; /* the steps it waits in, NULL: none */
+    struct kl_bucket *next_waiting, *prev_waiting;
 } kl_bucket;
+
+/* The pacers' steps on one event loop: the buckets that have something waiting, in the
+   order they began to wait, drained all in one call (kl_steps_run). */
+typedef struct kl_steps {
+    kl_bucket *first, *last;
+    int count;
+} kl_steps;
 
 typedef struct kl_out {
     void *srtp;          /* srtp_t: aiortc's outbound session (borrowed), NULL: none */
@@ -99,6 +109,10 @@ void kl_bucket_clear(kl_bucket *b);
 void kl_bucket_free(kl_bucket *b);
 int kl_hold(kl_bucket *b, const uint8_t *rtp, int len, int restamp, int resend, double now);
 int kl_drain(kl_bucket *b, double now, uint16_t *left, int cap);
+kl_steps *kl_steps_new(void);
+void kl_steps_free(kl_steps *s);
+void kl_steps_add(kl_steps *s, kl_bucket *b);
+int kl_steps_run(kl_steps *s, double now);
 kl_out *kl_out_new(void);
 void kl_out_route(kl_out *out, int fd, const void *addr, int addr_len);
 void kl_out_free(kl_out *out);
