@@ -98,6 +98,11 @@ class Gate:
         )
         self._unreported = 0
 
+    def failed(self, what: str, reason: str) -> None:
+        """A datagram of ``what`` (SRTP, SRTCP) that libsrtp refused for ``reason``; a
+        replay is counted quietly (networks duplicate packets)."""
+        self.drop(f"was {what} that failed: {reason}", quiet=reason.startswith("replay"))
+
     def trust(self, protocol: StunProtocol, source: Address) -> None:
         """``source`` sent an authenticated binding request on this socket."""
         self._trusted.add((protocol, source))
@@ -251,7 +256,7 @@ class _CountedSrtp:
         try:
             return unprotect(data)
         except pylibsrtp.Error as exc:
-            self._gate.drop(f"was {what} that failed: {exc}", quiet=str(exc).startswith("replay"))
+            self._gate.failed(what, str(exc))
             raise
 
 

@@ -107,8 +107,8 @@ class Lane:
         read = self._read
         status = lib.kl_receive(self._srtp, ffi.from_buffer(buffer), len(buffer), read)
         if status > 0:
-            why = pylibsrtp.ERRORS[status] if status < len(pylibsrtp.ERRORS) else status
-            self._gate.drop(f"was SRTP that failed: {why}", quiet=str(why).startswith("replay"))
+            errors = pylibsrtp.ERRORS
+            self._gate.failed("SRTP", errors[status] if status < len(errors) else f"error {status}")
             return
         if status < 0:
             self._gate.drop("was not RTP")  # aiortc drops it too, without a word

@@ -116,6 +116,7 @@ class PacedWire:
     def __init__(self) -> None:
         self.pacer = Pacer()
         self._out: Any = None  # kept: C sends by it
+        self._steps: _Steps | None = None  # its loop's, once something waited
 
     def attach(self, out: Any) -> None:
         """The subscriber's way out (wire.Out, one per bundled transport)."""
@@ -141,7 +142,9 @@ class PacedWire:
 
     def arm(self) -> None:
         """Something waits (C's kl_forward held it, or ``send`` did): step until it left."""
-        _Steps.of(asyncio.get_running_loop()).add(self.pacer.bucket)
+        if self._steps is None:  # (asking for the loop each time costs a getpid)
+            self._steps = _Steps.of(asyncio.get_running_loop())
+        self._steps.add(self.pacer.bucket)
 
     def close(self) -> None:
         self.pacer.clear()  # and out of the steps (C)
