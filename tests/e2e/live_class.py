@@ -9,6 +9,7 @@ import functools
 import json
 import subprocess
 import tempfile
+import weakref
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -206,6 +207,10 @@ async def enter(
     return page
 
 
+# The uncaught errors of each live page opened here, in order (open_live).
+PAGE_ERRORS: weakref.WeakKeyDictionary[Page, list[str]] = weakref.WeakKeyDictionary()
+
+
 async def open_live(
     browser: Browser,
     base: str,
@@ -228,6 +233,10 @@ async def open_live(
     }
     await page.add_init_script(script)
     await page.add_init_script(PROBE)
+    # What went wrong in the page's own code, for a failing test to show.
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(f"{error.name}: {error.message}"))
+    PAGE_ERRORS[page] = errors
     await log_in(page, user.email)
     await page.goto(f"/classes/{lesson_id}/live")
     return page

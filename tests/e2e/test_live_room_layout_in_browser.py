@@ -13,7 +13,13 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.conftest import snapshot
-from tests.e2e.live_class import class_with_people, enter, log_in, remote_video_flows
+from tests.e2e.live_class import (
+    PAGE_ERRORS,
+    class_with_people,
+    enter,
+    log_in,
+    remote_video_flows,
+)
 
 AXE = Path(__file__).parent.parent.parent / "node_modules" / "axe-core" / "axe.min.js"
 LAPTOP, SMALL_LAPTOP, PHONE = (1280, 800), (1366, 768), (390, 844)
@@ -48,6 +54,8 @@ def _area(box: dict[str, float]) -> float:
 
 async def _in_view_without_scrolling(page: Page, selector: str) -> None:
     """Every element matching ``selector`` is inside the window as the page opens."""
+    # Drawn by the page's own events (each one draws the controls anew): wait for the first.
+    await expect(page.locator(selector).first).to_be_visible()
     assert await page.evaluate("() => [window.scrollX, window.scrollY]") == [0, 0]
     viewport = page.viewport_size
     assert viewport is not None
@@ -57,7 +65,9 @@ async def _in_view_without_scrolling(page: Page, selector: str) -> None:
         " const r = n.getBoundingClientRect();"
         " return {text: n.textContent, x: r.x, y: r.y, right: r.right, bottom: r.bottom}; })",
     )
-    assert boxes, selector
+    if not boxes:  # what the page held and what went wrong in its code say why
+        room = await page.evaluate("() => document.querySelector('#room')?.outerHTML")
+        raise AssertionError((selector, PAGE_ERRORS.get(page), (room or "")[:4000]))
     for box in boxes:
         assert box["x"] >= 0 and box["y"] >= 0, box
         assert box["right"] <= viewport["width"] and box["bottom"] <= viewport["height"], box
