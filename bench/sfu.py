@@ -167,7 +167,7 @@ from sfu_workloads import (
 )
 
 from signaling.media.guard import install_ice_gate
-from signaling.media.hooks import without_bitrate_estimators
+from signaling.media.hooks import lean_receivers
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
@@ -576,7 +576,7 @@ def main() -> int:
     # Every bot counts packets in place of aiortc's receive path (bots.counter), so its
     # receivers need no bitrate estimator; aiortc would build one per video receiver,
     # about 1 ms of this process's CPU each, which the join figures would then include.
-    with without_bitrate_estimators():
+    with lean_receivers():
         return asyncio.run(main_async(parse_args()))
 
 

@@ -13,6 +13,7 @@ from aiortc.rtp import RtcpSenderInfo, RtcpSrPacket, RtpPacket
 from signaling.media.forwarding import NTP_EPOCH
 from tests.conftest import School, SchoolFactory, TurnFactory
 from tests.live import Bot, Member, join, live_class, lose, publish, slot_of, tutor_to_student
+from web.live import LIVE
 
 
 async def test_everyone_receives_everyone_else_and_muting_stops_the_audio(school: School) -> None:
@@ -223,3 +224,27 @@ async def test_a_slots_sender_reports_say_what_it_forwarded_for_lip_sync(school:
         assert received <= info.packet_count <= received + 200 and info.octet_count > 0
     await student.close()
     await tutor.close()
+
+
+async def test_the_servers_receivers_are_built_lean_and_media_still_flows(school: School) -> None:
+    """aiortc builds a jitter buffer and a bitrate estimator for every receiver, the slots'
+    included, and the server's never use them (inbound.py takes the packets): it gets a
+    buffer of one packet and no estimator (hooks.lean_receivers), while a peer made elsewhere
+    in the process (the test's own bot) keeps aiortc's."""
+    tutor, student, bot, index = await tutor_to_student(school)
+    await bot.until(lambda: bot.keyframes[index] >= 1 and bot.received[("audio", index)] > 5)
+    lesson_id = (await student.call("hello", {"after": 0}))["room"]["lesson_id"]
+    peers = [school.server.app[LIVE].deps.sfu.peer(lesson_id, m.user.id) for m in (tutor, student)]
+
+    def built(receiver: Any) -> tuple[int, bool]:
+        buffer = receiver._RTCRtpReceiver__jitter_buffer
+        return buffer.capacity, receiver._RTCRtpReceiver__remote_bitrate_estimator is not None
+
+    for peer in peers:
+        assert peer is not None
+        receivers = [t.receiver for t in peer.pc.getTransceivers()]
+        assert len(receivers) > 3 and {built(r) for r in receivers} == {(1, False)}
+    mine = {(t.kind, built(t.receiver)) for t in bot.pc.getTransceivers()}
+    assert mine == {("audio", (16, False)), ("video", (512, True))}
+    for member in (tutor, student):
+        await member.close()

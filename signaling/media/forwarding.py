@@ -126,7 +126,8 @@ class Slot:
     out: Out = field(init=False)  # the subscriber's way out (their DTLS transport, bundled)
     c: Any = field(init=False)  # the kl_slot
     _connected: bool = False
-    _resent_at: list[float] = field(init=False)
+    # When each history index (seq % HISTORY) was last resent: only those ever resent.
+    _resent_at: dict[int, float] = field(default_factory=dict)
     loss: int = 0  # the subscriber's latest fraction lost for this slot, in 1/256
     loss_at: float = -math.inf
 
@@ -141,7 +142,6 @@ class Slot:
         if self.paced is not None:
             self.paced.attach(self.out)
             c.bucket = self.paced.pacer.bucket
-        self._resent_at = [-math.inf] * (HISTORY if self.kind != "audio" else 0)
         self._leave = self._leave_now  # bound once: the pacer is handed it per packet
 
     @property
@@ -316,7 +316,7 @@ class Slot:
         longer needs it); when the budget refuses, resends would not catch up: a video slot
         waits for a keyframe."""
         restarted = self.c.restarted
-        if self.paused or self.waiting_keyframe or restarted < 0 or not self._resent_at:
+        if self.paused or self.waiting_keyframe or restarted < 0 or self.kind == "audio":
             return  # what it asks for is older than what it will get next (or audio)
         now = time.monotonic()
         refused = 0
@@ -326,7 +326,7 @@ class Slot:
             if (
                 not size
                 or (seq - restarted) & 0xFFFF >= 0x8000
-                or now - self._resent_at[index] < RESEND_AGAIN_S
+                or now - self._resent_at.get(index, -math.inf) < RESEND_AGAIN_S
             ):
                 continue
             if not self.downlink.may_resend(size, now):

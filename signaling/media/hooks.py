@@ -114,11 +114,10 @@ def check() -> None:
         for name in ("rtcp_ssrc", "remote_streams")
         if f"_RTCRtpReceiver__{name}" not in receiver_names
     ]
-    # Not built for the SFU's receivers (without_bitrate_estimators).
-    if "RemoteBitrateEstimator" not in receiver_names or not hasattr(
-        aiortc.rtcrtpreceiver, "RemoteBitrateEstimator"
-    ):
-        missing.append("RTCRtpReceiver.__init__ building a RemoteBitrateEstimator")
+    # Not built for the SFU's receivers (lean_receivers).
+    for built in ("RemoteBitrateEstimator", "JitterBuffer"):
+        if built not in receiver_names or not hasattr(aiortc.rtcrtpreceiver, built):
+            missing.append(f"RTCRtpReceiver.__init__ building a {built}")
     # simulcast.py: aiortc negotiates the header extensions in this table, and parses rids.
     video = getattr(aiortc.codecs, "HEADER_EXTENSIONS", {}).get("video")
     if not isinstance(video, list) or not hasattr(aiortc.rtp.HeaderExtensions, "rtp_stream_id"):
@@ -175,34 +174,48 @@ def fingerprint_once(pc: RTCPeerConnection) -> None:
         certificate.getFingerprints = lambda fingerprints=fingerprints: list(fingerprints)
 
 
-_NO_ESTIMATOR: ContextVar[bool] = ContextVar("kelas_no_bitrate_estimator", default=False)
+_LEAN: ContextVar[bool] = ContextVar("kelas_lean_receivers", default=False)
 
 
 def _estimator(stock: Callable[[], Any]) -> Callable[[], Any]:
     def build() -> Any:
-        return None if _NO_ESTIMATOR.get() else stock()
+        return None if _LEAN.get() else stock()
 
-    build.kelas_estimator = True  # type: ignore[attr-defined]
+    build.kelas_lean = True  # type: ignore[attr-defined]
+    return build
+
+
+def _jitter_buffer(stock: Callable[..., Any]) -> Callable[..., Any]:
+    def build(capacity: int, prefetch: int = 0, is_video: bool = False) -> Any:
+        return stock(1 if _LEAN.get() else capacity, prefetch, is_video)
+
+    build.kelas_lean = True  # type: ignore[attr-defined]
     return build
 
 
 @contextmanager
-def without_bitrate_estimators() -> Iterator[None]:
+def lean_receivers() -> Iterator[None]:
     """Receivers made in this block (in this task: a context variable) get no bitrate
-    estimator. Packets never reach aiortc's receive path here, so it would never be fed,
-    and aiortc builds each video receiver's eagerly: 1,000 rate buckets, about 1 ms of
-    CPU. With 16 video receivers per peer connection that was 60 % of answering an offer
-    (issue 11: joins). aiortc looks the class up when a receiver is made, so it is
-    wrapped once in its module; receivers made outside this block (a test's or a bench's
-    own peers in the same process) still get theirs."""
+    estimator and a jitter buffer of one packet. Packets never reach aiortc's receive path
+    here, so neither would ever be fed, and aiortc builds both eagerly for each receiver,
+    slots included (one per media section, some 30 per peer connection):
+    - a video receiver's estimator has 1,000 rate buckets, about 1 ms of CPU; with 16 video
+      receivers per peer connection that was 60 % of answering an offer (issue 11: joins);
+    - a video receiver's jitter buffer is a list of 512 entries, 4 KB, some 64 KB per peer
+      connection (issue 11: memory).
+    aiortc looks both classes up when a receiver is made, so each is wrapped once in its
+    module; receivers made outside this block (a test's or a bench's own peers in the same
+    process) still get theirs."""
     module: Any = aiortc.rtcrtpreceiver
-    if not getattr(module.RemoteBitrateEstimator, "kelas_estimator", False):
+    if not getattr(module.RemoteBitrateEstimator, "kelas_lean", False):
         module.RemoteBitrateEstimator = _estimator(module.RemoteBitrateEstimator)
-    token = _NO_ESTIMATOR.set(True)
+    if not getattr(module.JitterBuffer, "kelas_lean", False):
+        module.JitterBuffer = _jitter_buffer(module.JitterBuffer)
+    token = _LEAN.set(True)
     try:
         yield
     finally:
-        _NO_ESTIMATOR.reset(token)
+        _LEAN.reset(token)
 
 
 def report_upstream(receiver: RTCRtpReceiver, streams: Mapping[int, Any]) -> None:

@@ -44,7 +44,7 @@ from signaling.media.forwarding import (
     slot_rtcp_handler,
 )
 from signaling.media.guard import Gate, protect
-from signaling.media.hooks import no_rtcp_loop, report_upstream, without_bitrate_estimators
+from signaling.media.hooks import lean_receivers, no_rtcp_loop, report_upstream
 from signaling.media.inbound import takes_rtcp, takes_rtp
 from signaling.media.pacer import PacedWire, pace
 from signaling.media.quality import Block, Estimate
@@ -316,7 +316,7 @@ async def negotiate(
     peer.ufrag = ice.usernameFragment if ice else None
     layers = offered_rids(sections(offer_sdp)[1])
     try:
-        with without_bitrate_estimators():
+        with lean_receivers():
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
     except Exception as exc:  # aiortc raises several kinds on SDP it cannot apply
         log.info("user %s: media offer refused by aiortc: %r", peer.user_id, exc)
