@@ -11,7 +11,7 @@ from playwright.async_api import Browser, Locator, Page, expect
 from classroom import demo
 from classroom.db import create_engine, create_sessionmaker
 from classroom.models import User
-from tests.e2e.conftest import snapshot
+from tests.e2e.conftest import downloaded, snapshot
 from tests.e2e.people import SCREENS, sign_in, visit
 from tests.e2e.test_reports_in_browser import People
 from tests.report_school import seed
@@ -77,7 +77,10 @@ async def test_speaking_ratings_and_progress_trends(
     await ratings.screenshot(path=f"test-artifacts/sections-ratings-{name}.png")
     async with page.expect_download() as download:
         await ratings.locator("a.csv").click()
-    assert (await download.value).suggested_filename.startswith("kelas-ratings-")
+    file = await download.value
+    assert file.suggested_filename.startswith("kelas-ratings-")
+    head = (await downloaded(file)).splitlines()[0]
+    assert "," in head, head  # the CSV's header row
 
     # Ayu's teaching, as the coordinator sees it from the report.
     await page.goto(f"/people/{seeded.ayu.id}/progress?{period}")

@@ -14,7 +14,7 @@ from classroom import accounts, demo
 from classroom.db import create_engine, create_sessionmaker
 from classroom.models import Role, User
 from tests.conftest import now
-from tests.e2e.conftest import snapshot
+from tests.e2e.conftest import downloaded, snapshot
 from tests.e2e.people import SCREENS, sign_in
 from tests.report_school import seed
 
@@ -77,7 +77,10 @@ async def test_the_school_report_and_the_rates_form(
     await charts.nth(2).screenshot(path=f"test-artifacts/report-{language}-{screen}-chart.png")
     async with page.expect_download() as download:
         await page.locator("section#pay a.csv").first.click()
-    assert (await download.value).suggested_filename.startswith("kelas-pay-")
+    file = await download.value
+    assert file.suggested_filename.startswith("kelas-pay-")
+    head = (await downloaded(file)).splitlines()[0]
+    assert "," in head, head  # the CSV's header row
 
     await page.goto("/rates")
     form = page.locator("form[action='/rates']")
