@@ -52,22 +52,31 @@ def _area(box: dict[str, float]) -> float:
     return box["width"] * box["height"]
 
 
+async def _visible(page: Page, selector: str, fields: str) -> list[dict[str, Any]]:
+    """``fields`` (JS, of ``n`` and its rectangle ``r``) of each visible element matching
+    ``selector``, found and read in one evaluation: the page draws its controls anew on its
+    own events (every 2 s at least), and elements found in one step and read in another
+    (``eval_on_selector_all``) may be the ones just replaced, detached and never visible."""
+    found: list[dict[str, Any]] = await page.evaluate(
+        "(s) => [...document.querySelectorAll(s)].filter((n) => n.checkVisibility())"
+        f".map((n) => {{ const r = n.getBoundingClientRect(); return {fields}; }})",
+        selector,
+    )
+    return found
+
+
 async def _in_view_without_scrolling(page: Page, selector: str) -> None:
     """Every element matching ``selector`` is inside the window as the page opens."""
-    # Drawn by the page's own events (each one draws the controls anew): wait for the first.
-    await expect(page.locator(selector).first).to_be_visible()
+    await expect(page.locator(selector).first).to_be_visible()  # drawn once the room is
     assert await page.evaluate("() => [window.scrollX, window.scrollY]") == [0, 0]
     viewport = page.viewport_size
     assert viewport is not None
-    boxes = await page.eval_on_selector_all(
-        selector,
-        "(nodes) => nodes.filter((n) => n.offsetParent).map((n) => {"
-        " const r = n.getBoundingClientRect();"
-        " return {text: n.textContent, x: r.x, y: r.y, right: r.right, bottom: r.bottom}; })",
+    boxes = await _visible(
+        page, selector, "{text: n.textContent, x: r.x, y: r.y, right: r.right, bottom: r.bottom}"
     )
     if not boxes:  # what the page held and what went wrong in its code say why
         room = await page.evaluate("() => document.querySelector('#room')?.outerHTML")
-        raise AssertionError((selector, PAGE_ERRORS.get(page), (room or "")[:4000]))
+        raise AssertionError((selector, PAGE_ERRORS.get(page), (room or "")[-3000:]))
     for box in boxes:
         assert box["x"] >= 0 and box["y"] >= 0, box
         assert box["right"] <= viewport["width"] and box["bottom"] <= viewport["height"], box
@@ -75,14 +84,12 @@ async def _in_view_without_scrolling(page: Page, selector: str) -> None:
 
 async def _targets_at_least_24px(page: Page) -> None:
     """WCAG 2.2 (2.5.8): every control in the room that can be seen is 24 × 24 px or more."""
-    small = await page.eval_on_selector_all(
+    targets = await _visible(
+        page,
         "#room button, #room a, #room input, #room select",
-        "(nodes) => nodes.filter((n) => n.offsetParent).map((n) => {"
-        " const r = n.getBoundingClientRect();"
-        " return {text: n.textContent || n.id, w: r.width, h: r.height}; })"
-        ".filter((t) => t.w < 24 || t.h < 24)",
+        "{text: n.textContent || n.id, w: r.width, h: r.height}",
     )
-    assert small == []
+    assert [t for t in targets if t["w"] < 24 or t["h"] < 24] == []
 
 
 async def _axe(page: Page) -> None:
