@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -229,8 +230,9 @@ async def test_a_slots_sender_reports_say_what_it_forwarded_for_lip_sync(school:
 async def test_the_servers_receivers_are_built_lean_and_media_still_flows(school: School) -> None:
     """aiortc builds a jitter buffer and a bitrate estimator for every receiver, the slots'
     included, and the server's never use them (inbound.py takes the packets): it gets a
-    buffer of one packet and no estimator (hooks.lean_receivers), while a peer made elsewhere
-    in the process (the test's own bot) keeps aiortc's."""
+    buffer of one packet and no estimator (hooks.lean_receivers), and no decoder thread
+    (hooks.no_decoder), while a peer made elsewhere in the process (the test's own bot)
+    keeps aiortc's."""
     tutor, student, bot, index = await tutor_to_student(school)
     await bot.until(lambda: bot.keyframes[index] >= 1 and bot.received[("audio", index)] > 5)
     lesson_id = (await student.call("hello", {"after": 0}))["room"]["lesson_id"]
@@ -244,7 +246,14 @@ async def test_the_servers_receivers_are_built_lean_and_media_still_flows(school
         assert peer is not None
         receivers = [t.receiver for t in peer.pc.getTransceivers()]
         assert len(receivers) > 3 and {built(r) for r in receivers} == {(1, False)}
+        started = [r._RTCRtpReceiver__decoder_thread for r in receivers[:3]]
+        assert all(started)  # aiortc started each publishing receiver's decoder thread,
+        for thread in started:  # which stopped at once (joined here: no sleeping)
+            await asyncio.to_thread(thread.join, 10)
+            assert not thread.is_alive()
     mine = {(t.kind, built(t.receiver)) for t in bot.pc.getTransceivers()}
     assert mine == {("audio", (16, False)), ("video", (512, True))}
+    theirs = [t.receiver._RTCRtpReceiver__decoder_thread for t in bot.pc.getTransceivers()]
+    assert any(thread is not None and thread.is_alive() for thread in theirs)
     for member in (tutor, student):
         await member.close()

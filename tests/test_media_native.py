@@ -82,7 +82,7 @@ def forward(
     core: Any, kept: Any, payload: bytes, seq: int, ts: int, marker: int, now: float
 ) -> int:
     """What Source.on_rtp does for one slot: keep the packet, then forward it."""
-    lib.kl_history_add(kept, payload, len(payload), seq, ts, marker)
+    lib.kl_history_add(kept, payload, len(payload), seq, ts, marker, now)
     return int(lib.kl_forward(core, payload, len(payload), seq, ts, marker, now))
 
 
@@ -125,8 +125,8 @@ def test_abs_send_time_is_written_at_build_and_again_when_a_packet_is_sent_later
     assert int.from_bytes(packet[17:20], "big") == 2 * 262144
     assert packet[20:] == b"\x10abc"
     # A resend, built again from history, and stamped anew when it leaves.
-    kept_packet = rebuilt(core, 0, 3.0)
-    assert len(kept_packet) == 24 and int.from_bytes(kept_packet[17:20], "big") == 3 * 262144
+    kept_packet = rebuilt(core, 0, 2.5)
+    assert len(kept_packet) == 24 and int.from_bytes(kept_packet[17:20], "big") == 2.5 * 262144
     assert lib.kl_out_send(out, kept_packet, 24, 1, 3.5) == lib.KL_SENT
     # (a receiver that had the packet would refuse it as a replay: a NACKed one never came)
     again = opener(profile, key).unprotect(receiver.recv(2048))
@@ -141,28 +141,55 @@ def test_a_source_keeps_its_last_256_packets_and_each_slot_resends_with_its_numb
     out = out_to(receiver, Policy.SRTP_PROFILE_AES128_CM_SHA1_80, key)  # owned here
     kept = history()
     first, second = slot(out, history=kept), slot(out, history=kept)
-    for seq in range(1000, 1300):
-        lib.kl_history_add(kept, bytes([seq % 256]) * 10, 10, seq, seq * 3000, 1)
-        lib.kl_forward(first, bytes([seq % 256]) * 10, 10, seq, seq * 3000, 1, seq / 30)
+    for seq in range(1000, 1300):  # 300 packets in 0.3 s
+        lib.kl_history_add(kept, bytes([seq % 256]) * 10, 10, seq, seq * 3000, 1, seq / 1000)
+        lib.kl_forward(first, bytes([seq % 256]) * 10, 10, seq, seq * 3000, 1, seq / 1000)
         if seq >= 1200:  # the second joined later: its numbers start at 0 there
-            lib.kl_forward(second, bytes([seq % 256]) * 10, 10, seq, seq * 3000, 1, seq / 30)
-    assert rebuilt(first, 43, 50.0) == b""  # source's 1043: overwritten by 1299
-    again = rebuilt(first, 299, 50.0)
+            lib.kl_forward(second, bytes([seq % 256]) * 10, 10, seq, seq * 3000, 1, seq / 1000)
+    assert rebuilt(first, 43, 1.5) == b""  # source's 1043: overwritten by 1299
+    again = rebuilt(first, 299, 1.5)
     assert struct.unpack("!HI", again[2:8]) == (299, 1 + 299 * 3000)
     assert again[12:] == bytes([1299 % 256]) * 10
-    again = rebuilt(second, 99, 50.0)  # the same packet, in the second slot's numbering
+    again = rebuilt(second, 99, 1.5)  # the same packet, in the second slot's numbering
     assert struct.unpack("!HI", again[2:8]) == (99, 1 + 99 * 3000)
     assert again[12:] == bytes([1299 % 256]) * 10
-    assert rebuilt(second, 65535, 50.0) == b""  # before it joined
-    assert rebuilt(first, 300, 50.0) == b""  # not sent yet
+    assert rebuilt(second, 65535, 1.5) == b""  # before it joined
+    assert rebuilt(first, 300, 1.5) == b""  # not sent yet
     second.fresh = 1  # switched: until its next packet, no number of it maps to anything
-    assert rebuilt(second, 99, 50.0) == b""
-    lib.kl_history_add(kept, bytes(1500), 1500, 1300, 0, 1)  # too big to keep
-    lib.kl_forward(first, bytes(1500), 1500, 1300, 0, 1, 60.0)
-    assert rebuilt(first, 300, 60.0) == b""
+    assert rebuilt(second, 99, 1.5) == b""
+    lib.kl_history_add(kept, bytes(1500), 1500, 1300, 0, 1, 1.5)  # too big to keep
+    lib.kl_forward(first, bytes(1500), 1500, 1300, 0, 1, 1.5)
+    assert rebuilt(first, 300, 1.5) == b""
     audio = slot(out, audio=True)
     lib.kl_forward(audio, b"x", 1, 1, 1, 0, 1.0)
     assert rebuilt(audio, 0, 1.0) == b""  # audio keeps nothing
+
+
+def test_a_source_forgets_what_it_kept_a_second_ago_and_gives_the_memory_back(
+    receiver: socket.socket,
+) -> None:
+    """A student's camera, some 30 packets a second: 256 packets would be 8 s of it."""
+    out = out_to(receiver, Policy.SRTP_PROFILE_AES128_CM_SHA1_80, bytes(30))
+    kept = history()
+    core = slot(out, history=kept)
+    for n in range(300):  # 10 s
+        assert forward(core, kept, bytes([n % 256]) * 900, 5000 + n, n * 3000, 1, n / 30) == 0
+    now = 299 / 30
+    held = [i for i in range(lib.KL_KEEP) if kept.ring[i].payload != ffi.NULL]
+    assert 29 <= len(held) <= 31  # the last second's, not 256 of them
+    assert rebuilt(core, 299, now + 0.5)[12:] == bytes([299 % 256]) * 900
+    assert rebuilt(core, 299 - 27, now)[12:] == bytes([(299 - 27) % 256]) * 900  # 0.9 s ago
+    assert rebuilt(core, 299 - 33, now) == b""  # 1.1 s ago: gone
+    assert rebuilt(core, 299, now + 1.0) == b""  # nothing new came, yet it is a second old
+    # One that comes late and out of order is kept, forgets nothing younger than 1 s, and
+    # is forgotten in its turn.
+    lib.kl_history_add(kept, b"late", 4, 5000 + 298 - 40, 0, 1, now)
+    assert rebuilt(core, 298 - 40, now)[12:] == b"late"
+    assert rebuilt(core, 299 - 27, now)[12:] == bytes([(299 - 27) % 256]) * 900
+    # A source that was silent for a while forgets all it had, at its next packet.
+    forward(core, kept, b"next", 5000 + 300, 300 * 3000, 1, now + 5)
+    held = [i for i in range(lib.KL_KEEP) if kept.ring[i].payload != ffi.NULL]
+    assert held == [(5000 + 300) % lib.KL_KEEP]
 
 
 def test_an_empty_bucket_holds_video_in_order_and_audio_goes_anyway(

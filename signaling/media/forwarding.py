@@ -45,8 +45,8 @@ from signaling.media.wire import Out
 
 log = logging.getLogger(__name__)
 Kind = Literal["audio", "video", "screen"]
-# Packets kept per video source for retransmission: some 2 s of video at 1 Mbit/s, long past
-# any use (a browser's NACKs stop mattering after a few round trips). Audio keeps none:
+# Packets kept per video source for retransmission: the last 256, and none older than
+# KL_KEEP_S (1 s; a browser's NACKs stop mattering after a few round trips). Audio keeps none:
 # aiortc's Opus negotiates no NACK. Kept once per source, not per slot (native/fanout.c:
 # a resend is built again with the slot's numbering): per slot, history was most of a
 # full class's memory.
@@ -481,7 +481,7 @@ class Source:
         payload = packet.payload
         if self.history is not None:
             lib.kl_history_add(self.history, payload, len(payload), packet.sequence_number,
-                               packet.timestamp, packet.marker)  # fmt: skip
+                               packet.timestamp, packet.marker, now)  # fmt: skip
         for slot in self._others:
             slot.forward(packet, keyframe, now)
         flowing = self._flowing

@@ -111,7 +111,7 @@ def check() -> None:
     receiver_names = RTCRtpReceiver.__init__.__code__.co_names
     missing += [
         f"RTCRtpReceiver.__{name}"
-        for name in ("rtcp_ssrc", "remote_streams")
+        for name in ("rtcp_ssrc", "remote_streams", "decoder_queue")
         if f"_RTCRtpReceiver__{name}" not in receiver_names
     ]
     # Not built for the SFU's receivers (lean_receivers).
@@ -216,6 +216,28 @@ def lean_receivers() -> Iterator[None]:
         yield
     finally:
         _LEAN.reset(token)
+
+
+class _NothingToDecode:
+    """In place of a server receiver's decoder queue (``no_decoder``)."""
+
+    def get(self) -> None:
+        return None  # "stop", to aiortc's decoder thread
+
+    def put(self, item: object) -> None:
+        pass
+
+
+NOTHING_TO_DECODE = _NothingToDecode()
+
+
+def no_decoder(receiver: RTCRtpReceiver) -> None:
+    """aiortc gives every receiver a queue of frames to decode, and a thread that decodes
+    them from the moment it receives: one thread for each published track in the process,
+    each with its queue and conditions, idle for good since inbound.py takes the packets.
+    With this queue in its place the thread stops as soon as it starts, and so does
+    ``stop()``'s wait for it."""
+    receiver._RTCRtpReceiver__decoder_queue = NOTHING_TO_DECODE  # type: ignore[attr-defined]
 
 
 def report_upstream(receiver: RTCRtpReceiver, streams: Mapping[int, Any]) -> None:

@@ -44,7 +44,7 @@ from signaling.media.forwarding import (
     slot_rtcp_handler,
 )
 from signaling.media.guard import Gate, protect
-from signaling.media.hooks import lean_receivers, no_rtcp_loop, report_upstream
+from signaling.media.hooks import lean_receivers, no_decoder, no_rtcp_loop, report_upstream
 from signaling.media.inbound import takes_rtcp, takes_rtp
 from signaling.media.pacer import PacedWire, pace
 from signaling.media.quality import Block, Estimate
@@ -326,6 +326,8 @@ async def negotiate(
     if None in transports:  # a section aiortc left without a transport (rejected, unbundled)
         raise InvalidInput(UNREADABLE)
     protect(transports, peer.gate)
+    for transceiver in transceivers:
+        no_decoder(transceiver.receiver)
     kinds = ["audio", "video", "video"] + ["audio"] * slots + ["video"] * (slots + 1)
     if [t.kind for t in transceivers] != kinds:  # read_offer checked the lines, not the mids
         raise InvalidInput("The media sections of the offer are not in the expected order.")

@@ -16,6 +16,7 @@
 
 #include "fanout.h"
 
+const double KL_KEEP_S = 1.0;
 const double KL_BURST_S = 0.02;   /* the bucket holds 20 ms at the pace */
 const double KL_MAX_WAIT_S = 0.25; /* nothing waits longer in the pacer's queue */
 const int KL_MIN_BURST = 2 * 1300; /* bytes: two full packets, whatever the pace */
@@ -485,8 +486,20 @@ void kl_history_free(kl_history *h) {
 }
 
 void kl_history_add(kl_history *h, const uint8_t *payload, int payload_len, uint16_t seq,
-                    uint32_t ts, int marker) {
-    kl_kept *kept = &h->ring[seq % KL_KEEP];
+                    uint32_t ts, int marker, double now) {
+    int at = seq % KL_KEEP;
+    /* Forget, from the oldest on, what was kept KL_KEEP_S ago or more (a resend would come
+       too late to matter), and give its memory back: a student's camera at 300 kbit/s
+       fills 256 packets in some 8 s. Only what is that old goes, whatever the order the
+       packets came in: one that comes late becomes the oldest. */
+    for (int n = 0; n < KL_KEEP && h->oldest != at; n++, h->oldest = (h->oldest + 1) % KL_KEEP) {
+        kl_kept *old = &h->ring[h->oldest];
+        if (old->payload && now - old->at < KL_KEEP_S) break;
+        free(old->payload);
+        old->payload = NULL;
+        old->len = old->cap = 0;
+    }
+    kl_kept *kept = &h->ring[at];
     kept->len = 0; /* forgotten, unless it fits */
     if (payload_len < 0 || payload_len + 20 > KL_MAX) return;
     if (kept->cap < payload_len) {
@@ -500,6 +513,10 @@ void kl_history_add(kl_history *h, const uint8_t *payload, int payload_len, uint
     kept->seq = seq;
     kept->ts = ts;
     kept->marker = (uint8_t)(marker != 0);
+    kept->at = now;
+    kl_kept *first = &h->ring[h->oldest];
+    if (first != kept && first->payload && (uint16_t)(seq - first->seq) >= 0x8000)
+        h->oldest = at; /* it came late, and is now the oldest kept */
 }
 
 /* The packet the slot sent as ``seq``, built again into ``into`` (KL_MAX bytes) from its
@@ -510,7 +527,7 @@ int kl_rebuild(kl_slot *s, uint16_t seq, double now, uint8_t *into) {
     uint16_t source_seq = (uint16_t)(seq - s->seq_offset);
     if ((uint16_t)(source_seq - s->base) >= 0x8000) return 0;
     kl_kept *kept = &s->history->ring[source_seq % KL_KEEP];
-    if (kept->len == 0 || kept->seq != source_seq) return 0;
+    if (kept->len == 0 || kept->seq != source_seq || now - kept->at >= KL_KEEP_S) return 0;
     return build(s, kept->payload, kept->len, seq, kept->ts + s->ts_offset, kept->marker, now,
                  into);
 }

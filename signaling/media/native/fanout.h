@@ -13,6 +13,7 @@
 #define KL_TOOBIG 4
 #define KL_FAILED 5   /* protect or sendto failed (counted in the out) */
 
+extern const double KL_KEEP_S; /* kept at most this long (libwebrtc keeps 1 s at least) */
 extern const double KL_BURST_S;
 extern const double KL_MAX_WAIT_S;
 extern const int KL_MIN_BURST;
@@ -62,10 +63,12 @@ typedef struct kl_kept {
     uint16_t seq;        /* the source's own number */
     uint32_t ts;
     uint8_t marker;
+    double at;           /* when it was kept */
 } kl_kept;
 
 typedef struct kl_history {
     kl_kept ring[KL_KEEP];
+    int oldest;          /* where the oldest packet kept may be */
 } kl_history;
 
 typedef struct kl_slot {
@@ -129,5 +132,5 @@ int kl_reports(kl_out *out, kl_slot **slots, int n, uint64_t ntp, double now,
 kl_history *kl_history_new(void);
 void kl_history_free(kl_history *h);
 void kl_history_add(kl_history *h, const uint8_t *payload, int payload_len, uint16_t seq,
-                    uint32_t ts, int marker);
+                    uint32_t ts, int marker, double now);
 int kl_rebuild(kl_slot *s, uint16_t seq, double now, uint8_t *into);
