@@ -228,8 +228,8 @@ async def test_a_slots_sender_reports_say_what_it_forwarded_for_lip_sync(school:
 
 
 async def test_the_servers_receivers_are_built_lean_and_media_still_flows(school: School) -> None:
-    """aiortc builds a jitter buffer and a bitrate estimator for every receiver, the slots'
-    included, and the server's never use them (inbound.py takes the packets): it gets a
+    """aiortc builds a jitter buffer and a bitrate estimator for every receiver, and the
+    server's never use them (inbound.py takes the packets): it gets a
     buffer of one packet and no estimator (hooks.lean_receivers), and no decoder thread
     (hooks.no_decoder), while a peer made elsewhere in the process (the test's own bot)
     keeps aiortc's."""
@@ -245,7 +245,9 @@ async def test_the_servers_receivers_are_built_lean_and_media_still_flows(school
     for peer in peers:
         assert peer is not None
         receivers = [t.receiver for t in peer.pc.getTransceivers()]
-        assert len(receivers) > 3 and {built(r) for r in receivers} == {(1, False)}
+        # aiortc's transceivers are for their own media alone: the slots are Kelas's (answer.py)
+        assert len(receivers) == 3 and {built(r) for r in receivers} == {(1, False)}
+        assert len(peer.all_slots()) == len(bot.pc.getTransceivers()) - 3
         started = [r._RTCRtpReceiver__decoder_thread for r in receivers[:3]]
         assert all(started)  # aiortc started each publishing receiver's decoder thread,
         for thread in started:  # which stopped at once (joined here: no sleeping)

@@ -407,8 +407,23 @@ def bad_offers(offer: str, slots: int) -> dict[str, tuple[str, str]]:
     first_video = lines[media[1] : media[2]]
     swapped = lines[: media[0]] + first_video + lines[media[0] : media[1]] + lines[media[2] :]
     extra = lines[: media[-1]] + lines[media[1] : media[2]] + lines[media[-1] :]
+    mids = [line[6:] for line in lines if line.startswith("a=mid:")]
+
+    def mid_of_slot(value: str) -> str:  # the first slot's mid (its section is Kelas's)
+        return offer.replace(f"a=mid:{mids[3]}\r\n", f"a=mid:{value}\r\n", 1)
+
+    unbundled = offer.replace(
+        f"a=group:BUNDLE {' '.join(mids)}", "a=group:BUNDLE " + " ".join(mids[:-1])
+    )
+    bundle = "The media offer must bundle all its sections."
     return {
         "no fingerprint": (without("a=fingerprint:"), "The media offer has no usable DTLS"),
+        "a slot not bundled": (unbundled, bundle),
+        "no BUNDLE group": (without("a=group:BUNDLE"), bundle),
+        "no mid": ("\r\n".join(line for line in lines if line != f"a=mid:{mids[5]}"), bundle),
+        "a mid twice": (mid_of_slot(mids[0]), bundle),
+        "a mid that is not a token": (mid_of_slot("a b"), bundle),
+        "a mid too long": (mid_of_slot("9" * 33), bundle),
         "no ufrag": (without("a=ice-ufrag:"), "The media offer has no valid ICE"),
         "short password": (
             "\r\n".join(

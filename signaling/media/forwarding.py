@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from aiortc.rtcrtpsender import RTCRtpSender
+from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     RTCP_PSFB_FIR,
@@ -106,7 +106,7 @@ class Slot:
     packet after a switch maps to nothing (its number went to another packet).
     """
 
-    sender: RTCRtpSender
+    transport: RTCDtlsTransport  # the subscriber's, bundled
     kind: Kind
     ssrc: int
     payload_type: int
@@ -132,7 +132,7 @@ class Slot:
     loss_at: float = -math.inf
 
     def __post_init__(self) -> None:
-        self.out = Out.of(self.sender.transport)
+        self.out = Out.of(self.transport)
         c = self.c = ffi.gc(lib.kl_slot_new(), lib.kl_slot_free)
         if c == ffi.NULL:  # pragma: no cover
             raise MemoryError

@@ -8,9 +8,8 @@ shape of each hook. Tests forward real media, and send junk datagrams, through e
 
 from __future__ import annotations
 
-import asyncio
 import dis
-from collections.abc import Callable, Coroutine, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -37,8 +36,8 @@ REQUIRED = [
     (RTCRtpReceiver, "_send_rtcp_pli"),  # keyframe requests to the publisher
     (RTCRtpReceiver, "_send_rtcp_nack"),  # retransmission requests to the publisher
     (RTCRtpReceiver, "_send_rtcp"),  # REMB to the publisher
-    (RTCRtpSender, "_handle_rtcp_packet"),  # replaced per sender: NACK, PLI, reports (quality)
-    (RTCRtpSender, "_run_rtcp"),  # replaced per slot sender: quiet (C sends the SRs)
+    (RTCRtpSender, "_handle_rtcp_packet"),  # what the router calls: a slot's RtcpTaker's
+    (RtpRouter, "register_sender"),  # a slot's SSRC -> its RtcpTaker (answer.py, peer.py)
     (RTCDtlsTransport, "_setup_srtp"),  # makes its SRTP sessions: C protects with _tx_srtp
     (RTCRtpReceiver, "_run_rtcp"),  # its RRs to the publisher read our statistics (reports.py)
     # guard.py: where datagrams enter
@@ -73,8 +72,6 @@ INSTANCE_ATTRIBUTES: list[tuple[type[Any], str]] = [
     (RtpRouter, "mid_table"),
     (RtpRouter, "ssrc_table"),
 ]
-# What RTCRtpSender.stop() waits for of its RTCP loop (a slot's loop starts only when used).
-SENDER_RTCP_EVENTS = ("rtcp_started", "rtcp_exited")
 AWAITS = {"GET_AWAITABLE", "GET_AITER", "GET_ANEXT", "BEFORE_ASYNC_WITH", "YIELD_VALUE"}
 # What aiortc's RR loop reads of each stream's statistics (reports.Upstream provides them).
 REPORTED = ("fraction_lost", "packets_lost", "max_seq", "jitter")
@@ -102,12 +99,8 @@ def check() -> None:
     for name in ("certificates", "cname"):  # fingerprint_once; the SRs' CNAME (peer.py)
         if f"_RTCPeerConnection__{name}" not in RTCPeerConnection.__init__.__code__.co_names:
             missing.append(f"RTCPeerConnection.__{name}")
-    sender_names = RTCRtpSender.__init__.__code__.co_names
-    missing += [
-        f"RTCRtpSender.__{name}"
-        for name in SENDER_RTCP_EVENTS
-        if f"_RTCRtpSender__{name}" not in sender_names
-    ]
+    if "_ssrc" not in RTCRtpSender.__init__.__code__.co_names:  # not a slot's SSRC (peer.py)
+        missing.append("RTCRtpSender._ssrc")
     receiver_names = RTCRtpReceiver.__init__.__code__.co_names
     missing += [
         f"RTCRtpReceiver.__{name}"
@@ -141,27 +134,6 @@ def check() -> None:
         missing.append("RTCRtpReceiver._handle_rtcp_packet awaiting nothing")
     if missing:
         raise RuntimeError("aiortc internals missing: " + ", ".join(missing))
-
-
-def no_rtcp_loop(sender: RTCRtpSender) -> Callable[[], Coroutine[Any, Any, None]]:
-    """The sender's RTCP loop, made quiet: a slot's sender reports are C's, one batch per
-    subscriber (Peer.report, forwarding.send_reports). aiortc runs a loop per sender that
-    wakes about once a second to build an SR and an SDES in Python and protect them apart,
-    a tenth of the process at 64 receivers, and would protect RTCP for the slots' SSRCs
-    with a second SRTCP session. ``stop()`` waits for the loop to have started and exited:
-    it says it started, and that it exited when it is cancelled (no BYE: the connection
-    closing says as much)."""
-    started = sender._RTCRtpSender__rtcp_started  # type: ignore[attr-defined]
-    exited = sender._RTCRtpSender__rtcp_exited  # type: ignore[attr-defined]
-
-    async def run() -> None:
-        started.set()
-        try:
-            await asyncio.get_running_loop().create_future()
-        except asyncio.CancelledError:
-            exited.set()
-
-    return run
 
 
 def fingerprint_once(pc: RTCPeerConnection) -> None:

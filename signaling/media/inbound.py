@@ -56,9 +56,14 @@ def takes_rtp(receiver: Any, take: Callable[[RtpPacket], None]) -> None:
     receiver._handle_rtp_packet = handle
 
 
+class RtcpTaker:
+    """What aiortc's router routes a slot's RTCP to, by the slot's SSRC (a slot has no aiortc
+    sender: answer.py): ``takes_rtcp`` gives it its handler."""
+
+
 def takes_rtcp(sender: Any, take: Callable[[Any], None]) -> None:
-    """``take`` handles the RTCP routed to ``sender`` (an RTCRtpSender), whichever path it
-    came by."""
+    """``take`` handles the RTCP routed to ``sender`` (an RtcpTaker, or an RTCRtpSender),
+    whichever path it came by."""
 
     async def handle(packet: Any) -> None:
         take(packet)

@@ -19,7 +19,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from aiortc import (
-    MediaStreamTrack,
     RTCConfiguration,
     RTCPeerConnection,
     RTCRtpTransceiver,
@@ -33,6 +32,7 @@ from aiortc.sdp import MediaDescription, SessionDescription, candidate_from_sdp
 
 from classroom.errors import N_, InvalidInput
 from signaling import protocol
+from signaling.media.answer import mids, offered_ssrcs, plan, up_offer, with_slots
 from signaling.media.budget import Budget
 from signaling.media.downlink import Downlink
 from signaling.media.forwarding import (
@@ -44,8 +44,8 @@ from signaling.media.forwarding import (
     slot_rtcp_handler,
 )
 from signaling.media.guard import Gate, protect
-from signaling.media.hooks import lean_receivers, no_decoder, no_rtcp_loop, report_upstream
-from signaling.media.inbound import takes_rtcp, takes_rtp
+from signaling.media.hooks import lean_receivers, no_decoder, report_upstream
+from signaling.media.inbound import RtcpTaker, takes_rtcp, takes_rtp
 from signaling.media.pacer import PacedWire, pace
 from signaling.media.quality import Block, Estimate
 from signaling.media.simulcast import (
@@ -72,20 +72,8 @@ UNREADABLE = N_("The media offer could not be read.")
 BAD_CANDIDATE = N_("That ICE candidate could not be read.")
 NO_CODEC = N_("Your browser did not offer {codec}, which this classroom needs.")
 OPUS_FMTP = "minptime=10;useinbandfec=1;usedtx=1"
+CODECS = {"audio": "audio/opus", "video": "video/vp8"}  # by kind: what each section must use
 OPUS_RTPMAP = re.compile(r"a=rtpmap:(\d+) opus/48000", re.I)
-
-
-class IdleTrack(MediaStreamTrack):
-    """Keeps a slot's sender negotiated and asleep: packets are sent by the slot itself, so
-    recv() never returns and an idle slot costs nothing."""
-
-    def __init__(self, kind: str) -> None:
-        super().__init__()
-        self.kind = kind
-        self._never: asyncio.Future[None] = asyncio.get_event_loop().create_future()
-
-    async def recv(self) -> None:  # type: ignore[override]
-        await self._never
 
 
 @dataclass
@@ -117,8 +105,7 @@ class Peer:
         3550 6.2's randomised interval, about a second as aiortc and libwebrtc send them."""
         loop = self._loop = self._loop or asyncio.get_running_loop()
         self._reports = loop.call_later(0.5 + random.random(), self.report)
-        cname = getattr(self.pc, "_RTCPeerConnection__cname", "")  # the answer's a=ssrc cname
-        send_reports(self.all_slots(), cname.encode()[:255], self.sent)
+        send_reports(self.all_slots(), cname_of(self.pc).encode()[:255], self.sent)
 
     def heard(self, block: Block) -> None:
         now = time.monotonic()
@@ -166,6 +153,12 @@ class Peer:
             for layer in (source, source.low) if source.low else (source,):
                 layer.rtt = self.quality.rtt
                 layer.measure(now)
+
+
+def cname_of(pc: RTCPeerConnection) -> str:
+    """The connection's CNAME (RFC 3550 6.5.1): its answer's a=ssrc lines and the slots'
+    sender reports name it."""
+    return str(getattr(pc, "_RTCPeerConnection__cname", ""))
 
 
 def configuration(stun_urls: Sequence[str]) -> RTCConfiguration:
@@ -312,12 +305,15 @@ async def negotiate(
     the half-built peer."""
     pc = peer.pc
     offer = read_offer(offer_sdp, slots)
+    offer_mids = mids(offer)
     ice = offer.media[0].ice
     peer.ufrag = ice.usernameFragment if ice else None
     layers = offered_rids(sections(offer_sdp)[1])
     try:
         with lean_receivers():
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            await pc.setRemoteDescription(
+                RTCSessionDescription(sdp=up_offer(offer_sdp, offer_mids), type="offer")
+            )
     except Exception as exc:  # aiortc raises several kinds on SDP it cannot apply
         log.info("user %s: media offer refused by aiortc: %r", peer.user_id, exc)
         raise InvalidInput(UNREADABLE) from None
@@ -328,11 +324,10 @@ async def negotiate(
     protect(transports, peer.gate)
     for transceiver in transceivers:
         no_decoder(transceiver.receiver)
-    kinds = ["audio", "video", "video"] + ["audio"] * slots + ["video"] * (slots + 1)
-    if [t.kind for t in transceivers] != kinds:  # read_offer checked the lines, not the mids
+    if [t.kind for t in transceivers] != ["audio", "video", "video"]:
         raise InvalidInput("The media sections of the offer are not in the expected order.")
-    for up_kind, transceiver in zip(UP_KINDS, transceivers[:3], strict=True):
-        _codec_of(transceiver, "audio/opus" if up_kind == "audio" else "video/vp8")
+    for up_kind, transceiver in zip(UP_KINDS, transceivers, strict=True):
+        _codec_of(transceiver, CODECS["audio" if up_kind == "audio" else "video"])
         source = make_source(up_kind)
         peer.sources[up_kind] = source
         receiver = transceiver.receiver
@@ -344,38 +339,40 @@ async def negotiate(
             route_by_mid(receiver.transport, transceiver.mid or "")
         takes_rtp(receiver, handler)
         report_upstream(receiver, source.upstream)
-    down = transceivers[3:]
-    for index, transceiver in enumerate(down):
+    try:
+        await pc.setLocalDescription(await pc.createAnswer())
+    except Exception as exc:
+        log.info("user %s: no answer to the media offer: %r", peer.user_id, exc)
+        raise InvalidInput("The media offer could not be answered.") from None
+    # The slots: Kelas's own, each with its section of the answer (answer.py).
+    taken = offered_ssrcs(offer_sdp) | {t.sender._ssrc for t in transceivers}
+    taken |= {t.receiver._RTCRtpReceiver__rtcp_ssrc for t in transceivers}  # type: ignore[attr-defined]
+    downs = plan(offer, CODECS, PAYLOAD_TYPES, taken)
+    transport = transceivers[0].receiver.transport
+    stamped = {e.uri for e in transceivers[1]._headerExtensions}  # what aiortc takes for video
+    for index, down in enumerate(downs):
         kind: Kind = "audio" if index < slots else ("video" if index < 2 * slots else "screen")
-        payload_type, clock_rate = _codec_of(
-            transceiver, "audio/opus" if kind == "audio" else "video/vp8"
-        )
-        transceiver.direction = "sendonly"
-        sender = transceiver.sender
-        sender.replaceTrack(IdleTrack("audio" if kind == "audio" else "video"))
         number = index % slots if kind != "screen" else 0
-        label = f"{peer.gate.label}, {kind} slot {number}"
-        extensions = transceiver._headerExtensions if kind != "audio" else []
+        send_time_id = 0
+        if kind != "audio" and ABS_SEND_TIME in stamped:
+            send_time_id = next((i for i, uri in down.extensions if uri == ABS_SEND_TIME), 0)
         slot = Slot(
-            sender, kind, sender._ssrc, payload_type, clock_rate, label,
-            downlink=peer.downlink, paced=peer.paced,
-            send_time_id=next((e.id for e in extensions if e.uri == ABS_SEND_TIME), 0),
+            transport, kind, down.ssrc, down.payload_type, down.clock_rate,
+            f"{peer.gate.label}, {kind} slot {number}",
+            downlink=peer.downlink, paced=peer.paced, send_time_id=send_time_id,
         )  # fmt: skip
-        sender._run_rtcp = no_rtcp_loop(sender)  # type: ignore[method-assign]
-        takes_rtcp(sender, slot_rtcp_handler(slot, peer.heard))
+        taker = RtcpTaker()
+        takes_rtcp(taker, slot_rtcp_handler(slot, peer.heard))
+        transport._rtp_router.register_sender(taker, down.ssrc)  # type: ignore[arg-type]
         if kind == "audio":
             peer.audio_slots.append(slot)
         elif kind == "video":
             peer.video_slots.append(slot)
         else:
             peer.screen_slot = slot
-    try:
-        await pc.setLocalDescription(await pc.createAnswer())
-    except Exception as exc:
-        log.info("user %s: no answer to the media offer: %r", peer.user_id, exc)
-        raise InvalidInput("The media offer could not be answered.") from None
     peer.report()  # the first SRs go out once slots have forwarded something
-    return answer_layers(munge_answer(pc.localDescription.sdp), 1, layers)
+    answer = with_slots(pc.localDescription.sdp, offer_mids, downs, cname_of(pc))
+    return answer_layers(munge_answer(answer), 1, layers)
 
 
 def parse_candidate(text: str) -> RTCIceCandidate | None:
