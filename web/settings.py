@@ -73,7 +73,7 @@ class Settings:
     # The late-tutor autopilot: when to nudge a tutor who is not online, when to alert the
     # coordinators about a tutor missing from the room; how often each process looks.
     autopilot: Policy = field(default_factory=Policy)
-    autopilot_interval: float = 1.0
+    autopilot_interval: float = 5.0  # s between looks: its rules count minutes, a look costs ~13 ms
     attendance_policy: attendance.Policy = field(default_factory=attendance.Policy)
     # The setup check (/check): a person whose newest check is older than this shows as
     # "not checked lately" to the coordinators before their classes; the check's requests
