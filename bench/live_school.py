@@ -42,22 +42,26 @@ class LiveSchool:
     students: list[Person]
     observers: list[Person]  # coordinators: in a live class they receive and never publish
     lessons: list[int] = field(default_factory=list)
+    more_tutors: list[Person] = field(default_factory=list)  # for classes at the same time
 
 
-def accounts_wanted(students: int, observers: int) -> list[tuple[str, str, Role]]:
+def accounts_wanted(students: int, observers: int, tutors: int = 1) -> list[tuple[str, str, Role]]:
     people = [("coordinator", "Coordinator", Role.COORDINATOR), ("tutor", "Tutor", Role.TUTOR)]
     people += [(f"student{n}", f"Student {n}", Role.STUDENT) for n in range(1, students + 1)]
     people += [(f"observer{n}", f"Observer {n}", Role.COORDINATOR) for n in range(1, observers + 1)]
+    people += [(f"tutor{n}", f"Tutor {n}", Role.TUTOR) for n in range(2, tutors + 1)]
     return people
 
 
-async def create_accounts(database_url: str, students: int, observers: int) -> None:
+async def create_accounts(
+    database_url: str, students: int, observers: int, tutors: int = 1
+) -> None:
     engine = create_engine(database_url)
     password_hash = await accounts.Passwords("CHEAPEST").hash(PASSWORD)
     now = datetime.now(UTC)
     try:
         async with create_sessionmaker(engine).begin() as db:
-            for login, name, role in accounts_wanted(students, observers):
+            for login, name, role in accounts_wanted(students, observers, tutors):
                 await accounts.create_user(
                     db,
                     email=f"{login}@{DOMAIN}",
@@ -109,22 +113,35 @@ async def log_in(base_url: str, email: str) -> Person:
     return Person(body["user"]["id"], email, cookie, body["csrf_token"])
 
 
-async def open_school(base_url: str, students: int, observers: int) -> LiveSchool:
+async def open_school(base_url: str, students: int, observers: int, tutors: int = 1) -> LiveSchool:
     """Log everyone in (accounts must exist)."""
     people = [await log_in(base_url, f"{login}@{DOMAIN}") for login, _, _ in
-              accounts_wanted(students, observers)]  # fmt: skip
+              accounts_wanted(students, observers, tutors)]  # fmt: skip
     return LiveSchool(
         base_url=base_url,
         coordinator=people[0],
         tutor=people[1],
         students=people[2 : 2 + students],
-        observers=people[2 + students :],
+        observers=people[2 + students : 2 + students + observers],
+        more_tutors=people[2 + students + observers :],
     )
 
 
-async def new_class(school: LiveSchool, booked: int, capacity: int = 12) -> int:
-    """A class taught by the school's tutor with the first ``booked`` students booked."""
-    starts = datetime.now(ZoneInfo(ZONE)) + FIRST_CLASS_IN + CLASS_EVERY * len(school.lessons)
+async def new_class(
+    school: LiveSchool,
+    booked: int,
+    capacity: int = 12,
+    tutor: Person | None = None,
+    students: list[Person] | None = None,
+    starts_in: int | None = None,
+) -> int:
+    """A class taught by ``tutor`` (the school's tutor) with the first ``booked`` of
+    ``students`` (the school's) booked, starting after the classes made before it (or in
+    the ``starts_in``-th place)."""
+    tutor = tutor or school.tutor
+    students = school.students if students is None else students
+    place = len(school.lessons) if starts_in is None else starts_in
+    starts = datetime.now(ZoneInfo(ZONE)) + FIRST_CLASS_IN + CLASS_EVERY * place
     body = await Api(school.base_url, school.coordinator).call(
         "POST",
         "/api/v1/classes",
@@ -135,11 +152,11 @@ async def new_class(school: LiveSchool, booked: int, capacity: int = 12) -> int:
             "timezone": ZONE,
             "duration_minutes": 60,
             "capacity": capacity,
-            "tutor_id": school.tutor.user_id,
+            "tutor_id": tutor.user_id,
         },
     )
     lesson_id = int(body["lessons"][0]["id"])
     school.lessons.append(lesson_id)
-    for student in school.students[:booked]:
+    for student in students[:booked]:
         await Api(school.base_url, student).call("POST", f"/api/v1/classes/{lesson_id}/booking")
     return lesson_id

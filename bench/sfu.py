@@ -309,7 +309,12 @@ def kelas_env(
 
 
 async def start_kelas(
-    folder: Path, observers: int, database_url: str | None = None, event_loop: str = "uvloop"
+    folder: Path,
+    observers: int,
+    database_url: str | None = None,
+    event_loop: str = "uvloop",
+    students: int = STUDENTS,
+    tutors: int = 1,
 ) -> tuple[ServerProcess, str]:
     """Kelas serving a new school (SQLite in ``folder`` unless ``database_url`` names an
     empty database) with its accounts made; its URL."""
@@ -324,7 +329,7 @@ async def start_kelas(
         timeout=120,
         capture_output=True,
     )
-    await live_school.create_accounts(env["DATABASE_URL"], STUDENTS, observers)
+    await live_school.create_accounts(env["DATABASE_URL"], students, observers, tutors)
     base_url = f"http://127.0.0.1:{port}"
     server = ServerProcess(
         [sys.executable, str(BENCH / "loopback.py"), "web", "serve"],
