@@ -169,12 +169,12 @@ def _jitter_buffer(stock: Callable[..., Any]) -> Callable[..., Any]:
 def lean_receivers() -> Iterator[None]:
     """Receivers made in this block (in this task: a context variable) get no bitrate
     estimator and a jitter buffer of one packet. Packets never reach aiortc's receive path
-    here, so neither would ever be fed, and aiortc builds both eagerly for each receiver,
-    slots included (one per media section, some 30 per peer connection):
+    here, so neither would ever be fed, and aiortc builds both eagerly for each receiver
+    (the server's are the three of a person's own media: slots have none, answer.py; a
+    bench's bots have one per slot, some 30 each):
     - a video receiver's estimator has 1,000 rate buckets, about 1 ms of CPU; with 16 video
       receivers per peer connection that was 60 % of answering an offer (issue 11: joins);
-    - a video receiver's jitter buffer is a list of 512 entries, 4 KB, some 64 KB per peer
-      connection (issue 11: memory).
+    - a video receiver's jitter buffer is a list of 512 entries, 4 KB (issue 11: memory).
     aiortc looks both classes up when a receiver is made, so each is wrapped once in its
     module; receivers made outside this block (a test's or a bench's own peers in the same
     process) still get theirs."""
