@@ -149,19 +149,20 @@ def fingerprint_once(pc: RTCPeerConnection) -> None:
 _LEAN: ContextVar[bool] = ContextVar("kelas_lean_receivers", default=False)
 
 
-def _estimator(stock: Callable[[], Any]) -> Callable[[], Any]:
-    def build() -> Any:
-        return None if _LEAN.get() else stock()
+def _lean(stock: Callable[..., Any], lean: Callable[..., Any]) -> Callable[..., Any]:
+    """``stock``, with ``lean`` building in its place inside ``lean_receivers()``."""
+
+    def build(*args: Any, **kwargs: Any) -> Any:
+        return (lean if _LEAN.get() else stock)(*args, **kwargs)
 
     build.kelas_lean = True  # type: ignore[attr-defined]
     return build
 
 
-def _jitter_buffer(stock: Callable[..., Any]) -> Callable[..., Any]:
+def _one_packet(stock: Callable[..., Any]) -> Callable[..., Any]:
     def build(capacity: int, prefetch: int = 0, is_video: bool = False) -> Any:
-        return stock(1 if _LEAN.get() else capacity, prefetch, is_video)
+        return stock(1, prefetch, is_video)
 
-    build.kelas_lean = True  # type: ignore[attr-defined]
     return build
 
 
@@ -180,9 +181,9 @@ def lean_receivers() -> Iterator[None]:
     process) still get theirs."""
     module: Any = aiortc.rtcrtpreceiver
     if not getattr(module.RemoteBitrateEstimator, "kelas_lean", False):
-        module.RemoteBitrateEstimator = _estimator(module.RemoteBitrateEstimator)
+        module.RemoteBitrateEstimator = _lean(module.RemoteBitrateEstimator, lambda: None)
     if not getattr(module.JitterBuffer, "kelas_lean", False):
-        module.JitterBuffer = _jitter_buffer(module.JitterBuffer)
+        module.JitterBuffer = _lean(module.JitterBuffer, _one_packet(module.JitterBuffer))
     token = _LEAN.set(True)
     try:
         yield

@@ -36,7 +36,7 @@ class WorkerPolicy:
     and for how long (the lease must outlast sending them all: an expired claim means the
     message may be sent again), how long before a class its reminder goes out."""
 
-    interval: float = 2.0
+    interval: float = 5.0  # a password reset wakes it at once (wake); the rest can wait
     batch: int = 10
     lease: timedelta = timedelta(minutes=10)
     backoff: outbox.Backoff = outbox.Backoff()
