@@ -554,8 +554,12 @@ class RedisPresence(Presence):
                 await self.reassert()
             except Exception:  # a bug here must not end the loop: presence would expire
                 log.exception("re-asserting presence failed")
+            # Not wait_for: on Python 3.11 it can swallow the cancel of close() when its
+            # wait ends at the same moment, and the loop, never cancelled, makes close()
+            # hang (seen once in CI). asyncio.timeout tells its own cancel from others'.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._interval)
+                async with asyncio.timeout(self._interval):
+                    await self._wake.wait()
             self._wake.clear()
 
     async def reassert(self) -> None:
