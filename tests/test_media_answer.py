@@ -40,7 +40,7 @@ async def test_each_slot_is_answered_from_its_own_section() -> None:
         await server.setLocalDescription(await server.createAnswer())
         assert len(server.getTransceivers()) == 3  # aiortc holds the person's own media alone
         own = {t.sender._ssrc for t in server.getTransceivers()}
-        downs = plan(offer, CODECS, PAYLOAD_TYPES, offered_ssrcs(text) | own)
+        downs = plan(offer, offer_mids, CODECS, PAYLOAD_TYPES, offered_ssrcs(text) | own)
         answer = munge_answer(
             with_slots(server.localDescription.sdp, offer_mids, downs, cname_of(server))
         )

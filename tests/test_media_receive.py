@@ -1,7 +1,8 @@
 """An inbound RTP packet in C (native/fanout.c, ``kl_receive``): unprotected with an inbound
 session as aiortc makes it, then read exactly as aiortc's RtpPacket.parse reads it, for
 every shape of header; what fails authentication or replays, and what is not RTP, is
-refused with a reason."""
+refused with a reason. An inbound RTCP packet (``kl_receive_rtcp``): unprotected, and let
+through to Python unless it holds nothing anyone reads (``kl_rtcp_matters``)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,32 @@ from typing import Any
 
 import pylibsrtp
 import pytest
-from aiortc.rtp import RtpPacket
+from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
+from aiortc.rtp import (
+    HeaderExtensions,
+    HeaderExtensionsMap,
+    RtcpByePacket,
+    RtcpPacket,
+    RtcpPsfbPacket,
+    RtcpReceiverInfo,
+    RtcpRrPacket,
+    RtcpRtpfbPacket,
+    RtcpSdesPacket,
+    RtcpSenderInfo,
+    RtcpSourceInfo,
+    RtcpSrPacket,
+    RtpPacket,
+    pack_remb_fci,
+)
 from pylibsrtp import Policy, Session
 
+from signaling.media.inbound import Received
 from signaling.media.native import ffi, lib, srtp_of
 from tests.test_media_native import PROFILES, outbound
 
 SSRC = 0x0BAD_CAFE
+AUDIO_LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
 
 
 def inbound(profile: int, key: bytes) -> Session:
@@ -124,3 +144,123 @@ def test_datagrams_too_short_or_too_long_are_not_rtp(size: int) -> None:
     profile = Policy.SRTP_PROFILE_AEAD_AES_128_GCM
     rx = inbound(profile, os.urandom(PROFILES[profile]))
     assert receive(rx, bytes([0x80]) + os.urandom(max(size - 1, 0)) if size else b"")[0] == -1
+
+
+# -- RTCP ------------------------------------------------------------------------------------
+
+BLOCK = RtcpReceiverInfo(SSRC, 12, 40, 1000, 0, 0, 0)
+
+
+def sr(packets: int = 0, reports: tuple[RtcpReceiverInfo, ...] = ()) -> bytes:
+    info = RtcpSenderInfo(ntp_timestamp=1 << 40, rtp_timestamp=960, packet_count=packets,
+                          octet_count=packets * 100)  # fmt: skip
+    return bytes(RtcpSrPacket(ssrc=7, sender_info=info, reports=list(reports)))
+
+
+SDES = bytes(RtcpSdesPacket(chunks=[RtcpSourceInfo(ssrc=7, items=[(1, b"{cname}")])]))
+EMPTY_RR = bytes(RtcpRrPacket(ssrc=7))
+APP = struct.pack("!BBHI4s", 0x80, 204, 2, 7, b"kels")
+XR = struct.pack("!BBHIBBHII", 0x80, 207, 4, 7, 4, 0, 2, 1, 2)  # an RRTR block
+NACK = bytes(RtcpRtpfbPacket(fmt=1, ssrc=7, media_ssrc=SSRC, lost=[5, 6]))
+PLI = bytes(RtcpPsfbPacket(fmt=1, ssrc=7, media_ssrc=SSRC))
+REMB = bytes(RtcpPsfbPacket(fmt=15, ssrc=7, media_ssrc=0, fci=pack_remb_fci(300_000, [SSRC])))
+
+NOTHING = {  # compound packets that nobody reads: idle senders and receivers
+    "idle sender (aiortc's, every second)": sr() + SDES,
+    "empty receiver report": EMPTY_RR + SDES,
+    "app and xr": EMPTY_RR + APP + XR,
+    "sdes alone": SDES,
+}
+SOMETHING = {  # what Kelas or aiortc reads, alone or after an idle report
+    "sender report of packets sent": sr(packets=3) + SDES,
+    "idle sender report with a block": sr(reports=(BLOCK,)),
+    "receiver report with a block": bytes(RtcpRrPacket(ssrc=7, reports=[BLOCK])) + SDES,
+    "bye": sr() + bytes(RtcpByePacket(sources=[7])),
+    "nack": EMPTY_RR + NACK,
+    "pli": sr() + SDES + PLI,
+    "remb": EMPTY_RR + REMB,
+    "an unknown type": EMPTY_RR + struct.pack("!BBHI", 0x80, 199, 1, 7),
+}
+MALFORMED = {  # Python's parse decides, as aiortc's would
+    "too short": b"\x80\xc9\x00",
+    "version 1": b"\x40" + EMPTY_RR[1:],
+    "length past the end": EMPTY_RR[:2] + b"\x00\x09" + EMPTY_RR[4:],
+    "bytes left over": EMPTY_RR + b"\x00\x00",
+    "a sender report cut short": sr()[:1] + b"\xc8\x00\x04" + sr()[4:20],
+}
+
+
+def matters(plain: bytes) -> int:
+    return int(lib.kl_rtcp_matters(plain, len(plain)))
+
+
+@pytest.mark.parametrize("name", NOTHING)
+def test_rtcp_that_nobody_reads_goes_no_further(name: str) -> None:
+    plain = NOTHING[name]
+    assert matters(plain) == 0
+    for packet in RtcpPacket.parse(plain):  # and indeed: no report, nothing sent
+        assert not getattr(packet, "reports", []), packet
+        info = getattr(packet, "sender_info", None)
+        assert info is None or info.packet_count == 0
+
+
+@pytest.mark.parametrize("name", SOMETHING)
+def test_rtcp_with_something_to_read_goes_to_python(name: str) -> None:
+    assert matters(SOMETHING[name]) == 1
+
+
+@pytest.mark.parametrize("name", MALFORMED)
+def test_malformed_rtcp_goes_to_python_which_drops_it_as_aiortc_does(name: str) -> None:
+    assert matters(MALFORMED[name]) == 1
+
+
+def receive_rtcp(session: Session, datagram: bytes) -> tuple[int, int, bytearray]:
+    plain = ffi.new("int *")
+    buffer = bytearray(datagram)
+    status = lib.kl_receive_rtcp(srtp_of(session), ffi.from_buffer(buffer), len(buffer), plain)
+    return status, int(plain[0]), buffer
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_srtcp_is_unprotected_in_place_and_only_what_matters_is_handed_on(profile: int) -> None:
+    key = os.urandom(PROFILES[profile])
+    tx, rx = outbound(profile, key), inbound(profile, key)
+    for compound in (*SOMETHING.values(), *NOTHING.values()):
+        status, plain, buffer = receive_rtcp(rx, tx.protect_rtcp(compound))
+        assert status == 0
+        assert plain == (len(compound) if matters(compound) else 0)
+        assert bytes(buffer[: len(compound)]) == compound
+
+
+def test_tampered_replayed_and_short_srtcp_is_refused() -> None:
+    profile = Policy.SRTP_PROFILE_AES128_CM_SHA1_80
+    key = os.urandom(PROFILES[profile])
+    tx, rx = outbound(profile, key), inbound(profile, key)
+    good = tx.protect_rtcp(NACK)
+    tampered = bytearray(tx.protect_rtcp(PLI))
+    tampered[9] ^= 1
+    assert receive_rtcp(rx, good)[:2] == (0, len(NACK))
+    assert pylibsrtp.ERRORS[receive_rtcp(rx, bytes(tampered))[0]] == "authentication failure"
+    assert pylibsrtp.ERRORS[receive_rtcp(rx, good)[0]] == "replay check failed (bad index)"
+    for size in (0, 7, 1501):
+        assert receive_rtcp(rx, bytes([0x80, 200]) + os.urandom(max(size - 2, 0)))[0] == -1
+
+
+def test_a_received_packets_extensions_are_aiortcs_read_when_first_asked_for() -> None:
+    extensions_map = HeaderExtensionsMap()
+    extensions_map.configure(
+        RTCRtpParameters(
+            headerExtensions=[
+                RTCRtpHeaderExtensionParameters(id=1, uri=AUDIO_LEVEL),
+                RTCRtpHeaderExtensionParameters(id=3, uri=MID),
+            ]
+        )
+    )
+    profile, elements = extensions_map.set(HeaderExtensions(audio_level=(True, 30), mid="1"))
+    packet = Received(111, 0, 5, 960, SSRC, b"voice")
+    assert packet.extensions == HeaderExtensions()  # none came with it
+    packet.unparsed = (extensions_map, profile, elements)
+    assert packet.extensions == extensions_map.get(profile, elements)
+    assert (packet.extensions.audio_level, packet.extensions.mid) == ((True, 30), "1")
+    packet.extensions = HeaderExtensions(mid="2")  # set, as aiortc's code may
+    assert packet.extensions.mid == "2" and packet.unparsed is None

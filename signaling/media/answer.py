@@ -67,14 +67,13 @@ def up_offer(sdp: str, offer_mids: list[str]) -> str:
 
 
 def plan(
-    offer: SessionDescription, codecs: dict[str, str], payload_types: frozenset[int],
-    taken: set[int],
+    offer: SessionDescription, offer_mids: list[str], codecs: dict[str, str],
+    payload_types: frozenset[int], taken: set[int],
 ) -> list[Down]:  # fmt: skip
     """Each slot's section of ``offer`` (read_offer checked their kinds, directions and
-    codecs): the codec it must use (``codecs``: kind -> mime type) with a payload type among
-    ``payload_types``, and an SSRC none of ``taken`` has (the connection's own, those the
-    offer announced)."""
-    offer_mids = mids(offer)
+    codecs; ``offer_mids`` are its mids, as ``mids`` read them): the codec it must use
+    (``codecs``: kind -> mime type) with a payload type among ``payload_types``, and an SSRC
+    none of ``taken`` has (the connection's own, those the offer announced)."""
     downs: list[Down] = []
     used = set(taken) | {0}
     for media, mid in zip(offer.media[UP_SECTIONS:], offer_mids[UP_SECTIONS:], strict=True):

@@ -473,11 +473,11 @@ class Source:
                 self.send_remb(packet.ssrc, layers)
         if not self.forwarding or not (self.slots or self.joining):
             return
+        if not self._regrouped:
+            self._group()
         keyframe = self.kind != "audio" and vp8_keyframe_start(packet.payload)
         if self.kind != "audio":
             self._keyframe_requests(keyframe)
-        if not self._regrouped:
-            self._group()
         payload = packet.payload
         if self.history is not None:
             lib.kl_history_add(self.history, payload, len(payload), packet.sequence_number,
@@ -511,9 +511,11 @@ class Source:
         if keyframe:
             self.keyframes.arrived()
             return
+        # The slots that wait for a keyframe are the grouped ``_others`` (not flowing, not
+        # paused): asked of them alone, not of every slot for every packet.
         due = self.keyframes.due(
             time.monotonic(),
-            lambda: bool(self.joining) or any(slot.waits() for slot in self.slots),
+            lambda: bool(self.joining) or any(slot.waits() for slot in self._others),
         )
         if due and self.ssrc is not None:
             self.request_keyframe(self.ssrc)

@@ -9,8 +9,10 @@ SRTP or SRTCP datagram from a checked address straight to the transport's ``Lane
 does what aiortc's loop would, at once:
 
 - unprotect it with aiortc's inbound session (the handshake's keys), and drop what fails
-  as aiortc does, counted (as guard._CountedSrtp counts it on aiortc's path); RTP is
-  unprotected and its header read in C (native/fanout.c, kl_receive), in one call;
+  as aiortc does, counted (as guard._CountedSrtp counts it on aiortc's path), in C
+  (native/fanout.c): RTP is unprotected and its header read in one call (kl_receive);
+  RTCP is unprotected, and a compound packet that holds nothing anyone reads (an idle
+  sender's empty report and SDES, kl_rtcp_matters) goes no further (kl_receive_rtcp);
 - parse it as aiortc does (RtpPacket, RtcpPacket) and route it by aiortc's router;
 - call Kelas's handler, set with ``takes_rtp`` or ``takes_rtcp``: a publisher's receiver
   takes RTP (forwarding's Source.on_rtp, through peer.one_stream or simulcast.layered), a
@@ -32,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import pylibsrtp
 from aiortc.rtcdtlstransport import RTCDtlsTransport
-from aiortc.rtp import RtcpPacket, RtpPacket
+from aiortc.rtp import HeaderExtensions, HeaderExtensionsMap, RtcpPacket, RtpPacket
 
 from signaling.media.native import ffi, lib, srtp_of
 
@@ -82,6 +84,26 @@ def at_once(coroutine: Coroutine[Any, Any, None]) -> None:
     raise RuntimeError("a handler that should not wait waited")
 
 
+class Received(RtpPacket):
+    """An RTP packet as a lane read it. Its header extensions are parsed, by aiortc's map, when
+    something first reads them: an audio level, a simulcast layer's rid or a section's mid
+    for a stream not yet routed. A video packet of a known stream needs none of them."""
+
+    unparsed: tuple[HeaderExtensionsMap, int, bytes] | None = None  # map, profile, elements
+    _parsed: HeaderExtensions
+
+    @property
+    def extensions(self) -> HeaderExtensions:
+        if self.unparsed is not None:
+            extensions_map, profile, elements = self.unparsed
+            self._parsed, self.unparsed = extensions_map.get(profile, elements), None
+        return self._parsed
+
+    @extensions.setter
+    def extensions(self, extensions: HeaderExtensions) -> None:
+        self._parsed, self.unparsed = extensions, None
+
+
 class Lane:
     """One connected DTLS transport's media, taken where it arrives."""
 
@@ -91,52 +113,65 @@ class Lane:
         self._session = session  # aiortc's inbound session: kept, C unprotects with it
         self._srtp = srtp_of(session)
         self._read: Any = ffi.new("kl_received *")
+        self._plain: Any = ffi.new("int *")
 
     def __call__(self, data: bytes) -> None:
         """An SRTP or SRTCP datagram (first byte 128-191) from a checked address. Never
         raises: what fails is dropped and counted."""
-        srtp = self._dtls._rx_srtp
         try:
             if len(data) > 1 and 191 < data[1] < 209:  # RTCP, as aiortc tells (rtp.is_rtcp)
-                self._rtcp(srtp.unprotect_rtcp(data))
+                self._rtcp(data)
             else:
                 self._rtp(data)
-        except pylibsrtp.Error:
-            return  # counted (guard._CountedSrtp); aiortc drops it too
         except Exception as exc:
             log.debug("media of %s: a datagram failed", self._gate.label, exc_info=True)
             self._gate.drop(f"raised {type(exc).__name__} in Kelas's receive path")
+
+    def _failed(self, what: str, status: int) -> None:
+        errors = pylibsrtp.ERRORS
+        self._gate.failed(what, errors[status] if status < len(errors) else f"error {status}")
 
     def _rtp(self, data: bytes) -> None:
         buffer = bytearray(data)
         read = self._read
         status = lib.kl_receive(self._srtp, ffi.from_buffer(buffer), len(buffer), read)
         if status > 0:
-            errors = pylibsrtp.ERRORS
-            self._gate.failed("SRTP", errors[status] if status < len(errors) else f"error {status}")
+            self._failed("SRTP", status)
             return
         if status < 0:
             self._gate.drop("was not RTP")  # aiortc drops it too, without a word
             return
         at = read.payload_at
-        packet = RtpPacket(
+        packet = Received(
             read.payload_type, read.marker, read.seq, read.timestamp, read.ssrc,
             bytes(memoryview(buffer)[at : at + read.payload_len]),
         )  # fmt: skip
         dtls = self._dtls
         if read.has_extension:
             at = read.extension_at
-            packet.extensions = dtls._rtp_header_extensions_map.get(
-                read.profile, bytes(memoryview(buffer)[at : at + read.extension_len])
-            )
+            packet.unparsed = (
+                dtls._rtp_header_extensions_map, read.profile,
+                bytes(memoryview(buffer)[at : at + read.extension_len]),
+            )  # fmt: skip
         receiver = dtls._rtp_router.route_rtp(packet)
         take = getattr(receiver, TAKES_RTP, None)
         if take is not None:
             take(packet)
 
     def _rtcp(self, data: bytes) -> None:
+        buffer = bytearray(data)
+        plain = self._plain
+        status = lib.kl_receive_rtcp(self._srtp, ffi.from_buffer(buffer), len(buffer), plain)
+        if status > 0:
+            self._failed("SRTCP", status)
+            return
+        if status < 0:
+            self._gate.drop("was not SRTCP")  # too short or too long: libsrtp refuses it too
+            return
+        if not plain[0]:
+            return  # nothing in it that anyone reads (kl_rtcp_matters)
         try:
-            packets = RtcpPacket.parse(data)
+            packets = RtcpPacket.parse(bytes(memoryview(buffer)[: plain[0]]))
         except ValueError:
             return  # as aiortc
         router = self._dtls._rtp_router

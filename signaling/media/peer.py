@@ -76,6 +76,10 @@ CODECS = {"audio": "audio/opus", "video": "video/vp8"}  # by kind: what each sec
 OPUS_RTPMAP = re.compile(r"a=rtpmap:(\d+) opus/48000", re.I)
 
 
+# A layout as compared twice a second: slots (index, publisher), screen, paused, screen paused
+LayoutKey = tuple[list[tuple[int, int]], int | None, list[int], bool]
+
+
 @dataclass
 class Peer:
     user_id: int
@@ -88,6 +92,7 @@ class Peer:
     ufrag: str | None = None  # the offer's a=ice-ufrag, named by its trickled candidates
     assignment: dict[int, int] = field(default_factory=dict)  # slot index -> publisher
     layout: protocol.Layout | None = None  # the layout this subscriber was last told
+    layout_key: LayoutKey | None = None  # the same, as Sfu._decide compares it
     screen: int | None = None  # whose screen is shared in the class (maybe their own)
     quality: Estimate = field(default_factory=Estimate)  # from their reports on the slots
     measured: Callable[[protocol.Quality], None] = lambda quality: None
@@ -347,7 +352,7 @@ async def negotiate(
     # The slots: Kelas's own, each with its section of the answer (answer.py).
     taken = offered_ssrcs(offer_sdp) | {t.sender._ssrc for t in transceivers}
     taken |= {t.receiver._RTCRtpReceiver__rtcp_ssrc for t in transceivers}  # type: ignore[attr-defined]
-    downs = plan(offer, CODECS, PAYLOAD_TYPES, taken)
+    downs = plan(offer, offer_mids, CODECS, PAYLOAD_TYPES, taken)
     transport = transceivers[0].receiver.transport
     stamped = {e.uri for e in transceivers[1]._headerExtensions}  # what aiortc takes for video
     for index, down in enumerate(downs):

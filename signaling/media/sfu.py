@@ -367,18 +367,20 @@ class Sfu:
                 needs = _show(slot, shown)
                 if needs is not None:
                     self._small_needed[(room.lesson_id, needs)] = now
-            layout = protocol.Layout(
-                slots={str(i): p for i, p in peer.assignment.items()},
-                screen=peer.screen,
-                paused=sorted(
-                    v.publisher
-                    for v in videos
-                    if not v.screen and not v.upgrade and v.key not in shown
-                ),
-                screen_paused=any(v.screen and v.key not in shown for v in videos),
+            paused = sorted(
+                v.publisher for v in videos if not v.screen and not v.upgrade and v.key not in shown
             )
-            if layout != peer.layout:
-                peer.layout = changed[uid] = layout
+            screen_paused = any(v.screen and v.key not in shown for v in videos)
+            # Compared as a tuple: twice a second for everyone, a Layout only when it changed.
+            key = (sorted(peer.assignment.items()), peer.screen, paused, screen_paused)
+            if key != peer.layout_key:
+                peer.layout_key = key
+                peer.layout = changed[uid] = protocol.Layout(
+                    slots={str(i): p for i, p in peer.assignment.items()},
+                    screen=peer.screen,
+                    paused=paused,
+                    screen_paused=screen_paused,
+                )
         return changed
 
     # -- sources ------------------------------------------------------------------------

@@ -35,6 +35,7 @@ if (
         _pointer(_binding.ffi.addressof(_binding.lib, "srtp_protect")),
         _pointer(_binding.ffi.addressof(_binding.lib, "srtp_protect_rtcp")),
         _pointer(_binding.ffi.addressof(_binding.lib, "srtp_unprotect")),
+        _pointer(_binding.ffi.addressof(_binding.lib, "srtp_unprotect_rtcp")),
     )
     != 0
 ):  # pragma: no cover

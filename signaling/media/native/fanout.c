@@ -25,13 +25,14 @@ const int KL_SEND_TIME_AT = 17;    /* abs-send-time's 3 bytes in a packet built 
 /* libsrtp's srtp_protect and srtp_protect_rtcp, as pylibsrtp (which aiortc uses) built
    them: one libsrtp in the process, and every session is aiortc's. 0 is srtp_err_status_ok. */
 typedef int (*kl_protect_fn)(void *session, void *header, int *len);
-static kl_protect_fn protect_rtp, protect_rtcp, unprotect_rtp;
+static kl_protect_fn protect_rtp, protect_rtcp, unprotect_rtp, unprotect_rtcp;
 
-int kl_init(void *rtp, void *rtcp, void *unprotect) {
+int kl_init(void *rtp, void *rtcp, void *unprotect, void *unprotect_control) {
     protect_rtp = (kl_protect_fn)rtp;
     protect_rtcp = (kl_protect_fn)rtcp;
     unprotect_rtp = (kl_protect_fn)unprotect;
-    return rtp && rtcp && unprotect ? 0 : -1;
+    unprotect_rtcp = (kl_protect_fn)unprotect_control;
+    return rtp && rtcp && unprotect && unprotect_control ? 0 : -1;
 }
 
 /* ---- an inbound packet ---- */
@@ -74,6 +75,51 @@ int kl_receive(void *srtp, uint8_t *buf, int len, kl_received *out) {
     out->ssrc = ((uint32_t)buf[8] << 24) | ((uint32_t)buf[9] << 16) | (buf[10] << 8) | buf[11];
     out->payload_at = pos;
     out->payload_len = end - pos;
+    return 0;
+}
+
+/* Whether the plain compound RTCP packet in ``buf`` holds anything that Kelas or aiortc
+   reads: 0 when it is only sender reports of nothing sent (packet count 0) and receiver
+   reports without report blocks, with SDES, APP or XR (RFC 3550 6.4-6.7, RFC 3611), which
+   nobody reads. Anything else, also anything malformed, is 1: Python parses it as aiortc
+   does, and drops what aiortc drops. (An idle sender still reports: aiortc's sends an SR and
+   an SDES every second for each section it could send on, some 200 a second at 64
+   subscribers, each one a Python parse and handler.) */
+int kl_rtcp_matters(const uint8_t *buf, int len) {
+    int pos = 0;
+    if (len < 4) return 1;
+    while (pos + 4 <= len) {
+        const uint8_t *p = buf + pos;
+        int count = p[0] & 0x1F;
+        int length = 4 * (((p[2] << 8) | p[3]) + 1);
+        if (p[0] >> 6 != 2 || length > len - pos) return 1;
+        switch (p[1]) {
+        case 200: /* SR: header, SSRC, NTP time, RTP time, packet count, octet count */
+            if (count > 0 || length < 28 || (p[20] | p[21] | p[22] | p[23]) != 0) return 1;
+            break;
+        case 201: /* RR */
+            if (count > 0) return 1;
+            break;
+        case 202: case 204: case 207: /* SDES, APP, XR */
+            break;
+        default: /* BYE, NACK and the other transport feedback, PLI, FIR, REMB; unknown */
+            return 1;
+        }
+        pos += length;
+    }
+    return pos != len;
+}
+
+/* Unprotect the SRTCP packet in ``buf`` (``len`` bytes) in place with ``srtp`` (aiortc's
+   inbound session). Returns 0 and its plain length in ``*plain``, 0 there too when nothing
+   in it matters (kl_rtcp_matters); libsrtp's status (> 0) when it failed; -1 when it is too
+   short or too long to be SRTCP. */
+int kl_receive_rtcp(void *srtp, uint8_t *buf, int len, int *plain) {
+    *plain = 0;
+    if (len < 8 || len > KL_MAX + KL_TRAILER) return -1;
+    int status = unprotect_rtcp(srtp, buf, &len);
+    if (status != 0) return status;
+    if (kl_rtcp_matters(buf, len)) *plain = len;
     return 0;
 }
 

@@ -102,8 +102,10 @@ typedef struct kl_received {
     int payload_at, payload_len;      /* padding left out */
 } kl_received;
 
-int kl_init(void *protect_rtp, void *protect_rtcp, void *unprotect_rtp);
+int kl_init(void *protect_rtp, void *protect_rtcp, void *unprotect_rtp, void *unprotect_rtcp);
 int kl_receive(void *srtp, uint8_t *buf, int len, kl_received *out);
+int kl_rtcp_matters(const uint8_t *buf, int len);
+int kl_receive_rtcp(void *srtp, uint8_t *buf, int len, int *plain);
 void kl_refill(kl_bucket *b, double now);
 void kl_take(kl_bucket *b, int size, double now);
 int kl_try(kl_bucket *b, int size, double now);
