@@ -127,19 +127,21 @@ class Lane:
             log.debug("media of %s: a datagram failed", self._gate.label, exc_info=True)
             self._gate.drop(f"raised {type(exc).__name__} in Kelas's receive path")
 
-    def _failed(self, what: str, status: int) -> None:
-        errors = pylibsrtp.ERRORS
-        self._gate.failed(what, errors[status] if status < len(errors) else f"error {status}")
+    def _refused(self, status: int, what: str, other: str) -> bool:
+        """Whether C refused the datagram, counted: ``status`` > 0 is libsrtp's reason for
+        failing ``what`` (SRTP, SRTCP), < 0 says why it is not that at all (``other``)."""
+        if status > 0:
+            errors = pylibsrtp.ERRORS
+            self._gate.failed(what, errors[status] if status < len(errors) else f"error {status}")
+        elif status < 0:
+            self._gate.drop(other)
+        return status != 0
 
     def _rtp(self, data: bytes) -> None:
         buffer = bytearray(data)
         read = self._read
         status = lib.kl_receive(self._srtp, ffi.from_buffer(buffer), len(buffer), read)
-        if status > 0:
-            self._failed("SRTP", status)
-            return
-        if status < 0:
-            self._gate.drop("was not RTP")  # aiortc drops it too, without a word
+        if self._refused(status, "SRTP", "was not RTP"):  # aiortc drops it too, without a word
             return
         at = read.payload_at
         packet = Received(
@@ -162,11 +164,7 @@ class Lane:
         buffer = bytearray(data)
         plain = self._plain
         status = lib.kl_receive_rtcp(self._srtp, ffi.from_buffer(buffer), len(buffer), plain)
-        if status > 0:
-            self._failed("SRTCP", status)
-            return
-        if status < 0:
-            self._gate.drop("was not SRTCP")  # too short or too long: libsrtp refuses it too
+        if self._refused(status, "SRTCP", "was not SRTCP"):  # too short or too long to be
             return
         if not plain[0]:
             return  # nothing in it that anyone reads (kl_rtcp_matters)
