@@ -7,6 +7,7 @@ through to Python unless it holds nothing anyone reads (``kl_rtcp_matters``)."""
 from __future__ import annotations
 
 import os
+import random
 import struct
 from typing import Any
 
@@ -264,3 +265,31 @@ def test_a_received_packets_extensions_are_aiortcs_read_when_first_asked_for() -
     assert (packet.extensions.audio_level, packet.extensions.mid) == ((True, 30), "1")
     packet.extensions = HeaderExtensions(mid="2")  # set, as aiortc's code may
     assert packet.extensions.mid == "2" and packet.unparsed is None
+
+
+def test_random_and_mangled_rtcp_is_dropped_in_c_only_when_aiortc_would_route_nothing() -> None:
+    """What C drops (kl_rtcp_matters 0) is never something aiortc's parser would hand anyone:
+    over random bytes and over valid compounds cut, extended and with bytes flipped."""
+    rng = random.Random(11)
+    seeds = [*NOTHING.values(), *SOMETHING.values()]
+    dropped = 0
+    for attempt in range(20_000):
+        if attempt % 4 == 0:
+            data = rng.randbytes(rng.randrange(0, 120))
+        else:
+            data = bytearray(rng.choice(seeds))
+            for _ in range(rng.randrange(1, 4)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+            data = bytes(data[: rng.randrange(len(data) + 1)] + rng.randbytes(rng.choice((0, 4))))
+        if matters(data):
+            continue
+        dropped += 1
+        try:
+            packets = RtcpPacket.parse(data)
+        except ValueError:
+            continue  # aiortc drops it too
+        for packet in packets:
+            assert isinstance(packet, (RtcpSrPacket, RtcpRrPacket, RtcpSdesPacket)), data
+            assert not getattr(packet, "reports", []), data
+            assert not isinstance(packet, RtcpSrPacket) or packet.sender_info.packet_count == 0
+    assert dropped > 100  # the property was tried on what C drops
