@@ -306,6 +306,32 @@ def test_many_slots_report_in_datagrams_that_fit_and_bad_calls_are_refused(
     assert lib.kl_reports(unrouted, array, 1, 0, 1.0, b"c", 1) == -lib.KL_NOROUTE
 
 
+def test_a_subscribers_slots_are_summed_and_the_ones_that_forwarded_picked_in_c(
+    receiver: socket.socket,
+) -> None:
+    """What Peer.measure and Peer.report read of all of a subscriber's slots each second."""
+    profile, key = Policy.SRTP_PROFILE_AES128_CM_SHA1_80, bytes(range(30))
+    out = out_to(receiver, profile, key)
+    slots = [slot(out, audio=True), slot(out, audio=True), slot(out), slot(out), slot(out)]
+    for n, core in enumerate(slots):
+        core.ssrc = 2000 + n
+    sizes = {1: 100, 2: 1000, 4: 700}  # slots 0 and 3 forward nothing
+    for index, size in sizes.items():
+        for seq in range(3):
+            lib.kl_forward(slots[index], bytes(size), size, seq, seq * 960, 1, 1.0)
+            receiver.recv(2048)
+    array = ffi.new("kl_slot *[]", slots)
+    totals = ffi.new("unsigned long long[2]")
+    lib.kl_octets(array, len(slots), 2, totals)
+    assert (totals[0], totals[1]) == (3 * 100, 3 * (1000 + 700))
+    lib.kl_octets(array, len(slots), 0, totals)  # no audio slots: all of it is video
+    assert (totals[0], totals[1]) == (0, 3 * (100 + 1000 + 700))
+    used = ffi.new("kl_slot *[]", len(slots))
+    count = lib.kl_used(array, len(slots), used)
+    assert [int(used[i].ssrc) for i in range(count)] == [2001, 2002, 2004]
+    assert lib.kl_used(array, 0, used) == 0
+
+
 def test_bad_sizes_keys_and_routes_are_refused(receiver: socket.socket) -> None:
     profile = Policy.SRTP_PROFILE_AES128_CM_SHA1_80
     out = ffi.gc(lib.kl_out_new(), lib.kl_out_free)

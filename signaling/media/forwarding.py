@@ -551,19 +551,41 @@ def slot_rtcp_handler(slot: Slot, heard: Callable[[Block], None]) -> Callable[[A
     return handle
 
 
-def send_reports(slots: list[Slot], cname: bytes, sent: Callable[[int, int], None]) -> None:
+class Wired:
+    """One subscriber's slots as C walks them, for what is read of all of them every second
+    or so (what they forwarded, their sender reports): one C call, not two attribute reads
+    per slot (a subscriber has some 30 slots; at 64 subscribers, 12 % of the server's CPU).
+    ``slots``: the audio slots first, ``audio`` of them."""
+
+    def __init__(self, slots: list[Slot], audio: int) -> None:
+        self.slots = slots
+        self.audio = audio
+        self.c: Any = ffi.new("kl_slot *[]", [slot.c for slot in slots])
+        self._used: Any = ffi.new("kl_slot *[]", len(slots))
+        self._totals: Any = ffi.new("unsigned long long[2]")
+
+    def octets(self) -> tuple[int, int]:
+        """What the audio slots and the video slots forwarded, in bytes."""
+        lib.kl_octets(self.c, len(self.slots), self.audio, self._totals)
+        return int(self._totals[0]), int(self._totals[1])
+
+    def used(self) -> tuple[Any, int]:
+        """The slots that forwarded something (a C array) and how many."""
+        return self._used, int(lib.kl_used(self.c, len(self.slots), self._used))
+
+
+def send_reports(slots: Wired, cname: bytes, sent: Callable[[int, int], None]) -> None:
     """The sender reports of one subscriber's slots (RFC 3550 6.4.1), in as few datagrams as
     fit (C's kl_reports): for each slot that forwarded something, the NTP time the report is
     sent at with the RTP timestamp of that instant, carried on from its last frame at its
     clock rate (as libwebrtc does; a browser lines up voice and picture by them), and its
     counts. A slot that never forwarded has nothing to report. Each SR is ``sent(ssrc,
     ntp)``: the round trip is measured from it."""
-    used = [slot for slot in slots if slot.packets]
-    if not used:
+    used, count = slots.used()
+    if not count:
         return
     now = time.monotonic()
     ntp = ntp_at(now)
-    array = ffi.new("kl_slot *[]", [slot.c for slot in used])
-    if lib.kl_reports(used[0].out.c, array, len(used), ntp, now, cname, len(cname)) > 0:
-        for slot in used:
-            sent(slot.ssrc, ntp)
+    if lib.kl_reports(used[0].out, used, count, ntp, now, cname, len(cname)) > 0:
+        for index in range(count):
+            sent(int(used[index].ssrc), ntp)

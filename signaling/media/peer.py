@@ -40,6 +40,7 @@ from signaling.media.forwarding import (
     Kind,
     Slot,
     Source,
+    Wired,
     send_reports,
     slot_rtcp_handler,
 )
@@ -101,6 +102,7 @@ class Peer:
     paced: PacedWire = field(default_factory=PacedWire)  # pacer.py
     _reports: asyncio.TimerHandle | None = None
     _loop: asyncio.AbstractEventLoop | None = None  # (asking for it each second costs a getpid)
+    _wired: Wired | None = None
 
     def sent(self, ssrc: int, ntp: int) -> None:
         self.quality.sent(ssrc, ntp, time.monotonic())
@@ -110,7 +112,7 @@ class Peer:
         3550 6.2's randomised interval, about a second as aiortc and libwebrtc send them."""
         loop = self._loop = self._loop or asyncio.get_running_loop()
         self._reports = loop.call_later(0.5 + random.random(), self.report)
-        send_reports(self.all_slots(), cname_of(self.pc).encode()[:255], self.sent)
+        send_reports(self.wired(), cname_of(self.pc).encode()[:255], self.sent)
 
     def heard(self, block: Block) -> None:
         now = time.monotonic()
@@ -137,14 +139,20 @@ class Peer:
         extra = [self.screen_slot] if self.screen_slot else []
         return self.audio_slots + self.video_slots + extra
 
+    def wired(self) -> Wired:
+        """All the slots, as C walks them (made once they are all there: negotiate)."""
+        slots = self.all_slots()
+        if self._wired is None or len(self._wired.slots) != len(slots):
+            self._wired = Wired(slots, len(self.audio_slots))
+        return self._wired
+
     def measure(self, now: float) -> None:
         """Update what their link carries from what the slots sent and what they report;
         their round trip paces the NACKs the server sends for their own streams."""
         slots = self.all_slots()
         if slots:
             slots[0].out.follow()  # one, bundled: by the pair nominated now (wire.py)
-        audio = sum(slot.octets for slot in self.audio_slots)
-        video = sum(slot.octets for slot in slots) - audio
+        audio, video = self.wired().octets()
         self.downlink.measured(now, audio, video, self.quality.loss)
         downlink = self.downlink
         downlink.planned_bps = sum(

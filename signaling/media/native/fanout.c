@@ -512,6 +512,22 @@ int kl_reports(kl_out *out, kl_slot **slots, int n, uint64_t ntp, double now,
     return sent;
 }
 
+/* The slots among ``slots`` that forwarded something, into ``used`` (room for ``n``): how
+   many. (Sender reports are for them alone.) */
+int kl_used(kl_slot **slots, int n, kl_slot **used) {
+    int count = 0;
+    for (int i = 0; i < n; i++)
+        if (slots[i]->packets) used[count++] = slots[i];
+    return count;
+}
+
+/* What ``slots`` forwarded, in bytes: the first ``audio`` of them into totals[0], the others
+   into totals[1]. */
+void kl_octets(kl_slot **slots, int n, int audio, unsigned long long *totals) {
+    totals[0] = totals[1] = 0;
+    for (int i = 0; i < n; i++) totals[i < audio ? 0 : 1] += slots[i]->octets;
+}
+
 kl_slot *kl_slot_new(void) {
     kl_slot *s = calloc(1, sizeof(kl_slot));
     if (s) {

@@ -131,6 +131,8 @@ int kl_fan(kl_slot **slots, int n, const uint8_t *payload, int payload_len, uint
 void kl_slot_free(kl_slot *s);
 int kl_reports(kl_out *out, kl_slot **slots, int n, uint64_t ntp, double now,
                const uint8_t *cname, int cname_len);
+int kl_used(kl_slot **slots, int n, kl_slot **used);
+void kl_octets(kl_slot **slots, int n, int audio, unsigned long long *totals);
 kl_history *kl_history_new(void);
 void kl_history_free(kl_history *h);
 void kl_history_add(kl_history *h, const uint8_t *payload, int payload_len, uint16_t seq,
