@@ -367,7 +367,11 @@ async def test_two_workers_never_send_the_same_message_twice(
     ids = [str(a.message["Message-ID"]) for a in smtp.arrived]
     assert len(ids) == 60 and len(set(ids)) == 60
     assert sum(counts) == 60 and smtp.tries == 60
-    assert all(counts)  # both took part (28 and 32 in a run on PostgreSQL)
+    if not settings.database_url.startswith("sqlite"):
+        # Both took part (28 and 32 in a run): PostgreSQL's SKIP LOCKED lets them claim at
+        # once. SQLite has one writer at a time and no fair turn, so one worker may take all
+        # 60 (a CI run: 60 and 0); that it never sends twice is what holds there.
+        assert all(counts), counts
 
 
 async def test_a_worker_killed_between_claim_and_send_loses_nothing(

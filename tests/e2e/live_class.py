@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Browser, Page
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from classroom import booking, scheduling, schemas
 from classroom.accounts import Passwords, create_user
@@ -202,9 +203,32 @@ async def enter(
     page = await open_live(browser, base, name, user, lesson_id, busy=busy, **context)
     # The page's module wires "Join now" once it has run (it is deferred): a click before
     # that would do nothing.
-    await page.wait_for_function("() => window.kelasLive !== undefined")
+    try:
+        await page.wait_for_function("() => window.kelasLive !== undefined")
+    except PlaywrightTimeout:
+        state = await _state(page)
+        raise AssertionError(f"{name}'s live page never ran its module: {state}") from None
     await page.locator("#join").click()  # "Join now", in the person's language
     return page
+
+
+async def _state(page: Page) -> dict[str, Any]:
+    """What a page that did not come up had: where it is, how far it loaded, its scripts
+    and whether each arrived, and its uncaught errors (to find out why, the next time)."""
+    try:
+        state = await page.evaluate(
+            """() => ({
+            url: location.href,
+            readyState: document.readyState,
+            title: document.title,
+            scripts: performance.getEntriesByType("resource")
+                .filter((e) => e.initiatorType === "script" || e.name.endsWith(".js"))
+                .map((e) => [e.name, Math.round(e.duration), e.responseStatus ?? null]),
+        })"""
+        )
+    except Exception as exc:  # a page that hangs may not answer either
+        state = {"unreadable": repr(exc)}
+    return {**state, "errors": PAGE_ERRORS.get(page, [])}
 
 
 # The uncaught errors of each live page opened here, in order (open_live).
