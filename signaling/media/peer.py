@@ -92,8 +92,7 @@ class Peer:
     screen_slot: Slot | None = None
     ufrag: str | None = None  # the offer's a=ice-ufrag, named by its trickled candidates
     assignment: dict[int, int] = field(default_factory=dict)  # slot index -> publisher
-    layout: protocol.Layout | None = None  # the layout this subscriber was last told
-    layout_key: LayoutKey | None = None  # the same, as Sfu._decide compares it
+    layout_key: LayoutKey | None = None  # the layout this subscriber was last told
     screen: int | None = None  # whose screen is shared in the class (maybe their own)
     quality: Estimate = field(default_factory=Estimate)  # from their reports on the slots
     measured: Callable[[protocol.Quality], None] = lambda quality: None

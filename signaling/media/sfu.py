@@ -375,7 +375,7 @@ class Sfu:
             key = (sorted(peer.assignment.items()), peer.screen, paused, screen_paused)
             if key != peer.layout_key:
                 peer.layout_key = key
-                peer.layout = changed[uid] = protocol.Layout(
+                changed[uid] = protocol.Layout(
                     slots={str(i): p for i, p in peer.assignment.items()},
                     screen=peer.screen,
                     paused=paused,
