@@ -107,9 +107,15 @@ class Link:
         try:
             run("ip", "link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if,
                 "netns", self.name)  # fmt: skip
+            # No IPv6 link-local address on either end: the kernel would add it some two
+            # seconds after the link comes up, when its duplicate detection ends, and a
+            # Chromium on that side takes the new address as a network change and fails
+            # what it has in flight (ERR_NETWORK_CHANGED), the imports of a page loading.
+            run("ip", "link", "set", self.host_if, "addrgenmode", "none")
             run("ip", "addr", "add", f"{self.host_ip}/30", "dev", self.host_if)
             run("ip", "link", "set", self.host_if, "up")
             self.inside("ip", "link", "set", "lo", "up")
+            self.inside("ip", "link", "set", self.ns_if, "addrgenmode", "none")
             self.inside("ip", "addr", "add", f"{self.ns_ip}/30", "dev", self.ns_if)
             self.inside("ip", "link", "set", self.ns_if, "up")
             # Everything leaves by the link: the host's other addresses (its candidates) too.
