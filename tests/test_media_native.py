@@ -83,7 +83,7 @@ def forward(
 ) -> int:
     """What Source.on_rtp does for one slot: keep the packet, then forward it."""
     lib.kl_history_add(kept, payload, len(payload), seq, ts, marker, now)
-    return int(lib.kl_forward(core, payload, len(payload), seq, ts, marker, now))
+    return int(lib.kl_forward(core, payload, len(payload), ffi.NULL, seq, ts, marker, now))
 
 
 def rebuilt(core: Any, seq: int, now: float) -> bytes:
@@ -101,7 +101,10 @@ def test_a_forwarded_packet_opens_with_the_same_keys_to_the_renumbered_packet(
     session = opener(profile, key)
     payload = bytes(random.Random(profile).randrange(256) for _ in range(1100))
     for n, (seq, ts) in enumerate([(40_000, 7_000), (40_001, 10_000)]):
-        assert lib.kl_forward(core, payload, len(payload), seq, ts, n == 1, 5.0) == lib.KL_SENT
+        assert (
+            lib.kl_forward(core, payload, len(payload), ffi.NULL, seq, ts, n == 1, 5.0)
+            == lib.KL_SENT
+        )
         packet = session.unprotect(receiver.recv(2048))
         first, second, out_seq, out_ts, ssrc = struct.unpack("!BBHII", packet[:12])
         assert (first, second & 0x7F, second >> 7) == (0x80, PT, n)
@@ -143,9 +146,11 @@ def test_a_source_keeps_its_last_256_packets_and_each_slot_resends_with_its_numb
     first, second = slot(out, history=kept), slot(out, history=kept)
     for seq in range(1000, 1300):  # 300 packets in 0.3 s
         lib.kl_history_add(kept, bytes([seq % 256]) * 10, 10, seq, seq * 3000, 1, seq / 1000)
-        lib.kl_forward(first, bytes([seq % 256]) * 10, 10, seq, seq * 3000, 1, seq / 1000)
+        lib.kl_forward(first, bytes([seq % 256]) * 10, 10, ffi.NULL, seq, seq * 3000, 1, seq / 1000)
         if seq >= 1200:  # the second joined later: its numbers start at 0 there
-            lib.kl_forward(second, bytes([seq % 256]) * 10, 10, seq, seq * 3000, 1, seq / 1000)
+            lib.kl_forward(
+                second, bytes([seq % 256]) * 10, 10, ffi.NULL, seq, seq * 3000, 1, seq / 1000
+            )
     assert rebuilt(first, 43, 1.5) == b""  # source's 1043: overwritten by 1299
     again = rebuilt(first, 299, 1.5)
     assert struct.unpack("!HI", again[2:8]) == (299, 1 + 299 * 3000)
@@ -158,10 +163,10 @@ def test_a_source_keeps_its_last_256_packets_and_each_slot_resends_with_its_numb
     second.fresh = 1  # switched: until its next packet, no number of it maps to anything
     assert rebuilt(second, 99, 1.5) == b""
     lib.kl_history_add(kept, bytes(1500), 1500, 1300, 0, 1, 1.5)  # too big to keep
-    lib.kl_forward(first, bytes(1500), 1500, 1300, 0, 1, 1.5)
+    lib.kl_forward(first, bytes(1500), 1500, ffi.NULL, 1300, 0, 1, 1.5)
     assert rebuilt(first, 300, 1.5) == b""
     audio = slot(out, audio=True)
-    lib.kl_forward(audio, b"x", 1, 1, 1, 0, 1.0)
+    lib.kl_forward(audio, b"x", 1, ffi.NULL, 1, 1, 0, 1.0)
     assert rebuilt(audio, 0, 1.0) == b""  # audio keeps nothing
 
 
@@ -206,10 +211,10 @@ def test_an_empty_bucket_holds_video_in_order_and_audio_goes_anyway(
     results = [forward(video, kept, payload, n, 0, 0, 1.0) for n in range(3)]
     assert results == [lib.KL_SENT, lib.KL_SENT, lib.KL_WAIT]
     assert (bucket.queued, bucket.queued_bytes) == (1, 1220)  # built, held in C
-    assert lib.kl_forward(audio, b"a" * 100, 100, 1, 0, 0, 1.0) == lib.KL_SENT
+    assert lib.kl_forward(audio, b"a" * 100, 100, ffi.NULL, 1, 0, 0, 1.0) == lib.KL_SENT
     assert bucket.tokens == 2600 - 2 * 1220 - 112  # audio took its bytes too
     bucket.tokens = 1e6  # later video waits behind what is held, whatever the tokens
-    assert lib.kl_forward(video, payload, 1200, 3, 0, 0, 1.0) == lib.KL_WAIT
+    assert lib.kl_forward(video, payload, 1200, ffi.NULL, 3, 0, 0, 1.0) == lib.KL_WAIT
     assert out.sent == 3 and bucket.queued == 2
     left = ffi.new("uint16_t[]", 4)
     assert lib.kl_drain(bucket, 2.0, left, 4) == 2 and list(left)[:2] == [2, 3]
@@ -253,9 +258,9 @@ def test_sender_reports_say_each_slots_counts_and_the_rtp_time_of_the_report(
     out = out_to(receiver, profile, key)
     video, audio = slot(out), slot(out, audio=True)
     audio.ssrc, audio.clock_rate = 0x0BAD_CAFE, 48_000
-    lib.kl_forward(video, bytes(1000), 1000, 5, 90_000, 1, 10.0)
+    lib.kl_forward(video, bytes(1000), 1000, ffi.NULL, 5, 90_000, 1, 10.0)
     for n in range(3):
-        lib.kl_forward(audio, bytes(100), 100, n, 960 * n, 0, 10.0)
+        lib.kl_forward(audio, bytes(100), 100, ffi.NULL, n, 960 * n, 0, 10.0)
     for _ in range(4):
         receiver.recv(2048)  # the RTP
     ntp = (3_000_000_000 << 32) | (1 << 31)
@@ -285,7 +290,7 @@ def test_many_slots_report_in_datagrams_that_fit_and_bad_calls_are_refused(
     slots = [slot(out) for _ in range(40)]
     for n, core in enumerate(slots):
         core.ssrc = 1000 + n
-        lib.kl_forward(core, b"x", 1, 1, 1, 1, 1.0)
+        lib.kl_forward(core, b"x", 1, ffi.NULL, 1, 1, 1, 1.0)
         receiver.recv(2048)  # its RTP
     array = ffi.new("kl_slot *[]", slots)
     cname = b"c" * 255
@@ -318,7 +323,7 @@ def test_a_subscribers_slots_are_summed_and_the_ones_that_forwarded_picked_in_c(
     sizes = {1: 100, 2: 1000, 4: 700}  # slots 0 and 3 forward nothing
     for index, size in sizes.items():
         for seq in range(3):
-            lib.kl_forward(slots[index], bytes(size), size, seq, seq * 960, 1, 1.0)
+            lib.kl_forward(slots[index], bytes(size), size, ffi.NULL, seq, seq * 960, 1, 1.0)
             receiver.recv(2048)
     array = ffi.new("kl_slot *[]", slots)
     totals = ffi.new("unsigned long long[2]")
@@ -336,22 +341,29 @@ def test_bad_sizes_keys_and_routes_are_refused(receiver: socket.socket) -> None:
     profile = Policy.SRTP_PROFILE_AES128_CM_SHA1_80
     out = ffi.gc(lib.kl_out_new(), lib.kl_out_free)
     core = slot(out)
-    assert lib.kl_forward(core, b"x", 1, 1, 1, 1, 1.0) == lib.KL_NOROUTE  # no keys, no socket
+    assert (
+        lib.kl_forward(core, b"x", 1, ffi.NULL, 1, 1, 1, 1.0) == lib.KL_NOROUTE
+    )  # no keys, no socket
     session = outbound(profile, bytes(30))
     out.srtp = srtp_of(session)
-    assert lib.kl_forward(core, b"x", 1, 1, 1, 1, 1.0) == lib.KL_NOROUTE  # keys, no socket
+    assert (
+        lib.kl_forward(core, b"x", 1, ffi.NULL, 1, 1, 1, 1.0) == lib.KL_NOROUTE
+    )  # keys, no socket
     out.srtp = ffi.NULL
     routed = out_to(receiver, profile, bytes(30))
     core = slot(routed)
     largest = lib.KL_MAX - 20  # the payload of the largest packet, abs-send-time or not
-    assert lib.kl_forward(core, bytes(largest + 1), largest + 1, 2, 2, 1, 1.0) == lib.KL_TOOBIG
-    assert lib.kl_forward(core, bytes(largest), largest, 2, 2, 1, 1.0) == lib.KL_SENT
+    assert (
+        lib.kl_forward(core, bytes(largest + 1), largest + 1, ffi.NULL, 2, 2, 1, 1.0)
+        == lib.KL_TOOBIG
+    )
+    assert lib.kl_forward(core, bytes(largest), largest, ffi.NULL, 2, 2, 1, 1.0) == lib.KL_SENT
     assert lib.kl_out_send(routed, b"short", 5, 0, 1.0) == lib.KL_TOOBIG  # no RTP header
     assert lib.kl_out_send(routed, bytes(1485), 1485, 0, 1.0) == lib.KL_TOOBIG
     fds = len(os.listdir("/proc/self/fd"))
     lib.kl_out_route(routed, -1, ffi.NULL, 0)  # the transport left CONNECTED
     assert len(os.listdir("/proc/self/fd")) == fds - 1  # its duplicate closed
-    assert lib.kl_forward(core, b"x", 1, 3, 3, 1, 1.0) == lib.KL_NOROUTE
+    assert lib.kl_forward(core, b"x", 1, ffi.NULL, 3, 3, 1, 1.0) == lib.KL_NOROUTE
     too_long = bytes(200)
     lib.kl_out_route(routed, os.dup(receiver.fileno()), too_long, len(too_long))
     assert routed.fd == -1 and len(os.listdir("/proc/self/fd")) == fds - 1
@@ -372,7 +384,7 @@ def test_random_packets_never_crash_and_always_get_an_answer(receiver: socket.so
             core.fresh = 1
         session = outbound(profile, key)  # a new sender, as the receiver is
         out.srtp = srtp_of(session)
-        answer = lib.kl_forward(core, payload, size, seq, ts, rng.randrange(2), n / 50)
+        answer = lib.kl_forward(core, payload, size, ffi.NULL, seq, ts, rng.randrange(2), n / 50)
         answers.add(answer)
         if answer == lib.KL_SENT:
             # every datagram opens (both ends fresh: random numbers make no stream)

@@ -20,10 +20,15 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
+from aiortc.rtcrtpparameters import (
+    RTCRtpCodecParameters,
+    RTCRtpHeaderExtensionParameters,
+    RTCRtpParameters,
+)
 from aiortc.sdp import MediaDescription, SessionDescription, SsrcDescription
 
 from classroom.errors import N_, InvalidInput
+from signaling.media import red
 
 UP_SECTIONS = 3
 MID = re.compile(r"[A-Za-z0-9_.~+-]{1,32}")  # a token (RFC 8843), as browsers write them
@@ -42,6 +47,7 @@ class Down:
     ssrc: int
     extensions: tuple[tuple[int, str], ...]  # (id, uri), as this section offered them
     feedback: tuple[tuple[str, str | None], ...]  # RTCP feedback offered for the codec
+    red_payload_type: int = 0  # audio: the section's RED of that Opus (red.py), 0: none
 
 
 def mids(offer: SessionDescription) -> list[str]:
@@ -82,6 +88,8 @@ def plan(
             for c in media.rtp.codecs
             if c.mimeType.lower() == codecs[media.kind] and c.payloadType in payload_types
         )
+        opus = int(codec.payloadType or 0)
+        redundant = red.offered(media, opus, payload_types) if media.kind == "audio" else None
         ssrc = 0
         while ssrc in used:
             ssrc = random.getrandbits(32)
@@ -92,6 +100,7 @@ def plan(
                 codec.clockRate, ssrc,
                 tuple((h.id, h.uri) for h in media.rtp.headerExtensions),
                 tuple((f.type, f.parameter) for f in codec.rtcpFeedback),
+                int(redundant.payloadType or 0) if redundant else 0,
             )
         )  # fmt: skip
     return downs
@@ -133,14 +142,23 @@ def _section(template: MediaDescription, down: Down, stream: str, cname: str) ->
         payloadType=down.payload_type,
         rtcpFeedback=[f for f in taken.rtcpFeedback if (f.type, f.parameter) in down.feedback],
     )
+    codecs = [codec]
+    if down.red_payload_type:  # RED of this Opus, every block (red.py)
+        blocks = f"{down.payload_type}/{down.payload_type}"
+        codecs.append(
+            RTCRtpCodecParameters(
+                mimeType=red.RED, clockRate=codec.clockRate, channels=codec.channels,
+                payloadType=down.red_payload_type, parameters={blocks: None},
+            )
+        )  # fmt: skip
     offered = {uri: number for number, uri in down.extensions}
-    media.fmt = [down.payload_type]
+    media.fmt = [c.payloadType for c in codecs]
     media.direction = "sendonly"
     media.msid = f"{stream} {uuid.uuid4()}"
     media.ssrc = [SsrcDescription(ssrc=down.ssrc, cname=cname)]
     media.ssrc_group = []
     media.rtp = RTCRtpParameters(
-        codecs=[codec],
+        codecs=codecs,
         headerExtensions=[
             RTCRtpHeaderExtensionParameters(id=offered[h.uri], uri=h.uri)
             for h in template.rtp.headerExtensions

@@ -119,6 +119,9 @@ class Slot:
     # times: the jitter of the publisher's own uplink would count against the subscriber's
     # link. Stamped when the server sends, it measures the server-to-subscriber path alone.
     send_time_id: int = 0
+    # Audio: the payload type of RED (RFC 2198) in the subscriber's offer for this slot, 0 if
+    # it offered none. A publisher's RED goes to it as it is; without, its primary alone.
+    red_payload_type: int = 0
     source: Source | None = None
     pending: Source | None = None  # another layer of the same camera, from its next keyframe
     _waiting: bool = False  # for a keyframe (waiting_keyframe)
@@ -138,6 +141,7 @@ class Slot:
             raise MemoryError
         c.out, c.ssrc, c.payload_type = self.out.c, self.ssrc, self.payload_type
         c.send_time_id, c.clock_rate = self.send_time_id, self.clock_rate
+        c.red_payload_type = self.red_payload_type
         c.audio = self.kind == "audio"
         if self.paced is not None:
             self.paced.attach(self.out)
@@ -274,7 +278,8 @@ class Slot:
         if self.source is not None and not self.paused:
             self.source.want_keyframe()
 
-    def forward(self, packet: RtpPacket, keyframe: bool, now: float) -> None:
+    def forward(self, packet: RtpPacket, keyframe: bool, now: float, red: Any = ffi.NULL) -> None:
+        """Send ``packet`` (``red``: what kl_red_read read of it, if it is RED)."""
         if self.paused:
             return
         if self.waiting_keyframe:
@@ -290,7 +295,7 @@ class Slot:
             self.c.restarted = -1
         payload = packet.payload
         result = lib.kl_forward(
-            self.c, payload, len(payload), packet.sequence_number, packet.timestamp,
+            self.c, payload, len(payload), red, packet.sequence_number, packet.timestamp,
             packet.marker, now,
         )  # fmt: skip
         if result == KL_WAIT:
@@ -374,6 +379,10 @@ class Source:
     send_remb: Callable[[int, int], None] | None = None
     on_level: Callable[[int, int, int], None] | None = None  # publisher, -dBov, timestamp
     max_bitrate: int = 0  # the server's plan for this stream, sent upstream as REMB
+    # A microphone's RED (RFC 2198) payload type, as negotiated with the publisher (-1:
+    # none): each packet of it carries the previous frame again (forward, kl_red_read).
+    red_payload_type: int = -1
+    unreadable: int = 0  # RED packets that were not RED, dropped
     # A camera sent as simulcast (simulcast.py): this Source is its full layer, ``low`` its
     # small one (whose REMB this one sends: a browser shares one estimate among its layers).
     low: Source | None = None
@@ -399,12 +408,15 @@ class Source:
     _others: list[Slot] = field(default_factory=list)
     _fan: Any = None
     _results: Any = None
+    _red: Any = None  # the kl_red that a RED packet is read into
     history: Any = None  # what it received, for its slots' NACKs (video; kl_history)
     _last_remb: float = 0.0
     _measured: tuple[int, float] | None = None  # octets_in and when, at the last measure
 
     def __post_init__(self) -> None:
-        if self.kind != "audio":
+        if self.kind == "audio":
+            self._red = ffi.new("kl_red *")
+        else:
             self.history = ffi.gc(lib.kl_history_new(), lib.kl_history_free)
             if self.history == ffi.NULL:  # pragma: no cover
                 raise MemoryError
@@ -475,19 +487,27 @@ class Source:
             return
         if not self._regrouped:
             self._group()
-        keyframe = self.kind != "audio" and vp8_keyframe_start(packet.payload)
+        payload = packet.payload
+        red = ffi.NULL
+        if packet.payload_type == self.red_payload_type:
+            red = self._red
+            if lib.kl_red_read(payload, len(payload), red) < 0:
+                self.unreadable += 1
+                if self.unreadable == 1:
+                    log.info("user %s sent RED that is not RED: dropped", self.publisher_id)
+                return
+        keyframe = self.kind != "audio" and vp8_keyframe_start(payload)
         if self.kind != "audio":
             self._keyframe_requests(keyframe)
-        payload = packet.payload
         if self.history is not None:
             lib.kl_history_add(self.history, payload, len(payload), packet.sequence_number,
                                packet.timestamp, packet.marker, now)  # fmt: skip
         for slot in self._others:
-            slot.forward(packet, keyframe, now)
+            slot.forward(packet, keyframe, now, red)
         flowing = self._flowing
         if flowing:
             flagged = lib.kl_fan(
-                self._fan, len(flowing), payload, len(payload), packet.sequence_number,
+                self._fan, len(flowing), payload, len(payload), red, packet.sequence_number,
                 packet.timestamp, packet.marker, now, self._results,
             )  # fmt: skip
             if flagged:

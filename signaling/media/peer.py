@@ -32,6 +32,7 @@ from aiortc.sdp import MediaDescription, SessionDescription, candidate_from_sdp
 
 from classroom.errors import N_, InvalidInput
 from signaling import protocol
+from signaling.media import red
 from signaling.media.answer import mids, offered_ssrcs, plan, up_offer, with_slots
 from signaling.media.budget import Budget
 from signaling.media.downlink import Downlink
@@ -342,6 +343,8 @@ async def negotiate(
         _codec_of(transceiver, CODECS["audio" if up_kind == "audio" else "video"])
         source = make_source(up_kind)
         peer.sources[up_kind] = source
+        if up_kind == "audio":  # the microphone's RED, when the page asks for it (red.py)
+            source.red_payload_type = red.accept(transceiver, offer.media[0], PAYLOAD_TYPES)
         receiver = transceiver.receiver
         handler = one_stream(source.on_rtp, peer.gate)
         if up_kind == "video" and layers:  # the camera as simulcast (simulcast.py)
@@ -372,6 +375,7 @@ async def negotiate(
             transport, kind, down.ssrc, down.payload_type, down.clock_rate,
             f"{peer.gate.label}, {kind} slot {number}",
             downlink=peer.downlink, paced=peer.paced, send_time_id=send_time_id,
+            red_payload_type=down.red_payload_type,
         )  # fmt: skip
         taker = RtcpTaker()
         takes_rtcp(taker, slot_rtcp_handler(slot, peer.heard))

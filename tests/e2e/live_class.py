@@ -124,6 +124,15 @@ window.probe = {
     return (await this.inbound())
       .filter((s) => s.kind === "video" && s.frames > (before[s.track] || 0) + by).length;
   },
+  /** The codecs negotiated for the voices: what this page's microphone sends with (the
+   * first), and what each of its audio slots may receive. (getStats names the codec RED
+   * carries, Opus, either way.) */
+  audioCodecs() {
+    const media = window.kelasLive.media;
+    const mimes = (p) => p.codecs.map((c) => c.mimeType);
+    return { up: mimes(media.up.audio.sender.getParameters())[0],
+             down: media.audioSlots.map((t) => mimes(t.receiver.getParameters())) };
+  },
   async audibleStreams() {
     return (await this.inbound()).filter((s) => s.kind === "audio" && s.energy > 0).length;
   },

@@ -60,6 +60,12 @@ async def test_tutor_and_two_students_see_and_hear_each_other(
     # Audio arrives, with energy, on an unmuted element.
     for page in pages.values():
         await until(page, "async () => (await probe.audibleStreams()) >= 2")
+    # Each voice goes as RED (Opus, each packet with the previous frame again: one lost on a
+    # home link is rebuilt from the next), up to the server and down from it.
+    for page in pages.values():
+        codecs = await page.evaluate("probe.audioCodecs()")
+        assert codecs["up"] == "audio/red", codecs
+        assert all("audio/red" in slot for slot in codecs["down"]), codecs
     # Chromium reads the server's sender reports (RTCP SR, which lip sync needs) for each
     # of the two others' voices and pictures, with counts of what was sent.
     tutor, sinta, bayu = pages["Tari Tutor"], pages["Sinta Student"], pages["Bayu Student"]

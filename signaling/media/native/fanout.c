@@ -360,12 +360,12 @@ int kl_map(kl_slot *s, uint16_t seq, uint32_t ts, double now, uint16_t *out_seq,
     return 1;
 }
 
-static int build(kl_slot *s, const uint8_t *payload, int payload_len, uint16_t seq,
-                 uint32_t ts, int marker, double now, uint8_t *into) {
+static int build(kl_slot *s, uint8_t payload_type, const uint8_t *payload, int payload_len,
+                 uint16_t seq, uint32_t ts, int marker, double now, uint8_t *into) {
     int header = s->send_time_id ? 20 : 12;
     if (payload_len < 0 || header + payload_len > KL_MAX) return -1;
     into[0] = s->send_time_id ? 0x90 : 0x80;
-    into[1] = (uint8_t)((marker ? 0x80 : 0) | (s->payload_type & 0x7F));
+    into[1] = (uint8_t)((marker ? 0x80 : 0) | (payload_type & 0x7F));
     into[2] = seq >> 8;
     into[3] = seq;
     into[4] = ts >> 24;
@@ -388,16 +388,59 @@ static int build(kl_slot *s, const uint8_t *payload, int payload_len, uint16_t s
     return header + payload_len;
 }
 
-int kl_forward(kl_slot *s, const uint8_t *payload, int payload_len, uint16_t seq, uint32_t ts,
-               int marker, double now) {
+/* A RED payload (RFC 2198): 4-byte headers of the redundant blocks (F bit set: the payload
+   type, a 14-bit timestamp offset, a 10-bit length), then the primary's one byte (F clear:
+   its payload type alone), then the blocks in that order, the primary last. Fills ``red``
+   and returns 0; -1 (and red->pt = -1) when the payload is not that, or the primary block
+   is empty. ``red->pt`` is the payload type all blocks share, or -2 if they differ. */
+int kl_red_read(const uint8_t *payload, int len, kl_red *red) {
+    int at = 0, blocks = 0, pt = -1;
+    red->pt = -1;
+    if (!payload || len < 1) return -1;
+    while (payload[at] & 0x80) { /* a redundant block's header */
+        if (at + 4 > len) return -1;
+        int block_pt = payload[at] & 0x7F;
+        pt = pt == -1 || pt == block_pt ? block_pt : -2;
+        blocks += ((payload[at + 2] & 0x03) << 8) | payload[at + 3];
+        at += 4;
+        if (at >= len) return -1;
+    }
+    int primary_pt = payload[at] & 0x7F;
+    pt = pt == -1 || pt == primary_pt ? primary_pt : -2;
+    at += 1 + blocks; /* the primary's header, then the redundant blocks */
+    if (at >= len) return -1;
+    red->pt = pt;
+    red->primary_at = at;
+    red->primary_len = len - at;
+    return 0;
+}
+
+/* ``red``: what kl_red_read read of the payload, or NULL (or pt -1) for no RED. A slot that
+   takes RED gets it as it is, with its RED payload type, when the blocks are of the
+   payload type it sends plain packets with (the subscriber's Opus); any other slot gets the
+   primary block alone, as a plain packet. */
+int kl_forward(kl_slot *s, const uint8_t *payload, int payload_len, const kl_red *red,
+               uint16_t seq, uint32_t ts, int marker, double now) {
     uint16_t o_seq;
     uint32_t o_ts;
+    uint8_t payload_type = s->payload_type;
     if (!s->out) return KL_NOROUTE;
+    if (red && red->pt != -1) {
+        if (s->red_payload_type && red->pt == s->payload_type) {
+            payload_type = s->red_payload_type;
+        } else {
+            if (red->primary_at < 0 || red->primary_len < 1 ||
+                red->primary_at + red->primary_len > payload_len)
+                return KL_TOOBIG;
+            payload += red->primary_at;
+            payload_len = red->primary_len;
+        }
+    }
     if (payload_len < 0 || payload_len + 20 > KL_MAX) return KL_TOOBIG;
     if (!kl_map(s, seq, ts, now, &o_seq, &o_ts)) return KL_OLD;
     if (s->restarted < 0) s->restarted = o_seq;
     uint8_t *packet = s->out->built;
-    int len = build(s, payload, payload_len, o_seq, o_ts, marker, now, packet);
+    int len = build(s, payload_type, payload, payload_len, o_seq, o_ts, marker, now, packet);
     s->packets++;
     s->octets += payload_len;
     if (marker || s->audio) {
@@ -418,11 +461,11 @@ int kl_forward(kl_slot *s, const uint8_t *payload, int payload_len, uint16_t seq
 /* One published packet to every slot that shows its stream and is neither paused nor
    waiting for a keyframe (Python keeps that list): ``results[i]`` is slot i's answer; the
    return value counts the slots Python must look at (KL_WAIT, KL_NOROUTE). */
-int kl_fan(kl_slot **slots, int n, const uint8_t *payload, int payload_len, uint16_t seq,
-           uint32_t ts, int marker, double now, uint8_t *results) {
+int kl_fan(kl_slot **slots, int n, const uint8_t *payload, int payload_len, const kl_red *red,
+           uint16_t seq, uint32_t ts, int marker, double now, uint8_t *results) {
     int flagged = 0;
     for (int i = 0; i < n; i++) {
-        int result = kl_forward(slots[i], payload, payload_len, seq, ts, marker, now);
+        int result = kl_forward(slots[i], payload, payload_len, red, seq, ts, marker, now);
         results[i] = (uint8_t)result;
         if (result == KL_WAIT || result == KL_NOROUTE) flagged++;
     }
@@ -590,6 +633,6 @@ int kl_rebuild(kl_slot *s, uint16_t seq, double now, uint8_t *into) {
     if ((uint16_t)(source_seq - s->base) >= 0x8000) return 0;
     kl_kept *kept = &s->history->ring[source_seq % KL_KEEP];
     if (kept->len == 0 || kept->seq != source_seq || now - kept->at >= KL_KEEP_S) return 0;
-    return build(s, kept->payload, kept->len, seq, kept->ts + s->ts_offset, kept->marker, now,
-                 into);
+    return build(s, s->payload_type, kept->payload, kept->len, seq, kept->ts + s->ts_offset,
+                 kept->marker, now, into);
 }

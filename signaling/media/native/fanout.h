@@ -76,6 +76,7 @@ typedef struct kl_slot {
     kl_bucket *bucket;   /* NULL: unpaced */
     uint32_t ssrc;
     uint8_t payload_type;
+    uint8_t red_payload_type; /* audio: RED's (RFC 2198) for this subscriber, 0: none */
     uint8_t send_time_id; /* abs-send-time's extension id, 0: none */
     uint8_t audio;
     uint8_t fresh;        /* the next packet starts a new source's numbering */
@@ -90,6 +91,13 @@ typedef struct kl_slot {
     int restarted;        /* the first number sent since the last keyframe wait, -1: none */
     kl_history *history;  /* of the source shown (video), NULL: no resends (audio) */
 } kl_slot;
+
+/* What kl_red read of a RED payload (RFC 2198): the payload type every block has, and
+   where the primary block is (the newest, the one that a receiver without RED plays). */
+typedef struct kl_red {
+    int pt;              /* -1: the payload is no RED at all */
+    int primary_at, primary_len;
+} kl_red;
 
 /* What kl_receive read of an inbound RTP packet (RFC 3550 5.1, RFC 8285), offsets into it. */
 typedef struct kl_received {
@@ -123,11 +131,12 @@ void kl_out_route(kl_out *out, int fd, const void *addr, int addr_len);
 void kl_out_free(kl_out *out);
 int kl_out_send(kl_out *out, const uint8_t *rtp, int len, int restamp, double now);
 int kl_map(kl_slot *s, uint16_t seq, uint32_t ts, double now, uint16_t *out_seq, uint32_t *out_ts);
-int kl_forward(kl_slot *s, const uint8_t *payload, int payload_len, uint16_t seq, uint32_t ts,
-               int marker, double now);
+int kl_red_read(const uint8_t *payload, int len, kl_red *red);
+int kl_forward(kl_slot *s, const uint8_t *payload, int payload_len, const kl_red *red,
+               uint16_t seq, uint32_t ts, int marker, double now);
 kl_slot *kl_slot_new(void);
-int kl_fan(kl_slot **slots, int n, const uint8_t *payload, int payload_len, uint16_t seq,
-           uint32_t ts, int marker, double now, uint8_t *results);
+int kl_fan(kl_slot **slots, int n, const uint8_t *payload, int payload_len, const kl_red *red,
+           uint16_t seq, uint32_t ts, int marker, double now, uint8_t *results);
 void kl_slot_free(kl_slot *s);
 int kl_reports(kl_out *out, kl_slot **slots, int n, uint64_t ntp, double now,
                const uint8_t *cname, int cname_len);

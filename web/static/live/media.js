@@ -4,9 +4,14 @@ import { candidateToSend } from "./ice.js";
 
 export const LAYERS = ["h", "l"];
 
-export function preferCodec(transceiver, mime) {
+// The codecs a section offers, in this order and no others: video VP8; audio RED (RFC 2198: each
+// voice packet carries the one before again, so that a packet lost on the way is rebuilt from
+// the next instead of concealed), then Opus, which RED carries and a browser without RED sends.
+export const CODECS = { audio: ["audio/red", "audio/opus"], video: ["video/vp8"] };
+
+export function preferCodecs(transceiver, mimes) {
   const caps = RTCRtpReceiver.getCapabilities(transceiver.receiver.track.kind);
-  const wanted = caps.codecs.filter((c) => c.mimeType.toLowerCase() === mime);
+  const wanted = mimes.flatMap((mime) => caps.codecs.filter((c) => c.mimeType.toLowerCase() === mime));
   if (wanted.length && transceiver.setCodecPreferences) transceiver.setCodecPreferences(wanted);
 }
 
@@ -36,8 +41,7 @@ export class Media {
     this.audioSlots = Array.from({ length: slots }, () => add("audio", "recvonly"));
     this.videoSlots = Array.from({ length: slots }, () => add("video", "recvonly"));
     this.screenSlot = add("video", "recvonly");
-    for (const t of this.pc.getTransceivers())
-      preferCodec(t, t.receiver.track.kind === "audio" ? "audio/opus" : "video/vp8");
+    for (const t of this.pc.getTransceivers()) preferCodecs(t, CODECS[t.receiver.track.kind]);
   }
 
   async offer() {

@@ -1,0 +1,69 @@
+"""Audio redundancy: RED (RFC 2198), each voice packet carrying the previous frame again.
+
+On a home link that loses packets at random, a lost voice packet is then rebuilt from the
+next one, instead of being concealed (libwebrtc sends Opus in RED when the answer puts
+``audio/red`` first, with ``a=fmtp:<red> <opus>/<opus>``; the page asks for it by putting
+RED first in its microphone's section, web/static/live/media.js). Kelas forwards RED as it
+is: each packet costs the subscriber's link about twice a voice's bitrate while someone
+speaks, and nothing in silence (DTX).
+
+aiortc knows no RED: ``accept`` adds it to what aiortc negotiated for the microphone, in the
+place the offer gave it. A subscriber whose slot's section offered RED of the same Opus gets
+RED (answer.py); any other gets each packet's primary block alone, as plain Opus (C's
+kl_red_read and kl_forward, native/fanout.c).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection
+
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtcrtptransceiver import RTCRtpTransceiver
+from aiortc.sdp import MediaDescription
+
+RED = "audio/red"
+OPUS = "audio/opus"
+MOST_BLOCKS = 3  # "o/o" (libwebrtc), up to "o/o/o": more would be mostly redundancy
+
+
+def offered(
+    media: MediaDescription, opus: int, payload_types: Collection[int]
+) -> RTCRtpCodecParameters | None:
+    """``media``'s RED, if it offers one of Opus with payload type ``opus`` (its fmtp names
+    that payload type for every block, 2 to MOST_BLOCKS of them) with a payload type among
+    ``payload_types``."""
+    for codec in media.rtp.codecs:
+        if (
+            codec.mimeType.lower() == RED
+            and codec.clockRate == 48000
+            and codec.payloadType in payload_types
+            and codec.payloadType != opus
+            and len(codec.parameters) == 1
+        ):
+            [(blocks, value)] = codec.parameters.items()
+            listed = blocks.split("/")
+            if value is None and 2 <= len(listed) <= MOST_BLOCKS and set(listed) == {str(opus)}:
+                return codec
+    return None
+
+
+def accept(
+    transceiver: RTCRtpTransceiver, media: MediaDescription, payload_types: Collection[int]
+) -> int:
+    """Add the RED that ``media`` (the microphone's section of the offer) offers to what
+    aiortc negotiated for it, before Opus if the offer put it first (then the browser sends
+    RED). Returns its payload type, or -1 when there is none to accept."""
+    codecs = transceiver._codecs
+    opus = next((c for c in codecs if c.mimeType.lower() == OPUS), None)
+    if opus is None or opus.payloadType is None:
+        return -1
+    red = offered(media, opus.payloadType, payload_types)
+    if red is None or any(c.payloadType == red.payloadType for c in codecs):
+        return -1
+    mimes = [c.mimeType.lower() for c in media.rtp.codecs]
+    first = mimes.index(RED) < mimes.index(OPUS)
+    accepted = dataclasses.replace(red, rtcpFeedback=[])
+    at = codecs.index(opus)
+    transceiver._codecs = codecs[:at] + [accepted] + codecs[at:] if first else [*codecs, accepted]
+    return int(red.payloadType or 0)
