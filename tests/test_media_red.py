@@ -249,3 +249,20 @@ async def test_red_that_is_not_of_the_voices_opus_is_not_taken(fmtp: str, pt: An
         assert "red/48000" not in answer
     finally:
         await client.close()
+
+
+# -- when --------------------------------------------------------------------------------
+
+
+def test_red_goes_to_a_subscriber_while_their_voices_lose_and_for_a_while_after() -> None:
+    redundancy = red.Redundancy()
+    clean = [(0, 10.0), (0, 10.0)]
+    assert redundancy.look(clean, 10.0) is None and not redundancy.on  # off to begin with
+    # One slot's latest report says 1.2 % lost: on, for every voice.
+    assert redundancy.look([(0, 10.0), (red.LOSS_ON, 10.5)], 11.0) is True
+    assert redundancy.look([(0, 12.0), (red.LOSS_ON - 1, 12.0)], 12.0) is None  # holds
+    # A report of loss that is no longer fresh does not keep it on.
+    stale = [(0, 20.0), (255, 11.0 - red.FRESH_S)]
+    assert redundancy.look(stale, 11.0 + red.HOLD_S - 0.1) is None and redundancy.on
+    assert redundancy.look(stale, 11.0 + red.HOLD_S) is False and not redundancy.on
+    assert redundancy.look([(255, 30.0)], 30.0 + red.FRESH_S + 0.01) is None

@@ -120,7 +120,8 @@ class Slot:
     # link. Stamped when the server sends, it measures the server-to-subscriber path alone.
     send_time_id: int = 0
     # Audio: the payload type of RED (RFC 2198) in the subscriber's offer for this slot, 0 if
-    # it offered none. A publisher's RED goes to it as it is; without, its primary alone.
+    # it offered none. While C's copy (c.red_payload_type) says so, a publisher's RED goes to
+    # it as it is; else its primary block alone (red.py: while the subscriber's link loses).
     red_payload_type: int = 0
     source: Source | None = None
     pending: Source | None = None  # another layer of the same camera, from its next keyframe
@@ -141,7 +142,6 @@ class Slot:
             raise MemoryError
         c.out, c.ssrc, c.payload_type = self.out.c, self.ssrc, self.payload_type
         c.send_time_id, c.clock_rate = self.send_time_id, self.clock_rate
-        c.red_payload_type = self.red_payload_type
         c.audio = self.kind == "audio"
         if self.paced is not None:
             self.paced.attach(self.out)

@@ -100,6 +100,7 @@ class Peer:
     downlink: Downlink = field(default_factory=Downlink)  # what their link carries
     budget: Budget = field(default_factory=Budget)  # which videos they get (budget.py)
     paced: PacedWire = field(default_factory=PacedWire)  # pacer.py
+    redundancy: red.Redundancy = field(default_factory=red.Redundancy)  # voices as RED or not
     _reports: asyncio.TimerHandle | None = None
     _loop: asyncio.AbstractEventLoop | None = None  # (asking for it each second costs a getpid)
     _wired: Wired | None = None
@@ -166,6 +167,9 @@ class Peer:
             for layer in (source, source.low) if source.low else (source,):
                 layer.rtt = self.quality.rtt
                 layer.measure(now)
+        on = self.redundancy.look([(s.loss, s.loss_at) for s in self.audio_slots], now)
+        if on is not None:
+            red.switch(self.audio_slots, on)
 
 
 def cname_of(pc: RTCPeerConnection) -> str:

@@ -9,14 +9,19 @@ speaks, and nothing in silence (DTX).
 
 aiortc knows no RED: ``accept`` adds it to what aiortc negotiated for the microphone, in the
 place the offer gave it. A subscriber whose slot's section offered RED of the same Opus gets
-RED (answer.py); any other gets each packet's primary block alone, as plain Opus (C's
-kl_red_read and kl_forward, native/fanout.c).
+RED (answer.py) while their link loses voice packets (``Redundancy``); any other, and that
+one on a clean link, gets each packet's primary block alone, as plain Opus (C's kl_red_read
+and kl_forward, native/fanout.c). The redundant copy costs a voice's bitrate again: on a
+link that loses nothing, it would only take room from the videos.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection
+import math
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
@@ -25,6 +30,9 @@ from aiortc.sdp import MediaDescription
 RED = "audio/red"
 OPUS = "audio/opus"
 MOST_BLOCKS = 3  # "o/o" (libwebrtc), up to "o/o/o": more would be mostly redundancy
+LOSS_ON = 3  # a voice's report block saying this much lost (in 1/256: 1.2 %) turns RED on
+HOLD_S = 10.0  # and it stays on this long after the last such report
+FRESH_S = 1.5  # a report older than this says nothing about the link now (they come each ~1 s)
 
 
 def offered(
@@ -67,3 +75,31 @@ def accept(
     at = codecs.index(opus)
     transceiver._codecs = codecs[:at] + [accepted] + codecs[at:] if first else [*codecs, accepted]
     return int(red.payloadType or 0)
+
+
+@dataclass
+class Redundancy:
+    """Whether one subscriber gets the voices as RED now: while the report blocks of their
+    audio slots show loss (at least LOSS_ON), and HOLD_S after. RED carries the loss it
+    repairs in those blocks (a browser counts a packet rebuilt from the next one as lost),
+    so a lossy link keeps it on. Pure: times are passed in."""
+
+    until: float = -math.inf
+    on: bool = False
+
+    def look(self, losses: Sequence[tuple[int, float]], now: float) -> bool | None:
+        """``losses``: each audio slot's latest fraction lost (1/256) and when it came.
+        Returns the new state when it changed, else None."""
+        if any(lost >= LOSS_ON and now - at <= FRESH_S for lost, at in losses):
+            self.until = now + HOLD_S
+        on = now < self.until
+        if on == self.on:
+            return None
+        self.on = on
+        return on
+
+
+def switch(slots: Sequence[Any], on: bool) -> None:
+    """Have C send these audio slots RED (each its own negotiated payload type) or not."""
+    for slot in slots:
+        slot.c.red_payload_type = slot.red_payload_type if on else 0
