@@ -315,13 +315,15 @@ async def publish(
     trickle: bool = False,
     noise: bool = False,
     speech: Sequence[tuple[float, float]] | None = None,
+    offer: Callable[[str], str] | None = None,
 ) -> Bot:
     """Connect a bot's media the way the browser does (docs/protocol.md, "Media"). With
     ``relay``, it uses the ICE servers of its ``hello`` and only their relays, as the page does
     on its second try (iceTransportPolicy "relay"). With ``trickle``, its candidates follow
     the offer at once, as a browser's do, while the server is still answering it. With
     ``noise``, its camera sends as much as the server lets it (``Noise``). With ``speech``,
-    its microphone speaks at those times (``Voice``)."""
+    its microphone speaks at those times (``Voice``). ``offer`` changes the offer's text
+    before it is sent (what aiortc cannot offer by itself: RED, say)."""
     hello = await member.call("hello", {"after": 0})
     slots = hello["media"]["slots"]
     servers = [RTCIceServer(**server) for server in hello["media"]["ice_servers"]]
@@ -346,11 +348,13 @@ async def publish(
     for transceiver in up + down:
         _prefer(transceiver, "audio/opus" if transceiver.kind == "audio" else "video/vp8")
     await pc.setLocalDescription(await pc.createOffer())
-    offer, candidates = trickled(pc.localDescription.sdp)
+    sdp, candidates = trickled(pc.localDescription.sdp)
     if not trickle:
-        offer, candidates = pc.localDescription.sdp, []
+        sdp, candidates = pc.localDescription.sdp, []
+    if offer is not None:
+        sdp = offer(sdp)
     answer, *acks = await asyncio.gather(
-        member.call("media:offer", {"type": "offer", "sdp": offer}),
+        member.call("media:offer", {"type": "offer", "sdp": sdp}),
         *(member.call("media:candidate", candidate) for candidate in candidates),
     )
     assert "sdp" in answer, answer

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.rtp import RtpPacket
 from aiortc.sdp import SessionDescription
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,8 +21,11 @@ from signaling.media import red
 from signaling.media.answer import mids, offered_ssrcs, plan, up_offer, with_slots
 from signaling.media.native import ffi, lib
 from signaling.media.peer import CODECS, PAYLOAD_TYPES, cname_of, munge_answer
+from tests.conftest import School
+from tests.live import Bot, join, live_class, publish, slot_of
 from tests.test_media_input import browser_like
 from tests.test_media_native import opener, out_to, slot
+from web.live import LIVE
 
 OPUS, RED = 111, 63
 PROFILE = Policy.SRTP_PROFILE_AEAD_AES_128_GCM
@@ -155,24 +159,25 @@ def test_red_goes_as_it_is_to_a_slot_that_takes_it_and_as_its_primary_to_others(
 # -- negotiating ------------------------------------------------------------------------
 
 
-def with_red(offer: str, sections: list[int], fmtp: str | None = None, pt: int = RED) -> str:
-    """``offer`` with RED of its Opus offered first in the audio ``sections`` (0 is the
-    microphone's); ``fmtp`` in place of "<opus>/<opus>"."""
+def with_red(
+    offer: str, sections: list[int], fmtp: str | None = None, pt: int = RED, first: bool = True
+) -> str:
+    """``offer`` with RED of its Opus offered in the audio ``sections`` (0 is the
+    microphone's), ``first`` or last; ``fmtp`` in place of "<opus>/<opus>"."""
     parts = offer.split("\r\nm=")
     for at in sections:
         part = parts[at + 1]
         opus = re.search(r"a=rtpmap:(\d+) opus/48000", part)
         assert opus and part.startswith("audio ")
         blocks = fmtp or f"{opus[1]}/{opus[1]}"
-        first, rest = part.split("\r\n", 1)
-        head, formats = first.split(" RTP/SAVPF ") if " RTP/SAVPF " in first else (first, "")
-        first = f"{head} RTP/SAVPF {pt} {formats}" if formats else first
-        parts[at + 1] = (
-            f"{first}\r\n{rest}".replace(
-                f"a=rtpmap:{opus[1]} ", f"a=rtpmap:{pt} red/48000/2\r\na=fmtp:{pt} {blocks}"
-                f"\r\na=rtpmap:{opus[1]} ", 1,
-            )
-        )  # fmt: skip
+        line, rest = part.split("\r\n", 1)
+        kind, port, proto, formats = line.split(" ", 3)  # m=<kind> <port> <proto> <fmt ...>
+        line = f"{kind} {port} {proto} {pt} {formats}" if first else f"{line} {pt}"
+        red_lines = f"a=rtpmap:{pt} red/48000/2\r\na=fmtp:{pt} {blocks}\r\n"
+        at_opus = rest.index(f"a=rtpmap:{opus[1]} ")
+        if not first:  # after Opus's own lines
+            at_opus = rest.index("a=ssrc:") if "a=ssrc:" in rest else len(rest)
+        parts[at + 1] = f"{line}\r\n{rest[:at_opus]}{red_lines}{rest[at_opus:]}"
     return "\r\nm=".join(parts)
 
 
@@ -266,3 +271,73 @@ def test_red_goes_to_a_subscriber_while_their_voices_lose_and_for_a_while_after(
     assert redundancy.look(stale, 11.0 + red.HOLD_S - 0.1) is None and redundancy.on
     assert redundancy.look(stale, 11.0 + red.HOLD_S) is False and not redundancy.on
     assert redundancy.look([(255, 30.0)], 30.0 + red.FRESH_S + 0.01) is None
+
+
+# -- through the server ----------------------------------------------------------------
+
+
+def as_red(bot: Bot, opus: int, every: int) -> dict[str, int]:
+    """From now on, the bot's microphone sends every ``every``-th packet as RED (payload type
+    RED: a block "OLD", then the primary "NEW" + its sequence number) and the next one as
+    junk under RED's payload type (a block header that runs past the end). The packets are
+    changed before SRTP, where a browser's encoder would make them. Returns the counts."""
+    sent = {"red": 0, "junk": 0}
+    ssrc = bot.pc.getTransceivers()[0].sender._ssrc
+    transport = bot.pc.getTransceivers()[0].sender.transport
+    original = transport._send_rtp
+
+    async def send(data: bytes) -> None:
+        if int.from_bytes(data[8:12], "big") == ssrc and data[1] & 0x7F == opus:
+            seq = int.from_bytes(data[2:4], "big")
+            at = 12 + 4 * (data[0] & 0x0F)  # the header: CSRCs, then the extensions, if any
+            if data[0] & 0x10:
+                at += 4 + 4 * int.from_bytes(data[at + 2 : at + 4], "big")
+            header = bytes([data[0], (data[1] & 0x80) | RED]) + data[2:at]
+            if seq % every == 0:
+                data = header + red_payload(b"NEW" + data[2:4], (960, b"OLD"))
+                sent["red"] += 1
+            elif seq % every == 1:
+                data = header + bytes([0x80 | opus, 0, 0x3C, 200, opus]) + b"JUNK"
+                sent["junk"] += 1
+        await original(data)
+
+    transport._send_rtp = send
+    return sent
+
+
+async def test_a_publishers_red_reaches_a_subscriber_without_red_as_its_primary(
+    school: School,
+) -> None:
+    """An aiortc publisher whose offer adds RED after Opus (aiortc sends Opus, some of its
+    packets are made RED on the way out); a student whose offer has no RED."""
+    setup = await live_class(school, students=1)
+    lesson_id = setup.lesson["id"]
+    tutor = await join(school, *setup.tutor, lesson_id)
+    tutor_bot = await publish(tutor, offer=lambda sdp: with_red(sdp, [0], first=False))
+    sfu = school.server.app[LIVE].deps.sfu
+    peer = sfu.peer(lesson_id, tutor.user.id)
+    assert peer is not None and peer.sources["audio"].red_payload_type == RED
+    opus = int(re.findall(r"a=rtpmap:(\d+) opus/48000", tutor_bot.pc.localDescription.sdp)[0])
+    student = await join(school, *setup.students[0], lesson_id)
+    bot = await publish(student)
+    slot = await slot_of(student, tutor.user.id)
+    receiver = bot.pc.getTransceivers()[3 + slot].receiver
+    counted = receiver._handle_rtp_packet
+    got: list[tuple[int, bytes]] = []
+
+    async def keep(packet: RtpPacket, arrival_time_ms: int = 0) -> None:
+        got.append((packet.payload_type, packet.payload))
+        await counted(packet, arrival_time_ms)
+
+    receiver._handle_rtp_packet = keep
+    sent = as_red(tutor_bot, opus, every=4)
+    await bot.until(lambda: sum(p.startswith(b"NEW") for _, p in got) >= 10)
+    # Every packet the student got is plain Opus, under the student's own Opus payload type:
+    # the RED ones as their primary block alone, the junk ones not at all.
+    student_opus = int(re.findall(r"a=rtpmap:(\d+) opus/48000", bot.pc.localDescription.sdp)[0])
+    assert {pt for pt, _ in got} == {student_opus}
+    primaries = [p for _, p in got if p.startswith(b"NEW")]
+    assert all(len(p) == 5 for p in primaries), primaries[:3]
+    assert not any(b"OLD" in p or b"JUNK" in p for _, p in got)
+    source = peer.sources["audio"]
+    assert 5 <= source.unreadable <= sent["junk"]  # the junk is dropped, and counted
