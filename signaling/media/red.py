@@ -1,18 +1,17 @@
 """Audio redundancy: RED (RFC 2198), each voice packet carrying the previous frame again.
 
 On a home link that loses packets at random, a lost voice packet is then rebuilt from the
-next one, instead of being concealed (libwebrtc sends Opus in RED when the answer puts
-``audio/red`` first, with ``a=fmtp:<red> <opus>/<opus>``; the page asks for it by putting
-RED first in its microphone's section, web/static/live/media.js). Kelas forwards RED as it
-is: each packet costs the subscriber's link about twice a voice's bitrate while someone
-speaks, and nothing in silence (DTX).
+next one, instead of being concealed. libwebrtc sends Opus in RED when the answer puts
+``audio/red`` first, with ``a=fmtp:<red> <opus>/<opus>``; the page asks for it by listing RED
+first in its audio sections (web/static/live/media.js).
 
 aiortc knows no RED: ``accept`` adds it to what aiortc negotiated for the microphone, in the
 place the offer gave it. A subscriber whose slot's section offered RED of the same Opus gets
-RED (answer.py) while their link loses voice packets (``Redundancy``); any other, and that
-one on a clean link, gets each packet's primary block alone, as plain Opus (C's kl_red_read
-and kl_forward, native/fanout.c). The redundant copy costs a voice's bitrate again: on a
-link that loses nothing, it would only take room from the videos.
+the packets as they are (answer.py) while their link loses voice packets (``Redundancy``);
+any other, and that one on a clean link, gets each packet's primary block alone, as plain
+Opus (C's kl_red_read and kl_forward, native/fanout.c). The redundant copy costs a voice's
+bitrate again while someone speaks (nothing in silence, with DTX): on a link that loses
+nothing, it would only take room from the videos.
 """
 
 from __future__ import annotations
