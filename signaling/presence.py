@@ -392,6 +392,11 @@ class RedisPresence(Presence):
         self._sockets = Sockets(clock)
         self._assert_online = redis.register_script(ASSERT_ONLINE)
         self._online_asserted = False  # whether Redis may hold people online from here
+        # This process's writes of its people, one at a time, each of the state when it is
+        # written: a re-assert's snapshot that reached Redis after a newer change (on another
+        # connection of the pool) put back someone who had left, and nothing told the
+        # coordinators' view otherwise (seen in CI: a tutor left online).
+        self._writing = asyncio.Lock()
 
     @property
     def complete(self) -> bool:
@@ -566,6 +571,10 @@ class RedisPresence(Presence):
         """Write everything this process holds to Redis again (the loop does it every
         ``interval``; a call does it now). Homes first: whoever sees this process's people
         again also sees the classes it hosts."""
+        async with self._writing:
+            await self._reassert()
+
+    async def _reassert(self) -> None:
         if self._homes:
             held = list(self._homes.items())
             homes = await self._attempt(
@@ -616,9 +625,9 @@ class RedisPresence(Presence):
         if not self._reachable:
             return
         key = PEOPLE + self.instance
-        people = self._people.get(lesson_id)
 
         async def write() -> None:
+            people = self._people.get(lesson_id)  # as they are when written (_writing)
             async with self._redis.pipeline(transaction=True) as pipe:
                 if people:
                     _ = pipe.hset(key, str(lesson_id), _dump(people))
@@ -628,16 +637,17 @@ class RedisPresence(Presence):
                 _ = pipe.sadd(INSTANCES, self.instance)
                 await pipe.execute()
 
-        await self._attempt(write())
+        async with self._writing:
+            await self._attempt(write())
 
     async def _publish_online(self, user_id: int) -> None:
         """Write one person's sockets now if Redis is up; if it is down, the re-assert will."""
         if not self._reachable:
             return
         key = ONLINE + self.instance
-        dumped = self._sockets.dump(user_id)
 
         async def write() -> None:
+            dumped = self._sockets.dump(user_id)  # as they are when written (_writing)
             async with self._redis.pipeline(transaction=True) as pipe:
                 if dumped:
                     _ = pipe.hset(key, str(user_id), dumped)
@@ -648,7 +658,8 @@ class RedisPresence(Presence):
                 await pipe.execute()
             self._online_asserted = True
 
-        await self._attempt(write())
+        async with self._writing:
+            await self._attempt(write())
 
     async def _everywhere(self) -> tuple[dict[int, Seen], dict[int, People]]:
         """The people online and in class rooms on every other instance that answered."""

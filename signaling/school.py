@@ -90,6 +90,7 @@ class SchoolNamespace(ProtocolNamespace):
         self.deps = deps
         self._connects = Buckets(CONNECT_RATE, deps.monotonic)
         self._pending: asyncio.Task[None] | None = None
+        self._stale = False  # a change came that no snapshot read yet
         self._urgent: set[asyncio.Task[None]] = set()
         self._closed = False
 
@@ -274,6 +275,7 @@ class SchoolNamespace(ProtocolNamespace):
             self._urgent.add(task)
             task.add_done_callback(self._urgent.discard)
             return
+        self._stale = True
         if self._pending is None or self._pending.done():
             self._pending = asyncio.get_running_loop().create_task(
                 self._tell_coordinators(self.deps.debounce)
@@ -287,11 +289,19 @@ class SchoolNamespace(ProtocolNamespace):
         await asyncio.sleep(delay)  # gather the changes of a burst into one
         if self._closed:
             return
+        # A change from here on came after the snapshot began: once this one is out, another
+        # follows (a tutor who left while the view of their arrival was being sent stayed
+        # online on it: seen in CI).
+        self._stale = False
         try:
             state = await self.state()
             await self.emit("school:state", state.wire(), room=COORDINATORS)
         except Exception:  # the next change or the page's own refresh will tell them
             log.warning("the coordinators' live view was not updated", exc_info=True)
+        if self._stale and not self._closed:
+            self._pending = asyncio.get_running_loop().create_task(
+                self._tell_coordinators(self.deps.debounce)
+            )
 
     async def close(self) -> None:
         """Stop pending updates (on shutdown). One already sending is let finish: cancelled
