@@ -393,9 +393,8 @@ class RedisPresence(Presence):
         self._assert_online = redis.register_script(ASSERT_ONLINE)
         self._online_asserted = False  # whether Redis may hold people online from here
         # This process's writes of its people, one at a time, each of the state when it is
-        # written: a re-assert's snapshot that reached Redis after a newer change (on another
-        # connection of the pool) put back someone who had left, and nothing told the
-        # coordinators' view otherwise (seen in CI: a tutor left online).
+        # written: a re-assert's snapshot reaching Redis after a newer change (on another
+        # connection of the pool) would put back someone who had left.
         self._writing = asyncio.Lock()
 
     @property

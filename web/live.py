@@ -40,7 +40,6 @@ SIO: web.AppKey[socketio.AsyncServer] = web.AppKey("sio")
 AUTOPILOT: web.AppKey[Autopilot] = web.AppKey("autopilot")
 PROBES: web.AppKey[Probes] = web.AppKey("probes")  # the setup check's peer connections
 MAX_MESSAGE_BYTES = 256 * 1024  # an SDP offer with 27 media sections is about 30 kB
-LISTEN_WAIT_S = 3.0  # at start-up, for the Redis manager to listen (then it goes on trying)
 
 
 def join_window(app: web.Application) -> JoinWindow:
@@ -67,8 +66,6 @@ def setup(app: web.Application) -> None:
 
 async def _live(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    if isinstance(app[SIO].manager, RedisManager):
-        await app[SIO].manager.listen_now(app[SIO])
     presence: Presence = (
         RedisPresence.from_url(settings.redis_url) if settings.redis_url else MemoryPresence()
     )
@@ -180,31 +177,10 @@ class RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self.clients: list[Any] = []
-        self.listening = asyncio.Event()  # subscribed to the other processes' messages
 
     def _redis_connect(self) -> None:
         super()._redis_connect()
         self.clients.append((self.redis, self.pubsub))
-        subscribe = self.pubsub.subscribe
-
-        async def subscribed(*args: Any, **kwargs: Any) -> Any:
-            done = await subscribe(*args, **kwargs)
-            self.listening.set()
-            return done
-
-        self.pubsub.subscribe = subscribed
-
-    async def listen_now(self, sio: socketio.AsyncServer) -> None:
-        """Listen from start-up on, not from the first socket that connects (python-socketio
-        starts its manager then): a process that is not listening yet misses what the others
-        emit meanwhile, a coordinator's live view once missed a tutor who came online. Waits
-        LISTEN_WAIT_S at most: with Redis down, the manager goes on trying by itself."""
-        sio.manager_initialized = True
-        self.initialize()
-        try:
-            await asyncio.wait_for(self.listening.wait(), LISTEN_WAIT_S)
-        except TimeoutError:
-            log.warning("Redis did not answer in %.0f s: not listening yet", LISTEN_WAIT_S)
 
     async def close(self) -> None:
         listener = getattr(self, "thread", None)
