@@ -25,13 +25,15 @@ window.measure = {
     const pc = window.kelasLive?.media?.pc;
     return pc ? [...(await pc.getStats()).values()] : [];
   },
-  /** The candidate pair in use: its local candidate's type and how it reaches a relay. */
+  /** The candidate pair in use: its local candidate's type and how it reaches a relay.
+   * Not the pair's state: Chrome shows the selected pair "in-progress" while each keep-alive
+   * check is out (on a busy machine, often), though media flows on it all along. */
   async path() {
     const all = await this.stats();
     const byId = new Map(all.map((s) => [s.id, s]));
     const transport = all.find((s) => s.type === "transport" && s.selectedCandidatePairId);
     const pair = transport && byId.get(transport.selectedCandidatePairId);
-    if (!pair || pair.state !== "succeeded") return null;
+    if (!pair || transport.dtlsState !== "connected") return null;
     const local = byId.get(pair.localCandidateId);
     return { type: local.candidateType, protocol: local.protocol,
              relayProtocol: local.relayProtocol || null, rtt: pair.currentRoundTripTime };
