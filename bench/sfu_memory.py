@@ -18,9 +18,14 @@ for all of them falls behind from the second class on, and its losses would be c
 against the server. After each reading, every class counts for WINDOW_S the video frames
 that reached each of its subscribers whole, while the server's CPU is measured over the
 same window: "frames whole %" is over every class in, and the CPU figure counts only when
-it is at least 99.9 %. The bots share the machine's cores with the server, so a run with
-more classes than the cores carry comes out short, which the column shows. A class that
-does not get its keyframes in time fails the run.
+it is at least 99.9 %; the bots' CPU, all classes together, is measured over it too. The
+bots share the machine's cores with the server, so a run with more classes than the cores
+carry comes out short, which the column shows (the two CPU columns together say how full
+the machine was). A class that does not get its keyframes in time fails the run.
+
+The bots receive through Kelas's own lane (``--bots-path lane``, bots.ClassBot's ``lane``)
+on uvloop, at some 60 % of the CPU of aiortc's own receive path (``--bots-path aiortc``),
+so more classes fit beside the server on one machine.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
+
+import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
@@ -106,9 +113,10 @@ async def one_class(
     media: Media,
     window: Window,
     logs: dict[int, SentLog],
+    lane: bool = True,
 ) -> list[ClassBot]:
     def bot(person: live_school.Person) -> ClassBot:
-        return ClassBot(person.user_id, person.cookie, base_url, window)
+        return ClassBot(person.user_id, person.cookie, base_url, window, lane=lane)
 
     tutor = bot(tutor_person)
     await tutor.join(lesson_id)
@@ -150,6 +158,7 @@ async def bots_async(spec_path: Path) -> int:
         bots = await one_class(
             spec["base_url"], spec["lesson_id"], live_school.Person(**spec["tutor"]),
             [live_school.Person(**person) for person in spec["students"]], media, window, logs,
+            lane=spec["lane"],
         )  # fmt: skip
         print("ready", flush=True)
         while (await loop.run_in_executor(None, sys.stdin.readline)).strip() == "measure":
@@ -208,7 +217,7 @@ class BotProcess:
 async def main_async(args: argparse.Namespace) -> int:
     folder = Path(tempfile.mkdtemp(prefix="sfu-memory-"))
     classes: list[BotProcess] = []
-    rows: list[tuple[int, float, float, float, float]] = []
+    rows: list[tuple[int, float, float, float, float, float]] = []
     server = None
     try:
         server, base_url = await start_kelas(
@@ -227,23 +236,25 @@ async def main_async(args: argparse.Namespace) -> int:
             lessons.append((lesson_id, tutor, students))
         await asyncio.sleep(args.settle)  # the server after start-up, nobody in
         rss, anon = memory_of(server.pid)
-        rows.append((0, rss, anon, float("nan"), float("nan")))
+        rows.append((0, rss, anon, float("nan"), float("nan"), float("nan")))
         for index, (lesson_id, tutor, students) in enumerate(lessons):
             print(f"- class {index + 1} of {args.classes} joins ...", flush=True)
             spec = {
                 "base_url": base_url, "lesson_id": lesson_id, "tutor": asdict(tutor),
                 "students": [asdict(s) for s in students], "folder": str(folder / f"bots-{index}"),
+                "lane": args.bots_path == "lane",
             }  # fmt: skip
             classes.append(await BotProcess.start(spec, folder / f"bots-{index}.json"))
             await asyncio.sleep(args.settle)  # media flowing: what the class holds settles
             rss, anon = memory_of(server.pid)
-            meter = CpuMeter(server.pid)
-            meter.start()
+            meters = [CpuMeter(server.pid), *(CpuMeter(c.process.pid) for c in classes)]
+            for meter in meters:
+                meter.start()
             counts = await asyncio.gather(*(c.measure() for c in classes))
-            cpu = meter.stop()
+            cpu, *bots_cpu = (meter.stop() for meter in meters)
             sent = sum(c["sent"] for c in counts)
             whole = 100.0 * sum(c["whole"] for c in counts) / sent if sent else float("nan")
-            rows.append((index + 1, rss, anon, whole, cpu))
+            rows.append((index + 1, rss, anon, whole, cpu, sum(bots_cpu)))
     finally:
         await asyncio.gather(*(c.stop() for c in classes), return_exceptions=True)
         if server is not None:
@@ -254,9 +265,9 @@ async def main_async(args: argparse.Namespace) -> int:
             shutil.rmtree(folder, ignore_errors=True)
     print()
     print(f"Kelas with classes of 13 at the same time ({args.settle:.0f} s of media each)")
-    print("classes  RSS MB  anon MB  added MB  frames whole %  server CPU % of a core")
+    print("classes  RSS MB  anon MB  added MB  frames whole %  server CPU % of a core  bots CPU %")
     previous = None
-    for classes_in, rss, anon, whole, cpu in rows:
+    for classes_in, rss, anon, whole, cpu, bots_cpu in rows:
         added = f"{rss - previous:8.1f}" if previous is not None else "       -"
         frames = f"{whole:14.2f}" if classes_in else "             -"
         if not classes_in:
@@ -265,7 +276,8 @@ async def main_async(args: argparse.Namespace) -> int:
             load = f"{cpu:22.1f}"
         else:
             load = f"{'short (' + format(cpu, '.1f') + ')':>22}"
-        print(f"{classes_in:7d}  {rss:6.1f}  {anon:7.1f}  {added}  {frames}  {load}")
+        bots = f"{bots_cpu:10.1f}" if classes_in else "         -"
+        print(f"{classes_in:7d}  {rss:6.1f}  {anon:7.1f}  {added}  {frames}  {load}  {bots}")
         previous = rss
     return 0
 
@@ -275,11 +287,18 @@ def main() -> int:
     parser.add_argument("--classes", type=int, default=3)
     parser.add_argument("--settle", type=float, default=10.0, help="seconds before reading")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument(
+        "--bots-path", choices=("lane", "aiortc"), default="lane",
+        help="how the bots receive: Kelas's lane (C, at the socket) or aiortc's own path",
+    )  # fmt: skip
     parser.add_argument("--bots", type=Path, help=argparse.SUPPRESS)  # one class's bots
     args = parser.parse_args()
     if args.bots is not None:
-        with lean_receivers():  # as bench/sfu.py: the bots' receivers are never fed either
-            return asyncio.run(bots_async(args.bots))
+        with (
+            lean_receivers(),  # as bench/sfu.py: the bots' receivers are never fed either
+            asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,  # as the server's
+        ):
+            return runner.run(bots_async(args.bots))
     return asyncio.run(main_async(args))
 
 

@@ -360,9 +360,14 @@ class Sfu:
                 audio_only=person is not None and not person.receive_video,
             )
             downlink = peer.downlink
-            shown = peer.budget.decide(
-                want, downlink.estimate(now), downlink.audio_bps, now, downlink.hint(now)
-            )
+            before, estimate = peer.budget.shown, downlink.estimate(now)
+            shown = peer.budget.decide(want, estimate, downlink.audio_bps, now, downlink.hint(now))
+            if shown != before and log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "class %s: user %s is shown %s at %.1f (estimate %s, audio %d, hint %s): %s",
+                    room.lesson_id, uid, sorted(shown), now, estimate, downlink.audio_bps,
+                    downlink.hint(now), [(v.key, v.bitrate) for v in want],
+                )  # fmt: skip
             for slot in slots:
                 needs = _show(slot, shown)
                 if needs is not None:
