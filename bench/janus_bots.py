@@ -29,8 +29,20 @@ from typing import Any
 
 import aiohttp
 from aiortc import RTCPeerConnection, RTCSessionDescription
-from bots import TIMEOUT, Camera, count_wire, counter, log_sends, new_pc, prefer
+from bots import (
+    TIMEOUT,
+    Camera,
+    count_datagrams,
+    count_wire,
+    counter,
+    log_sends,
+    new_pc,
+    prefer,
+)
 from packet_log import Reception, SentLog, Window
+
+from signaling.media.guard import Gate, Tally, protect
+from signaling.media.inbound import takes_rtp
 
 PLUGIN = "janus.plugin.videoroom"
 KEEPALIVE_S = 25.0
@@ -164,7 +176,9 @@ class JanusBot:
     """One participant: a Janus session, a publisher peer connection (if it publishes) and
     a subscriber peer connection (if it subscribes)."""
 
-    def __init__(self, user_id: int, base_url: str, window: Window) -> None:
+    def __init__(self, user_id: int, base_url: str, window: Window, lane: bool = False) -> None:
+        """``lane``: its subscriber receives as bots.ClassBot's does with ``lane``."""
+        self.lane = lane
         self.user_id = user_id
         self.session = JanusSession(base_url)
         self.reception = Reception(window)
@@ -209,15 +223,23 @@ class JanusBot:
             raise JanusError(f"subscriber {self.user_id} not attached: {data}")
         self.feeds = {s["mid"]: int(s["feed_id"]) for s in data["streams"] if "feed_id" in s}
         await pc.setRemoteDescription(RTCSessionDescription(sdp=jsep["sdp"], type="offer"))
+        if self.lane:  # before it gathers; max-bundle: one transport
+            transports = {t.receiver.transport for t in pc.getTransceivers()}
+            protect(transports, Gate(f"bot {self.user_id}", Tally()))
         await pc.setLocalDescription(await pc.createAnswer())
-        count_wire(pc, self.reception)
+        if self.lane:
+            count_datagrams(pc, self.reception)
+        else:
+            count_wire(pc, self.reception)
         for transceiver in pc.getTransceivers():  # before media can flow: Janus waits for start
             publisher = self.feeds.get(transceiver.mid or "")
             if publisher is None:
                 raise JanusError(f"Janus offered a stream of no feed: {transceiver.mid}")
-            transceiver.receiver._handle_rtp_packet = counter(  # type: ignore[method-assign,assignment]
-                self.reception, transceiver.kind == "video", fixed(publisher), logs
-            )
+            count = counter(self.reception, transceiver.kind == "video", fixed(publisher), logs)
+            if self.lane:
+                takes_rtp(transceiver.receiver, count.now)  # type: ignore[attr-defined]
+            else:
+                transceiver.receiver._handle_rtp_packet = count  # type: ignore[method-assign]
         data, _ = await self.session.message(handle, {"request": "start"}, answer(pc))
         if data.get("started") != "ok":
             raise JanusError(f"subscriber {self.user_id} not started: {data}")

@@ -55,8 +55,9 @@ async def janus_run(
         await idle_cpu(server.pid, options.idle_seconds),
     )
     await create_room(base_url, room, publishers=workload.size + 1)
-    tutor = JanusBot(TUTOR, base_url, window)
-    members = [JanusBot(TUTOR + 1 + n, base_url, window) for n in range(workload.size)]
+    lane = options.bots_lane
+    tutor = JanusBot(TUTOR, base_url, window, lane)
+    members = [JanusBot(TUTOR + 1 + n, base_url, window, lane) for n in range(workload.size)]
     bots = [tutor, *members]
     publishers, subscribers = ([tutor], members) if fanout else (bots, bots)
     direct = DirectPair(TUTOR, window)

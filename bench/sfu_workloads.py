@@ -113,6 +113,7 @@ class Options:
     max_others: float  # % of a core other processes may use before a window starts
     others_timeout: float
     joins_at_once: int = 1  # Kelas runs: bots that join together, each batch after the last
+    bots_lane: bool = True  # the bots receive through Kelas's lane (bots.ClassBot), any server
 
 
 @dataclass
@@ -365,7 +366,9 @@ async def kelas_run(
         raise ValueError(f"{workload.name} needs {workload.size} accounts")
 
     def bot(person: Any) -> ClassBot:
-        return ClassBot(person.user_id, person.cookie, school.base_url, window)
+        return ClassBot(
+            person.user_id, person.cookie, school.base_url, window, lane=options.bots_lane
+        )
 
     tutor = bot(school.tutor)
     bots = [tutor]
