@@ -157,9 +157,10 @@ async def test_five_percent_loss_on_a_students_link(
     reason=(
         "slow link: at 1.5 Mbit/s Sinta sees the tutor (small layer or full), at 8.5-30 fps "
         "(target 10; the tutor's camera itself encoded about 9 when four browsers share the "
-        "machine), and a video still freezes for 0.4-0.8 s across runs (target 0.5; Bayu, on "
-        "a clean link at the same time, 0.4-0.5 s); at 500 kbit/s audio concealment was "
-        "0-1.1 % (target 2 %)"
+        "machine); the tutor's video froze for at most 0.4-0.6 s, at layer changes, and "
+        "Sinta's longest freeze of any video was 0.4-3.4 s across runs, counting students' "
+        "videos the budget paused for less than 5 s (target 0.5; Bayu, on a clean link at "
+        "the same time, 0.4-0.5 s); at 500 kbit/s audio concealment was 0-1.1 % (target 2 %)"
     ),
 )
 async def test_a_slow_downlink_in_a_class_of_four(
@@ -203,12 +204,14 @@ async def test_a_slow_downlink_in_a_class_of_four(
     # Before the budget, this link gave 45 % of the audio concealed at 1.5 Mbit/s, 23 % at
     # 500 kbit/s, and 0.3-2.9 frames a second or none.
     assert slow["audio_concealed_pct"] <= 5, slow
-    if kbit >= 1500:
+    if kbit >= 1500:  # the tutor, never paused here: a layer or the other, all along
         assert of_tutor["video_frames"] >= 4 * of_tutor["seconds"], of_tutor
-        assert slow["video_longest_freeze_s"] <= 1.5, slow
+        assert of_tutor["video_longest_freeze_s"] <= 1.5, of_tutor
     # The issue's targets. On this 2-core machine with four browsers the tutor's camera
     # encodes some 9 frames a second, and a student on a clean link (Bayu, at the same time)
     # sees freezes of up to 0.5 s too: these may miss for reasons that are not the link's.
+    # Sinta's longest freeze counts the students' videos too, which the budget pauses on
+    # purpose (their tiles say so): Chromium counts a pause shorter than 5 s as a freeze.
     if kbit >= 1500:  # the class still works: sound, and pictures without long freezes
         target(slow, "audio_concealed_pct", 5)
         # Sinta sees the tutor all along, at one layer or the other: 10 frames a second.
