@@ -100,9 +100,10 @@ window.measure = {
    * getStats adds a freeze to freezeCount and totalFreezesDuration when it ends: read every
    * 400 ms (and once more by ``received``), a stream's growth in duration is the length of the
    * freeze that just ended (or of two or more together, which only overstates the longest).
-   * A freeze that overlaps a time when the server paused that person's video for this page
-   * (its downlink budget, media:slots ``paused``: the tile says "Video paused") is the pause,
-   * not a freeze: it is kept apart, in ``pausedS``. From now on.
+   * A freeze that overlaps a time when that person's tile said "Video paused" (the server
+   * paused the video for this page, its downlink budget, media:slots ``paused``; or sends it
+   * again and its first new picture has not come) is the pause, not a freeze: it is kept
+   * apart, in ``pausedS``. From now on.
    */
   watchFreezes() {
     this.longest = {};
@@ -123,7 +124,10 @@ window.measure = {
   async tick() {
     if (!this.last) return;
     const now = performance.now() / 1000;
-    const paused = window.kelasLive?.paused ?? new Set();
+    // What the person sees: a tile that says "Video paused" (stage.js keeps saying so after
+    // the server sends the video again, until its first new picture).
+    const tiles = document.querySelectorAll("#stage figure.tile.paused[data-user]");
+    const paused = new Set([...tiles].map((figure) => Number(figure.dataset.user)));
     for (const s of await this.stats()) {
       if (s.type !== "inbound-rtp" || s.kind !== "video") continue;
       if (paused.has(this.userOf(s.trackIdentifier))) this.pausedAt.set(s.id, now);

@@ -72,7 +72,7 @@ export function renderTiles(state, config) {
     if (!person) continue;
     const figure = tile(userId, state.media.videoTrack(Number(index)), state);
     caption(figure, person, person.name, state, config);
-    showPaused(figure, person.cam && state.paused.has(userId), T.video_paused);
+    showPaused(figure, state.paused.has(userId), person.cam, T.video_paused);
     figures.set(userId, figure);
   }
   if (!observer) {
@@ -130,7 +130,32 @@ export function renderTiles(state, config) {
   }
 }
 
-function showPaused(figure, paused, text) {
+/**
+ * Dim the tile and say "Video paused" while the server does not send its video. A video sent
+ * again says so until its first new picture: the server resumes it at a keyframe, which may
+ * take a moment to come, and meanwhile the last picture, undimmed, would look frozen.
+ */
+function showPaused(figure, paused, cam, text) {
+  const video = figure.querySelector("video");
+  const resumed = !paused && cam && figure.classList.contains("paused");
+  if (resumed && video.requestVideoFrameCallback) {
+    figure.resuming = true;
+    if (!figure.awaitingFrame) {
+      figure.awaitingFrame = true;
+      video.requestVideoFrameCallback(() => {
+        figure.awaitingFrame = false;
+        if (!figure.resuming) return;
+        figure.resuming = false;
+        setPaused(figure, false, text);
+      });
+    }
+  } else if (paused || !cam) {
+    figure.resuming = false;
+  }
+  setPaused(figure, cam && (paused || figure.resuming), text);
+}
+
+function setPaused(figure, paused, text) {
   figure.classList.toggle("paused", paused);
   const note = figure.querySelector(".paused-note");
   note.textContent = text;
