@@ -72,7 +72,8 @@ export function renderTiles(state, config) {
     if (!person) continue;
     const figure = tile(userId, state.media.videoTrack(Number(index)), state);
     caption(figure, person, person.name, state, config);
-    showPaused(figure, state.paused.has(userId), person.cam, T.video_paused);
+    const parts = [figure, figure.querySelector("video"), figure.querySelector(".paused-note")];
+    showPaused(...parts, state.paused.has(userId), person.cam, T.video_paused);
     figures.set(userId, figure);
   }
   if (!observer) {
@@ -103,10 +104,7 @@ export function renderTiles(state, config) {
   stage.dataset.layout = layout.mode;
   const screen = screenVideo; // out of the page while nobody shares
   screen.hidden = !screenOn;
-  screen.classList.toggle("paused", screenOn && state.screenPaused);
-  const screenNote = $("#screen-note");
-  screenNote.textContent = T.screen_paused;
-  screenNote.hidden = !(screenOn && state.screenPaused);
+  showPaused(screen, screen, $("#screen-note"), state.screenPaused, screenOn, T.screen_paused);
   if (screenOn && screen.srcObject?.getVideoTracks()[0] !== state.media.screenTrack())
     screen.srcObject = new MediaStream([state.media.screenTrack()]);
   const main = stage.querySelector(".stage-main");
@@ -131,33 +129,32 @@ export function renderTiles(state, config) {
 }
 
 /**
- * Dim the tile and say "Video paused" while the server does not send its video. A video sent
- * again says so until its first new picture: the server resumes it at a keyframe, which may
- * take a moment to come, and meanwhile the last picture, undimmed, would look frozen.
+ * Dim a tile (or the shared screen: `box`) and say "Video paused" in its `note` while the
+ * server does not send its `video`; `on`: the camera (or the sharing) is on at all. A video
+ * sent again says so until its first new picture: the server resumes it at a keyframe, which
+ * may take a moment to come, and meanwhile the last picture, undimmed, would look frozen.
  */
-function showPaused(figure, paused, cam, text) {
-  const video = figure.querySelector("video");
-  const resumed = !paused && cam && figure.classList.contains("paused");
+function showPaused(box, video, note, paused, on, text) {
+  const resumed = !paused && on && box.classList.contains("paused");
   if (resumed && video.requestVideoFrameCallback) {
-    figure.resuming = true;
-    if (!figure.awaitingFrame) {
-      figure.awaitingFrame = true;
+    box.resuming = true;
+    if (!box.awaitingFrame) {
+      box.awaitingFrame = true;
       video.requestVideoFrameCallback(() => {
-        figure.awaitingFrame = false;
-        if (!figure.resuming) return;
-        figure.resuming = false;
-        setPaused(figure, false, text);
+        box.awaitingFrame = false;
+        if (!box.resuming) return;
+        box.resuming = false;
+        setPaused(box, note, false, text);
       });
     }
-  } else if (paused || !cam) {
-    figure.resuming = false;
+  } else if (paused || !on) {
+    box.resuming = false;
   }
-  setPaused(figure, cam && (paused || figure.resuming), text);
+  setPaused(box, note, on && (paused || box.resuming), text);
 }
 
-function setPaused(figure, paused, text) {
-  figure.classList.toggle("paused", paused);
-  const note = figure.querySelector(".paused-note");
+function setPaused(box, note, paused, text) {
+  box.classList.toggle("paused", paused);
   note.textContent = text;
   note.hidden = !paused;
 }
