@@ -17,8 +17,12 @@ JAKARTA = "Asia/Jakarta"
 
 def local_in(hours: float, zone: str = JAKARTA) -> str:
     """Wall-clock time ``hours`` from now in ``zone``, as a datetime-local string."""
-    moment = (now() + timedelta(hours=hours)).astimezone(ZoneInfo(zone))
-    return moment.replace(second=0, microsecond=0, tzinfo=None).isoformat(timespec="minutes")
+    return local_at(now() + timedelta(hours=hours), zone)
+
+
+def local_at(moment: datetime, zone: str = JAKARTA) -> str:
+    """``moment`` as a datetime-local string in ``zone``, as a form sends it."""
+    return moment.astimezone(ZoneInfo(zone)).replace(tzinfo=None).isoformat(timespec="minutes")
 
 
 async def new_class(
