@@ -74,8 +74,10 @@ async def test_a_video_sent_again_says_paused_until_its_first_new_picture(
     tile = sinta.locator(f'#stage figure[data-user="{tari}"]')
     await sinta.get_by_role("button", name="Audio only").click()
     await expect(tile.locator(".paused-note")).to_have_text("Video paused")
-    # The tutor's camera stays on, but no picture leaves her browser for now.
+    # The tutor's camera stays on, but no picture leaves her browser for now. Counted once the
+    # frames in flight at the pause have landed (a second of voice later).
     await hold(tutor, "video")
+    await a_second_of_voice(sinta)
     frames = await sinta.evaluate("probe.videoFrames()")
     await sinta.get_by_role("button", name="Show video").click()
     await sinta.wait_for_function("(id) => !kelasLive.paused.has(id)", arg=tari)
