@@ -186,6 +186,14 @@ def count_datagrams(pc: RTCPeerConnection, reception: Reception) -> None:
         protocol.datagram_received = counted
 
 
+def take_counted(receiver: RTCRtpReceiver, count: Handler, lane: bool) -> None:
+    """``receiver``'s RTP goes to ``count`` (a ``counter``), by the lane or by aiortc's path."""
+    if lane:
+        takes_rtp(receiver, count.now)  # type: ignore[attr-defined]
+    else:
+        receiver._handle_rtp_packet = count  # type: ignore[method-assign,assignment]
+
+
 def counter(
     reception: Reception,
     video: bool,
@@ -320,10 +328,7 @@ class ClassBot:
                 logs,
                 self.video_ssrcs if video_slot else None,
             )
-            if self.lane:
-                takes_rtp(transceiver.receiver, count.now)  # type: ignore[attr-defined]
-            else:
-                transceiver.receiver._handle_rtp_packet = count  # type: ignore[method-assign]
+            take_counted(transceiver.receiver, count, self.lane)
         on = camera is not None
         ack = await self.call("media:state", {"mic": on, "cam": on, "screen": False})
         if not ack.get("ok"):

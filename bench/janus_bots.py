@@ -38,11 +38,11 @@ from bots import (
     log_sends,
     new_pc,
     prefer,
+    take_counted,
 )
 from packet_log import Reception, SentLog, Window
 
 from signaling.media.guard import Gate, Tally, protect
-from signaling.media.inbound import takes_rtp
 
 PLUGIN = "janus.plugin.videoroom"
 KEEPALIVE_S = 25.0
@@ -236,10 +236,7 @@ class JanusBot:
             if publisher is None:
                 raise JanusError(f"Janus offered a stream of no feed: {transceiver.mid}")
             count = counter(self.reception, transceiver.kind == "video", fixed(publisher), logs)
-            if self.lane:
-                takes_rtp(transceiver.receiver, count.now)  # type: ignore[attr-defined]
-            else:
-                transceiver.receiver._handle_rtp_packet = count  # type: ignore[method-assign]
+            take_counted(transceiver.receiver, count, self.lane)
         data, _ = await self.session.message(handle, {"request": "start"}, answer(pc))
         if data.get("started") != "ok":
             raise JanusError(f"subscriber {self.user_id} not started: {data}")
